@@ -1,0 +1,142 @@
+"""The ``rlviz`` command line: it only parses arguments and wires the library together."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rlviz.errors import RlvizError
+
+DEFAULT_AGENT = "agents/pong"
+
+
+def _add_agent_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--agent", default=DEFAULT_AGENT, help=f"agent folder, SB3 .zip or CleanRL file (default: {DEFAULT_AGENT})")
+    p.add_argument("--game", default=None, help="game for agent files that do not name it (e.g. Pong, Breakout, SpaceInvaders)")
+    p.add_argument("--device", default="cpu", help="torch device: cpu (default) or cuda")
+
+
+def _load(args: argparse.Namespace):
+    from rlviz.loading import load_agent
+
+    return load_agent(args.agent, game=args.game, device=args.device)
+
+
+def cmd_video(args: argparse.Namespace) -> int:
+    from rlviz.video import make_video
+
+    agent = _load(args)
+    out = Path(args.out) if args.out else Path("videos") / f"{agent.name}-{args.explain.replace(',', '-')}.mp4"
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    result = make_video(
+        agent,
+        out,
+        game=args.game,
+        frames=args.frames,
+        seed=args.seed,
+        explain=args.explain,
+        normalize=args.normalize,
+        saliency_frames=args.saliency_frames,
+        fps=args.fps,
+        size=(width, height),
+        batch=args.batch,
+        progress=not args.quiet,
+    )
+    note = " (interrupted: the frames so far were saved)" if result.interrupted else ""
+    print(f"wrote {result.path} ({result.frames} frames, score {result.score:+g}, {result.fps:.1f} frames/s){note}")
+    return 130 if result.interrupted else 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from rlviz.evaluate import evaluate
+
+    agent = _load(args)
+    ev = evaluate(agent, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps, progress=not args.quiet)
+    print(f"{agent.name} on {agent.env_spec.game}: {ev.mean:+.2f} ± {ev.std:.2f} over {len(ev.returns)} episodes (seed {args.seed})")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"agent": str(args.agent), "game": agent.env_spec.game, **ev.to_dict()}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from rlviz.train.ppo import PPOConfig, train
+
+    cfg = PPOConfig(
+        game=args.game or "Pong",
+        total_steps=args.steps,
+        seed=args.seed,
+        device=args.device,
+        num_envs=args.envs,
+        checkpoint_every_s=args.checkpoint_every,
+        snapshots=[int(s) for s in args.snapshots.split(",") if s.strip()] if args.snapshots else [],
+    )
+    out = train(cfg, args.out)
+    print(f"wrote agent {out} (resume by running the same command)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rlviz",
+        description="See what Atari reinforcement-learning agents look at and why they act.",
+        epilog="Run 'rlviz COMMAND --help' for a command's options.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("video", help="render an annotated explanation video of an agent playing",
+                       description="Play the agent greedily from a seeded reset, explain every frame and write an mp4 or GIF.")
+    _add_agent_args(p)
+    p.add_argument("--frames", type=int, default=300, help="number of agent steps to play and explain (default 300)")
+    p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
+    p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp (default saliency)")
+    p.add_argument("--out", default=None, help="output .mp4 or .gif (default videos/<agent>-<explain>.mp4)")
+    p.add_argument("--normalize", choices=("video", "frame"), default="video", help="saliency brightness scale: whole video (default) or per frame")
+    p.add_argument("--saliency-frames", choices=("all", "newest"), default="all", help="perturb all stacked frames (default) or only the newest")
+    p.add_argument("--fps", type=float, default=30.0, help="video frame rate (default 30)")
+    p.add_argument("--size", default="1280x720", help="video size WIDTHxHEIGHT, even numbers (default 1280x720)")
+    p.add_argument("--batch", type=int, default=8, help="frames explained together (default 8)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_video)
+
+    p = sub.add_parser("evaluate", help="score an agent over seeded episodes", description="Play greedy episodes and print mean ± std of the returns.")
+    _add_agent_args(p)
+    p.add_argument("--episodes", type=int, default=10, help="number of episodes (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="episode k resets with seed+k (default 0)")
+    p.add_argument("--max-steps", type=int, default=None, help="cut episodes after this many steps")
+    p.add_argument("--json", default=None, help="also write the returns to this JSON file")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train a PPO agent (resumes from its last checkpoint)",
+                       description="PPO with the standard Atari settings; checkpoints every few minutes and resumes when run again.")
+    p.add_argument("--game", default="Pong", help="game to train on (default Pong)")
+    p.add_argument("--steps", type=int, default=10_000_000, help="total agent steps (default 10M)")
+    p.add_argument("--out", required=True, help="output agent folder, e.g. agents/pong")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--envs", type=int, default=8, help="parallel envs (default 8)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--checkpoint-every", type=float, default=300.0, help="seconds between checkpoints (default 300)")
+    p.add_argument("--snapshots", default="", help="comma-separated steps at which to keep a copy of the agent")
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except RlvizError as exc:
+        print(f"rlviz: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rlviz: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""Atari environments with a recorded preprocessing pipeline.
+
+An agent must be replayed through exactly the pipeline it was trained with, so every choice
+(frame skip, stack, size, sticky actions, noop starts) lives in an :class:`EnvSpec` that is
+saved with the agent. Two pipelines exist and are not bit-identical (DESIGN.md §3):
+
+* ``"gymnasium"``: ``ALE/<Game>-v5`` with frameskip 1, ``AtariPreprocessing`` (skip 4 with a
+  max over the last two frames, grayscale, whole-frame INTER_AREA resize to 84x84, noop
+  starts) and ``FrameStackObservation`` (zero padding, newest frame last). ale-py's
+  ``AtariVectorEnv`` produces the same observations, which is what the trainer uses.
+* ``"sb3"``: Stable-Baselines3's ``AtariWrapper`` order (noop reset, max-and-skip, fire
+  reset, warp frame), for agents trained with SB3 / RL Zoo.
+* ``"cleanrl"``: CleanRL's variant of it (resize before grayscale; the first frame repeated
+  to fill the stack), for CleanRL agents.
+
+Example:
+    >>> env = make_env("Pong", seed=0)
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape, obs.dtype
+    ((4, 84, 84), dtype('uint8'))
+    >>> env.render().shape
+    (210, 160, 3)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlviz.errors import RlvizError
+
+PIPELINES = ("gymnasium", "sb3", "cleanrl")
+
+
+def _register_ale() -> None:
+    import ale_py
+
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on every env
+    gym.register_envs(ale_py)
+
+
+def _rom_ids() -> list[str]:
+    from ale_py import roms
+
+    return list(roms.get_all_rom_ids())
+
+
+def _camel(rom_id: str) -> str:
+    return "".join(part.capitalize() for part in rom_id.split("_"))
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def canonical_game(name: str) -> str:
+    """Return the CamelCase game name ("SpaceInvaders") for a short name or a full env id.
+
+    Accepts "Pong", "pong", "space_invaders", "SpaceInvaders", "ALE/Pong-v5",
+    "PongNoFrameskip-v4". Unknown names raise an error listing the closest valid ones.
+    """
+    raw = name.strip()
+    base = raw.split("/")[-1]
+    base = re.sub(r"-v\d+$", "", base)
+    base = re.sub(r"(NoFrameskip|Deterministic)$", "", base)
+    roms = _rom_ids()
+    by_key = {rom.replace("_", ""): rom for rom in roms}
+    key = base.replace("_", "").replace("-", "").lower()
+    if key in by_key:
+        return _camel(by_key[key])
+    snake = _snake(base)
+    if snake in roms:
+        return _camel(snake)
+    names = [_camel(r) for r in roms]
+    close = difflib.get_close_matches(base, names, n=5, cutoff=0.5) or difflib.get_close_matches(
+        base.lower(), [n.lower() for n in names], n=5, cutoff=0.5
+    )
+    hint = ", ".join(close) if close else "Pong, Breakout, SpaceInvaders"
+    raise RlvizError(f"unknown Atari game {name!r}; closest valid names: {hint}")
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """Every preprocessing choice needed to rebuild an agent's observations exactly."""
+
+    game: str = "Pong"
+    pipeline: str = "gymnasium"
+    frame_skip: int = 4
+    frame_stack: int = 4
+    screen_size: int = 84
+    grayscale: bool = True
+    max_pool: bool = True
+    sticky_action_prob: float = 0.0
+    noop_max: int = 30
+    full_action_space: bool = False
+    fire_reset: bool = False
+    terminal_on_life_loss: bool = False
+    max_episode_frames: int = 108_000
+
+    def __post_init__(self) -> None:
+        if self.pipeline not in PIPELINES:
+            raise RlvizError(f"unknown pipeline {self.pipeline!r}; use one of {', '.join(PIPELINES)}")
+        if not self.grayscale:
+            raise RlvizError("only grayscale observations are supported (grayscale=True)")
+
+    @property
+    def obs_shape(self) -> tuple[int, int, int]:
+        return (self.frame_stack, self.screen_size, self.screen_size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EnvSpec":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise RlvizError(f"env spec has unknown fields {unknown}; known fields: {sorted(known)}")
+        return cls(**data)
+
+
+class FireOnReset(gym.Wrapper):
+    """Press FIRE after every reset, for games that wait for it (SB3's FireResetEnv)."""
+
+    def reset(self, **kwargs):  # type: ignore[override]
+        obs, info = self.env.reset(**kwargs)
+        for action in (1, 2):
+            obs, _, terminated, truncated, info = self.env.step(action)
+            if terminated or truncated:
+                obs, info = self.env.reset(**kwargs)
+        return obs, info
+
+
+def _base_env(spec: EnvSpec, render_mode: str | None) -> gym.Env:
+    _register_ale()
+    return gym.make(
+        f"ALE/{spec.game}-v5",
+        frameskip=1,
+        repeat_action_probability=spec.sticky_action_prob,
+        full_action_space=spec.full_action_space,
+        max_num_frames_per_episode=spec.max_episode_frames,
+        render_mode=render_mode,
+    )
+
+
+def _gymnasium_pipeline(spec: EnvSpec, render_mode: str | None) -> gym.Env:
+    env = _base_env(spec, render_mode)
+    env = gym.wrappers.AtariPreprocessing(
+        env,
+        noop_max=spec.noop_max,
+        frame_skip=spec.frame_skip,
+        screen_size=spec.screen_size,
+        terminal_on_life_loss=spec.terminal_on_life_loss,
+        grayscale_obs=True,
+        scale_obs=False,
+    )
+    if spec.fire_reset:
+        env = FireOnReset(env)
+    return gym.wrappers.FrameStackObservation(env, spec.frame_stack, padding_type="zero")
+
+
+def _sb3_pipeline(spec: EnvSpec, render_mode: str | None) -> gym.Env:
+    from rlviz import sb3_wrappers
+
+    return sb3_wrappers.atari_wrapper(_base_env(spec, render_mode), spec)
+
+
+def _cleanrl_pipeline(spec: EnvSpec, render_mode: str | None) -> gym.Env:
+    from rlviz import sb3_wrappers
+
+    return sb3_wrappers.cleanrl_wrapper(_base_env(spec, render_mode), spec)
+
+
+_BUILDERS = {"gymnasium": _gymnasium_pipeline, "sb3": _sb3_pipeline, "cleanrl": _cleanrl_pipeline}
+
+
+def make_env(
+    game: str | EnvSpec = "Pong",
+    *,
+    seed: int | None = None,
+    spec: EnvSpec | None = None,
+    render_mode: str | None = "rgb_array",
+    **overrides: Any,
+) -> gym.Env:
+    """Build an Atari env whose observations are uint8 (4, 84, 84), newest frame last.
+
+    ``game`` is a short name or full id; ``spec`` (or keyword overrides of its fields)
+    chooses the pipeline. ``env.render()`` returns the 210x160x3 RGB frame. The env's
+    spec is available as ``env.rlviz_spec``.
+    """
+    if isinstance(game, EnvSpec):
+        spec = game
+    else:
+        base = spec or EnvSpec()
+        spec = dataclasses.replace(base, game=canonical_game(game))
+    if overrides:
+        known = {f.name for f in dataclasses.fields(EnvSpec)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise RlvizError(f"unknown env option(s) {unknown}; known: {sorted(known)}")
+        spec = dataclasses.replace(spec, **overrides)
+    env = _BUILDERS[spec.pipeline](spec, render_mode)
+    env.rlviz_spec = spec  # type: ignore[attr-defined]
+    if seed is not None:
+        env.action_space.seed(seed)
+    return env
+
+
+def action_names(env: gym.Env) -> list[str]:
+    """The env's action meanings, e.g. ['NOOP', 'FIRE', 'RIGHT', ...]."""
+    return list(env.unwrapped.get_action_meanings())
+
+
+def ale_interface(env: gym.Env):
+    """The underlying ALEInterface (for cloneState / restoreState)."""
+    return env.unwrapped.ale
+
+
+def as_uint8_stack(obs: Any) -> np.ndarray:
+    """Observation from the env as a contiguous uint8 array (LazyFrames-safe)."""
+    return np.ascontiguousarray(np.asarray(obs, dtype=np.uint8))

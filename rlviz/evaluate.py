@@ -1,0 +1,62 @@
+"""Scoring agents: mean and spread of episode returns over seeded episodes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from rlviz.agent import Agent
+from rlviz.envs import EnvSpec, make_env
+from rlviz.rollout import env_for, play
+
+
+@dataclass
+class Evaluation:
+    returns: list[float]
+    lengths: list[int]
+    seed: int
+    policy: str
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.returns))
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "mean": self.mean, "std": self.std, "episodes": len(self.returns)}
+
+
+def evaluate(agent: Agent, *, episodes: int = 10, seed: int = 0, max_steps: int | None = None, progress: bool = True) -> Evaluation:
+    """Play ``episodes`` greedy episodes, episode k from ``reset(seed=seed + k)``."""
+    env = env_for(agent, render_mode=None)
+    returns, lengths = [], []
+    for k in tqdm(range(episodes), desc="evaluating", unit="episode", disable=not progress, leave=False):
+        score, n = 0.0, 0
+        for step in play(agent, env, seed=seed + k, max_steps=max_steps):
+            score, n = step.score, n + 1
+        returns.append(score)
+        lengths.append(n)
+    env.close()
+    return Evaluation(returns, lengths, seed, "greedy")
+
+
+def evaluate_random(spec: EnvSpec, *, episodes: int = 10, seed: int = 0, max_steps: int | None = None) -> Evaluation:
+    """The uniform-random policy's returns, as a baseline for model cards."""
+    env = make_env(spec, render_mode=None)
+    rng = np.random.default_rng(seed)
+    returns, lengths = [], []
+    for k in range(episodes):
+        env.reset(seed=seed + k)
+        score, n, done = 0.0, 0, False
+        while not done and (max_steps is None or n < max_steps):
+            _, reward, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
+            score, n, done = score + float(reward), n + 1, terminated or truncated
+        returns.append(score)
+        lengths.append(n)
+    env.close()
+    return Evaluation(returns, lengths, seed, "uniform random")

@@ -1,0 +1,79 @@
+"""Playing an agent in its env, step by step, and replaying a recorded episode exactly.
+
+Replays rely on determinism: the same seed and the same actions give the same frames (the
+emulator and the noop-start RNG are both seeded by ``reset(seed=...)``). Each recorded step
+carries a checksum of its observation, so a replay that drifts is detected, not drawn.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+from rlviz.agent import Agent
+from rlviz.envs import action_names, as_uint8_stack, make_env
+from rlviz.errors import RlvizError
+
+
+@dataclass
+class Step:
+    """One time step: what the agent saw, what it did and what it got."""
+
+    step: int
+    obs: np.ndarray  # uint8 (4, 84, 84), the input to the agent
+    action: int
+    reward: float  # reward received after taking ``action``
+    score: float  # sum of rewards up to and including this step
+    logits: np.ndarray
+    value: float
+    done: bool
+    checksum: int
+
+
+def checksum(obs: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(obs).tobytes())
+
+
+def env_for(agent: Agent, game: str | None = None, render_mode: str | None = "rgb_array") -> gym.Env:
+    """The env the agent was trained in (or ``game`` with the agent's pipeline), checked to fit."""
+    spec = agent.env_spec
+    env = make_env(game if game is not None else spec.game, spec=spec, render_mode=render_mode)
+    agent.check_env(env.rlviz_spec, len(action_names(env)))
+    return env
+
+
+def play(agent: Agent, env: gym.Env, *, seed: int = 0, max_steps: int | None = None) -> Iterator[Step]:
+    """Play greedily from ``reset(seed=seed)``; yields one :class:`Step` per agent step."""
+    obs, _ = env.reset(seed=seed)
+    score, t = 0.0, 0
+    while max_steps is None or t < max_steps:
+        obs = as_uint8_stack(obs)
+        logits, value = agent(obs)
+        action = int(logits.argmax(-1)[0])
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        score += float(reward)
+        done = bool(terminated or truncated)
+        yield Step(t, obs, action, float(reward), score, logits[0].cpu().numpy(), float(value[0]), done, checksum(obs))
+        t += 1
+        if done:
+            return
+        obs = next_obs
+
+
+def replay_frames(env: gym.Env, steps: Sequence[Step], *, seed: int) -> Iterator[np.ndarray]:
+    """Re-run the recorded actions and yield the RGB frame seen at each step."""
+    obs, _ = env.reset(seed=seed)
+    for k, step in enumerate(steps):
+        if checksum(as_uint8_stack(obs)) != step.checksum:
+            raise RlvizError(
+                f"replay diverged at step {k}: the env is not deterministic with this seed "
+                "(sticky actions or a wrapper with its own RNG?); use --normalize frame"
+            )
+        yield env.render()
+        obs, _, terminated, truncated, _ = env.step(step.action)
+        if (terminated or truncated) and k + 1 < len(steps):
+            raise RlvizError(f"replay ended early at step {k}; the recorded episode cannot be reproduced")

@@ -1,0 +1,1 @@
+"""Training agents to explain: PPO on Atari (see :mod:`rlviz.train.ppo`)."""

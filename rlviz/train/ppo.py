@@ -1,0 +1,334 @@
+"""PPO for Atari, in the order the algorithm runs (after CleanRL's ppo_atari).
+
+The well-known Atari settings: 8 envs x 128 steps, 4 epochs of 4 minibatches (256),
+lr 2.5e-4 annealed linearly to 0, clip 0.1, entropy 0.01, value 0.5, gamma 0.99, GAE 0.95,
+Nature-CNN actor-critic. Envs are stepped by ale-py's ``AtariVectorEnv`` (C++ threads), whose
+observations match rlviz's gymnasium pipeline, so the trained agent replays through
+:func:`rlviz.make_env` with the same :class:`~rlviz.envs.EnvSpec`.
+
+Training checkpoints (weights, optimizer, counters) go to ``<out>/checkpoint`` every few
+minutes; running the same command again resumes from there. Episode returns are appended
+to ``<out>/episodes.csv``; the agent itself is exported to ``<out>`` as a native folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from tqdm import tqdm
+
+from rlviz.agent import Agent
+from rlviz.envs import EnvSpec, _snake, action_names, canonical_game, make_env
+from rlviz.errors import RlvizError
+from rlviz.networks import NatureActorCritic
+
+
+@dataclass
+class PPOConfig:
+    """Hyperparameters; defaults are the standard Atari PPO settings."""
+
+    game: str = "Pong"
+    total_steps: int = 10_000_000  # agent steps (each is 4 emulator frames)
+    seed: int = 1
+    num_envs: int = 8
+    num_steps: int = 128
+    learning_rate: float = 2.5e-4
+    anneal_lr: bool = True
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    num_minibatches: int = 4
+    update_epochs: int = 4
+    norm_adv: bool = True
+    clip_coef: float = 0.1
+    clip_vloss: bool = True
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    device: str = "cpu"
+    threads: int = 0  # torch threads; 0 = leave PyTorch's default
+    checkpoint_every_s: float = 300.0
+    snapshots: list[int] = field(default_factory=list)  # extra agent copies at these steps
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        return self.batch_size // self.num_minibatches
+
+    @property
+    def num_iterations(self) -> int:
+        return max(1, self.total_steps // self.batch_size)
+
+
+def env_spec_for(game: str) -> EnvSpec:
+    """The playback spec that matches the vector env used in training."""
+    return EnvSpec(game=canonical_game(game), pipeline="gymnasium", noop_max=30, sticky_action_prob=0.0)
+
+
+def make_vector_env(cfg: PPOConfig, spec: EnvSpec, seed: int):
+    from ale_py.vector_env import AtariVectorEnv
+
+    env = AtariVectorEnv(
+        _snake(spec.game),
+        cfg.num_envs,
+        num_threads=min(cfg.num_envs, os.cpu_count() or 1),
+        repeat_action_probability=spec.sticky_action_prob,
+        noop_max=spec.noop_max,
+        frameskip=spec.frame_skip,
+        stack_num=spec.frame_stack,
+        img_height=spec.screen_size,
+        img_width=spec.screen_size,
+        grayscale=True,
+        maxpool=True,
+        reward_clipping=False,  # clipped below, so episode returns stay the game's score
+        episodic_life=False,
+        use_fire_reset=False,
+        autoreset_mode="SameStep",
+    )
+    return env
+
+
+def _hardware(device: str) -> str:
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
+
+
+def gae(
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    dones: torch.Tensor,
+    next_value: torch.Tensor,
+    next_done: torch.Tensor,
+    gamma: float,
+    lam: float,
+) -> torch.Tensor:
+    """Generalised advantage estimates [T, N]; ``dones[t]`` marks that obs t starts a new episode."""
+    t_max = rewards.shape[0]
+    advantages = torch.zeros_like(rewards)
+    lastgaelam = torch.zeros_like(next_value)
+    for t in reversed(range(t_max)):
+        if t == t_max - 1:
+            nonterminal, nextvalues = 1.0 - next_done, next_value
+        else:
+            nonterminal, nextvalues = 1.0 - dones[t + 1], values[t + 1]
+        delta = rewards[t] + gamma * nextvalues * nonterminal - values[t]
+        lastgaelam = delta + gamma * lam * nonterminal * lastgaelam
+        advantages[t] = lastgaelam
+    return advantages
+
+
+class Trainer:
+    """Runs PPO; ``run()`` resumes from ``<out>/checkpoint`` when it exists."""
+
+    def __init__(self, cfg: PPOConfig, out: str | Path) -> None:
+        self.cfg = cfg
+        self.out = Path(out)
+        self.ckpt_dir = self.out / "checkpoint"
+        self.spec = env_spec_for(cfg.game)
+        probe = make_env(self.spec, render_mode=None)
+        self.action_names = action_names(probe)
+        probe.close()
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.device = torch.device(cfg.device)
+        self.net = NatureActorCritic(len(self.action_names)).to(self.device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate, eps=1e-5)
+        self.iteration = 0
+        self.wall_time = 0.0
+        self.episodes = 0
+
+    # ---- checkpoints -------------------------------------------------------------------
+    def save_checkpoint(self) -> None:
+        tmp = self.out / "checkpoint.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}, str(tmp / "model.safetensors"))
+        torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+        state = {
+            "iteration": self.iteration,
+            "global_step": self.global_step,
+            "wall_time_s": self.wall_time,
+            "episodes": self.episodes,
+            "config": dataclasses.asdict(self.cfg),
+        }
+        (tmp / "state.json").write_text(json.dumps(state, indent=2))
+        old = self.out / "checkpoint.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if self.ckpt_dir.exists():
+            self.ckpt_dir.rename(old)
+        tmp.rename(self.ckpt_dir)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def load_checkpoint(self) -> bool:
+        if not (self.ckpt_dir / "state.json").exists():
+            return False
+        state = json.loads((self.ckpt_dir / "state.json").read_text())
+        if state["config"]["game"] != self.cfg.game:
+            raise RlvizError(f"{self.ckpt_dir} is a {state['config']['game']} run; use another --out")
+        self.net.load_state_dict(load_file(str(self.ckpt_dir / "model.safetensors"), device=str(self.device)))
+        # Our own file, still loaded without unpickling arbitrary objects.
+        self.optimizer.load_state_dict(torch.load(self.ckpt_dir / "optimizer.pt", weights_only=True, map_location=self.device))
+        self.iteration = int(state["iteration"])
+        self.wall_time = float(state["wall_time_s"])
+        self.episodes = int(state.get("episodes", 0))
+        return True
+
+    @property
+    def global_step(self) -> int:
+        return self.iteration * self.cfg.batch_size
+
+    def export_agent(self, folder: Path, evaluation: dict | None = None) -> Agent:
+        agent = Agent(
+            self.net.to("cpu"),
+            env_spec=self.spec,
+            action_names=self.action_names,
+            kind="actor-critic",
+            architecture={"name": "nature-actor-critic", "n_actions": len(self.action_names), "in_channels": 4},
+            metadata={
+                "name": folder.name,
+                "provenance": {
+                    "algorithm": "PPO (rlviz.train.ppo)",
+                    "steps": self.global_step,
+                    "frames": self.global_step * self.spec.frame_skip,
+                    "wall_time_s": round(self.wall_time, 1),
+                    "hardware": _hardware(self.cfg.device),
+                    "torch": torch.__version__,
+                    "config": dataclasses.asdict(self.cfg),
+                },
+                **({"evaluation": evaluation} if evaluation else {}),
+            },
+        )
+        agent.save(folder)
+        self.net.to(self.device)
+        return agent
+
+    # ---- the algorithm -----------------------------------------------------------------
+    def run(self) -> Path:
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        resumed = self.load_checkpoint()
+        if self.iteration >= cfg.num_iterations:
+            print(f"{self.out}: already trained for {self.global_step} steps")
+            self.export_agent(self.out)
+            return self.out
+        envs = make_vector_env(cfg, self.spec, seed=cfg.seed + self.iteration)
+        obs_np, _ = envs.reset(seed=cfg.seed + self.iteration)
+        n, t = cfg.num_envs, cfg.num_steps
+        obs = torch.zeros((t, n, 4, 84, 84), dtype=torch.uint8, device=self.device)
+        actions = torch.zeros((t, n), dtype=torch.long, device=self.device)
+        logprobs = torch.zeros((t, n), device=self.device)
+        rewards = torch.zeros((t, n), device=self.device)
+        dones = torch.zeros((t, n), device=self.device)
+        values = torch.zeros((t, n), device=self.device)
+        next_obs = torch.as_tensor(obs_np, device=self.device)
+        next_done = torch.zeros(n, device=self.device)
+        ep_return = np.zeros(n)
+        ep_length = np.zeros(n, dtype=np.int64)
+        recent: list[float] = []
+        csv_path = self.out / "episodes.csv"
+        new_csv = not csv_path.exists()
+        log = open(csv_path, "a", newline="")
+        writer = csv.writer(log)
+        if new_csv:
+            writer.writerow(["global_step", "wall_time_s", "episode_return", "episode_length"])
+        pending_snapshots = sorted(s for s in cfg.snapshots if s > self.global_step)
+        bar = tqdm(total=cfg.num_iterations * cfg.batch_size, initial=self.global_step, unit="step",
+                   desc=f"PPO {self.spec.game}" + (" (resumed)" if resumed else ""), smoothing=0.05)
+        last_ckpt = time.time()
+        start = time.time() - self.wall_time
+        try:
+            while self.iteration < cfg.num_iterations:
+                if cfg.anneal_lr:  # linear decay to zero over the whole run
+                    frac = 1.0 - self.iteration / cfg.num_iterations
+                    self.optimizer.param_groups[0]["lr"] = frac * cfg.learning_rate
+                # 1. Roll out num_steps in every env with the current policy.
+                for step in range(t):
+                    obs[step] = next_obs
+                    dones[step] = next_done
+                    with torch.no_grad():
+                        logits, value = self.net(next_obs.float() / 255.0)
+                        dist = torch.distributions.Categorical(logits=logits)
+                        action = dist.sample()
+                    actions[step], logprobs[step], values[step] = action, dist.log_prob(action), value
+                    obs_np, reward, term, trunc, _ = envs.step(action.cpu().numpy())
+                    done = np.logical_or(term, trunc)
+                    rewards[step] = torch.as_tensor(np.sign(reward), dtype=torch.float32, device=self.device)  # clip rewards
+                    next_obs = torch.as_tensor(obs_np, device=self.device)
+                    next_done = torch.as_tensor(done, dtype=torch.float32, device=self.device)
+                    ep_return += reward
+                    ep_length += 1
+                    for i in np.nonzero(done)[0]:
+                        self.episodes += 1
+                        recent = (recent + [float(ep_return[i])])[-20:]
+                        writer.writerow([self.global_step + (step + 1) * n, round(time.time() - start, 1), float(ep_return[i]), int(ep_length[i])])
+                        ep_return[i], ep_length[i] = 0.0, 0
+                # 2. Generalised advantage estimation, bootstrapped from the last value.
+                with torch.no_grad():
+                    _, next_value = self.net(next_obs.float() / 255.0)
+                advantages = gae(rewards, values, dones, next_value, next_done, cfg.gamma, cfg.gae_lambda)
+                returns = advantages + values
+                # 3. Several epochs of clipped-surrogate updates on shuffled minibatches.
+                b_obs = obs.reshape(-1, 4, 84, 84)
+                b_actions, b_logprobs = actions.reshape(-1), logprobs.reshape(-1)
+                b_adv, b_returns, b_values = advantages.reshape(-1), returns.reshape(-1), values.reshape(-1)
+                for _ in range(cfg.update_epochs):
+                    order = torch.randperm(cfg.batch_size, device=self.device)
+                    for lo in range(0, cfg.batch_size, cfg.minibatch_size):
+                        mb = order[lo : lo + cfg.minibatch_size]
+                        logits, newvalue = self.net(b_obs[mb].float() / 255.0)
+                        dist = torch.distributions.Categorical(logits=logits)
+                        ratio = (dist.log_prob(b_actions[mb]) - b_logprobs[mb]).exp()
+                        adv = b_adv[mb]
+                        if cfg.norm_adv:
+                            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                        pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+                        if cfg.clip_vloss:  # value clipping, as in the original PPO Atari code
+                            v_clipped = b_values[mb] + (newvalue - b_values[mb]).clamp(-cfg.clip_coef, cfg.clip_coef)
+                            v_loss = 0.5 * torch.max((newvalue - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2).mean()
+                        else:
+                            v_loss = 0.5 * ((newvalue - b_returns[mb]) ** 2).mean()
+                        loss = pg_loss - cfg.ent_coef * dist.entropy().mean() + cfg.vf_coef * v_loss
+                        self.optimizer.zero_grad()
+                        loss.backward()
+                        nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
+                        self.optimizer.step()
+                self.iteration += 1
+                self.wall_time = time.time() - start
+                bar.update(cfg.batch_size)
+                if recent:
+                    bar.set_postfix(ret=f"{np.mean(recent):.1f}", eps=self.episodes)
+                while pending_snapshots and self.global_step >= pending_snapshots[0]:
+                    self.export_agent(self.out / "snapshots" / f"step-{pending_snapshots.pop(0)}")
+                if time.time() - last_ckpt >= cfg.checkpoint_every_s:
+                    log.flush()
+                    self.save_checkpoint()
+                    self.export_agent(self.out)
+                    last_ckpt = time.time()
+        finally:
+            bar.close()
+            log.close()
+            envs.close()
+            self.save_checkpoint()
+            self.export_agent(self.out)
+        return self.out
+
+
+def train(cfg: PPOConfig, out: str | Path) -> Path:
+    """Train (or resume) a PPO agent and export it to ``out`` as a native agent folder."""
+    return Trainer(cfg, out).run()

@@ -1,0 +1,36 @@
+"""Shared fixtures: small untrained agents (tests never need a trained one)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rlviz.agent import Agent
+from rlviz.envs import EnvSpec
+from rlviz.networks import NatureActorCritic
+
+PONG_ACTIONS = ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
+
+
+@pytest.fixture
+def pong_agent() -> Agent:
+    torch.manual_seed(0)
+    return Agent(
+        NatureActorCritic(6),
+        env_spec=EnvSpec("Pong"),
+        action_names=PONG_ACTIONS,
+        architecture={"name": "nature-actor-critic", "n_actions": 6, "in_channels": 4},
+        metadata={"name": "untrained-pong"},
+    )
+
+
+@pytest.fixture
+def agent_dir(pong_agent, tmp_path):
+    return pong_agent.save(tmp_path / "untrained-pong")
+
+
+@pytest.fixture
+def random_obs() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(3, 4, 84, 84), dtype=np.uint8)

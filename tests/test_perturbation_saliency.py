@@ -1,0 +1,196 @@
+"""Perturbation saliency follows DESIGN.md §4 exactly."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from rlviz.agent import Agent
+from rlviz.explain.perturbation import (
+    gaussian_blur,
+    gaussian_mask,
+    grid_centres,
+    grid_to_map,
+    passes_per_frame,
+    perturb,
+    perturbation_saliency,
+)
+
+
+class BoxReader(nn.Module):
+    """A policy whose logits and value depend only on the pixels of one screen box."""
+
+    def __init__(self, rows: slice, cols: slice, frames: slice = slice(None)) -> None:
+        super().__init__()
+        self.rows, self.cols, self.frames = rows, cols, frames
+        self.w = nn.Parameter(torch.linspace(-1, 1, 3 * 4 * 10 * 10).reshape(3, 4, 10, 10))
+
+    def forward(self, x):
+        box = x[:, self.frames, self.rows, self.cols]
+        patch = nn.functional.interpolate(box, size=(10, 10), mode="bilinear", align_corners=False)
+        w = self.w[:, : patch.shape[1]]
+        logits = torch.einsum("nchw,achw->na", patch**2, w)
+        return logits, (patch**2).mean(dim=(1, 2, 3)) * 10
+
+
+class Ignorer(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.tensor([0.5, -0.5, 1.0]))
+
+    def forward(self, x):
+        n = x.shape[0]
+        return self.bias.expand(n, 3), torch.zeros(n)
+
+
+def test_mask_profile_matches_design():
+    mask = gaussian_mask((42, 42))
+    profile = [mask[42, 42 + d] for d in (0, 2, 4, 6, 10)]
+    assert profile == pytest.approx([1.00, 0.92, 0.73, 0.49, 0.14], abs=0.01)
+    assert mask.max() == pytest.approx(1.0)
+
+
+def test_grid_is_stride_5_and_costs_290_passes():
+    assert list(grid_centres()) == list(range(0, 84, 5))
+    assert passes_per_frame() == 290
+
+
+def test_zero_mask_gives_frame_and_unit_mask_gives_blur():
+    x = torch.rand(2, 4, 84, 84)
+    blurred = gaussian_blur(x)
+    assert torch.equal(perturb(x, blurred, torch.zeros(84, 84)), x)
+    assert torch.allclose(perturb(x, blurred, torch.ones(84, 84)), blurred)
+
+
+def test_blur_is_spatial_per_frame_and_matches_opencv():
+    x = torch.zeros(1, 4, 84, 84, dtype=torch.float64)
+    x[0, 2, 40, 40] = 1.0
+    ours = gaussian_blur(x.float())[0].double().numpy()
+    assert ours[[0, 1, 3]].max() == 0.0  # never across the stack
+    ref = cv2.GaussianBlur(x[0, 2].numpy(), (25, 25), 3.0, borderType=cv2.BORDER_REFLECT_101)
+    assert np.abs(ours[2] - ref).max() < 1e-6
+
+
+def test_constant_frame_has_zero_saliency(pong_agent):
+    obs = np.full((4, 84, 84), 87, np.uint8)
+    sal = perturbation_saliency(pong_agent, obs)
+    assert np.abs(sal.actor).max() < 1e-10 and np.abs(sal.critic).max() < 1e-10
+
+
+def test_net_that_ignores_input_gives_zeros_not_nan(random_obs):
+    agent = Agent(Ignorer(), action_names=["a", "b", "c"])
+    sal = perturbation_saliency(agent, random_obs)
+    assert np.isfinite(sal.actor).all() and np.isfinite(sal.critic).all()
+    assert sal.actor.max() == 0.0 and sal.critic.max() == 0.0
+
+
+def test_single_observation_gives_2d_maps_and_batch_gives_3d(pong_agent, random_obs):
+    assert perturbation_saliency(pong_agent, random_obs[0]).actor.shape == (84, 84)
+    batch = perturbation_saliency(pong_agent, random_obs)
+    assert batch.actor.shape == (3, 84, 84) and batch.critic.dtype == np.float32
+
+
+def naive_saliency(agent: Agent, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The original algorithm, one pass per mask, with OpenCV's blur as an independent oracle."""
+    x = obs.astype(np.float64) / 255.0
+    blurred = np.stack([cv2.GaussianBlur(f, (25, 25), 3.0, borderType=cv2.BORDER_REFLECT_101) for f in x])
+    clean_logits, clean_value = agent(obs)
+    centres = grid_centres()
+    actor = np.zeros((len(centres), len(centres)))
+    critic = np.zeros_like(actor)
+    for a, i in enumerate(centres):
+        for b, j in enumerate(centres):
+            m = gaussian_mask((i, j))
+            perturbed = x * (1 - m) + blurred * m
+            with torch.no_grad():
+                logits, value = agent.forward(torch.tensor(perturbed[None], dtype=torch.float32))
+            actor[a, b] = 0.5 * float(((logits - clean_logits) ** 2).sum())
+            critic[a, b] = 0.5 * float((value - clean_value) ** 2)
+    return actor, critic
+
+
+def test_batched_equals_plain_per_mask_loop(pong_agent, random_obs):
+    fast = perturbation_saliency(pong_agent, random_obs[:2], batch_size=200)
+    for k in range(2):
+        actor, critic = naive_saliency(pong_agent, random_obs[k])
+        scale_a, scale_c = max(actor.max(), 1e-30), max(critic.max(), 1e-30)
+        assert np.abs(fast.actor_grid[k] - actor).max() / scale_a < 1e-4
+        assert np.abs(fast.critic_grid[k] - critic).max() / scale_c < 1e-4
+
+
+def test_batched_equals_plain_loop_within_1e5_on_linear_policy(random_obs):
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(4 * 84 * 84, 4))
+
+    class AC(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            out = self.net(x)
+            return out[:, :3], out[:, 3]
+
+    agent = Agent(AC(), action_names=["a", "b", "c"])
+    fast = perturbation_saliency(agent, random_obs[0])
+    actor, critic = naive_saliency(agent, random_obs[0])
+    assert np.abs(fast.actor_grid - actor).max() < 1e-5
+    assert np.abs(fast.critic_grid - critic).max() < 1e-5
+
+
+def test_score_uses_logits_not_probabilities(random_obs):
+    """Adding an input-dependent constant to every logit leaves the softmax unchanged but
+    changes a logit-based score; adding it to one logit changes it too."""
+    base = BoxReader(slice(20, 40), slice(20, 40))
+
+    class Shifted(nn.Module):
+        def __init__(self, all_logits: bool):
+            super().__init__()
+            self.base, self.all = base, all_logits
+
+        def forward(self, x):
+            logits, value = self.base(x)
+            shift = 5.0 * x[:, :, 20:40, 20:40].mean(dim=(1, 2, 3))
+            if self.all:
+                return logits + shift[:, None], value
+            return torch.cat([logits[:, :1] + shift[:, None], logits[:, 1:]], 1), value
+
+    plain = perturbation_saliency(Agent(base, action_names=["a", "b", "c"]), random_obs[0])
+    for all_logits in (True, False):
+        shifted = perturbation_saliency(Agent(Shifted(all_logits), action_names=["a", "b", "c"]), random_obs[0])
+        assert not np.allclose(plain.actor_grid, shifted.actor_grid, rtol=1e-3)
+        np.testing.assert_allclose(plain.critic_grid, shifted.critic_grid, rtol=1e-5)
+
+
+@pytest.mark.parametrize("rows,cols", [(slice(10, 22), slice(55, 67)), (slice(60, 72), slice(8, 20))])
+def test_policy_reading_one_box_gets_its_saliency_peak_in_the_box(random_obs, rows, cols):
+    agent = Agent(BoxReader(rows, cols), action_names=["a", "b", "c"])
+    sal = perturbation_saliency(agent, random_obs[0])
+    for name in ("actor", "critic"):
+        i, j = np.unravel_index(np.argmax(getattr(sal, name)), (84, 84))
+        assert rows.start - 2 <= i < rows.stop + 2 and cols.start - 2 <= j < cols.stop + 2, (name, i, j)
+
+
+def test_newest_frame_option_perturbs_only_the_newest_frame(random_obs):
+    old_only = Agent(BoxReader(slice(30, 50), slice(30, 50), frames=slice(0, 3)), action_names=["a", "b", "c"])
+    newest = perturbation_saliency(old_only, random_obs[0], frames="newest").actor.max()
+    every = perturbation_saliency(old_only, random_obs[0], frames="all").actor.max()
+    assert every > 0.0 and newest < 1e-9 * every  # only float round-off between batch sizes
+
+
+def test_score_of_centre_lands_on_its_pixel():
+    centres = grid_centres()
+    for a, b in [(0, 0), (3, 7), (16, 16), (8, 1)]:
+        grid = np.zeros((17, 17))
+        grid[a, b] = 1.0
+        m = grid_to_map(grid, 84, centres)
+        assert m[centres[a], centres[b]] == pytest.approx(1.0)
+        assert np.unravel_index(np.argmax(m), m.shape) == (centres[a], centres[b])
+
+
+def test_map_edges_do_not_fade():
+    m = grid_to_map(np.ones((17, 17)), 84, grid_centres())
+    np.testing.assert_allclose(m, 1.0, atol=1e-6)

@@ -1,0 +1,45 @@
+"""The PPO trainer: advantage estimates, checkpoints that resume, and exported agents."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import torch
+
+from rlviz import load_agent
+from rlviz.train.ppo import PPOConfig, Trainer, gae
+
+
+def test_gae_with_lambda_one_is_discounted_return_minus_value():
+    torch.manual_seed(0)
+    r, v = torch.randn(6, 2), torch.randn(6, 2)
+    dones, next_v, next_done = torch.zeros(6, 2), torch.randn(2), torch.zeros(2)
+    adv = gae(r, v, dones, next_v, next_done, gamma=0.9, lam=1.0)
+    ret = next_v.clone()
+    for t in reversed(range(6)):
+        ret = r[t] + 0.9 * ret
+        torch.testing.assert_close(adv[t], ret - v[t])
+
+
+def test_gae_with_lambda_zero_is_the_td_error_and_stops_at_episode_ends():
+    r, v = torch.ones(3, 1), torch.tensor([[1.0], [2.0], [3.0]])
+    dones = torch.tensor([[0.0], [0.0], [1.0]])  # obs 2 starts a new episode
+    adv = gae(r, v, dones, torch.tensor([5.0]), torch.tensor([0.0]), gamma=0.5, lam=0.0)
+    torch.testing.assert_close(adv[:, 0], torch.tensor([1 + 0.5 * 2 - 1, 1 + 0 - 2, 1 + 0.5 * 5 - 3]))
+
+
+def test_training_checkpoints_resume_and_export_a_loadable_agent(tmp_path):
+    small = dict(game="Pong", num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1, checkpoint_every_s=0.0)
+    Trainer(PPOConfig(total_steps=64, **small), tmp_path / "run").run()
+    state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
+    assert state["iteration"] == 2 and state["global_step"] == 64
+    first = load_agent(tmp_path / "run")
+    trainer = Trainer(PPOConfig(total_steps=128, **small), tmp_path / "run")
+    trainer.run()
+    assert trainer.iteration == 4  # resumed at iteration 2, not from scratch
+    agent = load_agent(tmp_path / "run")
+    assert agent.metadata["provenance"]["steps"] == 128 and agent.env_spec.game == "Pong"
+    assert not torch.equal(first.net.actor.weight, agent.net.actor.weight)
+    with open(tmp_path / "run" / "episodes.csv") as f:
+        assert next(csv.reader(f)) == ["global_step", "wall_time_s", "episode_return", "episode_length"]

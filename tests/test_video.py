@@ -1,0 +1,82 @@
+"""Videos: layout geometry, files that decode, and videos that survive Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from rlviz.errors import RlvizError
+from rlviz.render.layout import compute_layout
+from rlviz.render.video import VideoWriter, read_video
+from rlviz.video import make_video
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (960, 540), (1920, 1080)])
+@pytest.mark.parametrize("panels", [("saliency",), ("saliency", "lrp")])
+def test_layout_keeps_every_box_inside_the_frame_without_overlap(size, panels):
+    lay = compute_layout(*size, panels=panels)
+    assert all(r.inside(*size) for r in lay.rects())
+    boxes = list(lay.panels.values())
+    for a in boxes:
+        assert a.x + a.w <= lay.strip.x  # game panels never run under the side strip
+        assert abs(a.w / a.h - 160 / 210) < 0.02
+    for a, b in zip(boxes, boxes[1:]):
+        assert a.x + a.w <= b.x
+
+
+def test_layout_refuses_odd_sizes():
+    with pytest.raises(ValueError, match="even"):
+        compute_layout(1279, 720)
+
+
+def test_written_video_decodes_with_expected_frames_and_size(pong_agent, tmp_path):
+    result = make_video(pong_agent, tmp_path / "v.mp4", frames=12, size=(960, 540), progress=False)
+    frames = read_video(result.path)
+    assert result.frames == 12 and frames.shape == (12, 540, 960, 3)
+    assert frames.std() > 5  # not a blank video
+
+
+def test_gif_output_decodes(tmp_path):
+    with VideoWriter(tmp_path / "a.gif", fps=30) as w:
+        for k in range(8):
+            w.write(np.full((360, 640, 3), 30 * k, np.uint8))
+    frames = read_video(tmp_path / "a.gif")
+    assert frames.shape[0] == 4 and frames.shape[1:3] == (360, 640)  # 30 fps -> 15 fps
+
+
+def test_unwritable_output_fails_before_any_work(pong_agent, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(RlvizError, match="cannot"):
+        make_video(pong_agent, blocker / "v.mp4", frames=5, progress=False)
+    with pytest.raises(RlvizError, match=".mp4 or .gif"):
+        make_video(pong_agent, tmp_path / "v.avi", frames=5, progress=False)
+
+
+def test_ctrl_c_during_a_video_leaves_a_playable_file(agent_dir, tmp_path):
+    out = tmp_path / "cut.mp4"
+    err = open(tmp_path / "stderr.txt", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlviz.cli", "video", "--agent", str(agent_dir), "--frames", "3000",
+         "--batch", "4", "--size", "640x360", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=err, text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        done = re.findall(r"explaining.*?\| *(\d+)/3000", (tmp_path / "stderr.txt").read_text())
+        if done and int(done[-1]) >= 8:
+            break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (tmp_path / "stderr.txt").read_text()[-2000:]
+    assert str(out) in stdout and "interrupted" in stdout
+    frames = read_video(out)
+    assert 8 <= frames.shape[0] < 3000 and frames.shape[1:] == (360, 640, 3)
