@@ -24,29 +24,61 @@ def _load(args: argparse.Namespace):
     return load_agent(args.agent, game=args.game, device=args.device)
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise RlvizError(f"--size must look like 1280x720, got {text!r}") from None
+    return width, height
+
+
 def cmd_video(args: argparse.Namespace) -> int:
-    from rlviz.video import make_video
+    from rlviz.video import make_comparison_video, make_video
 
     agent = _load(args)
-    out = Path(args.out) if args.out else Path("videos") / f"{agent.name}-{args.explain.replace(',', '-')}.mp4"
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    result = make_video(
-        agent,
-        out,
-        game=args.game,
-        frames=args.frames,
-        seed=args.seed,
-        explain=args.explain,
-        normalize=args.normalize,
-        saliency_frames=args.saliency_frames,
-        fps=args.fps,
-        size=(width, height),
-        batch=args.batch,
-        progress=not args.quiet,
-    )
+    if args.compare:
+        from rlviz.loading import load_agent
+
+        other = load_agent(args.compare, game=args.game, device=args.device)
+        out = Path(args.out) if args.out else Path("videos") / f"{agent.name}-vs-{other.name}.mp4"
+        result = make_comparison_video(
+            [agent, other], out, frames=args.frames, seed=args.seed, explain=args.explain, fps=args.fps,
+            size=_size(args.size), batch=args.batch, progress=not args.quiet,
+        )
+    else:
+        suffix = f"-highlights{args.highlights}" if args.highlights else ""
+        out = Path(args.out) if args.out else Path("videos") / f"{agent.name}-{args.explain.replace(',', '-')}{suffix}.mp4"
+        result = make_video(
+            agent,
+            out,
+            game=args.game,
+            frames=args.frames,
+            seed=args.seed,
+            explain=args.explain,
+            normalize=args.normalize,
+            saliency_frames=args.saliency_frames,
+            highlights=args.highlights,
+            captions=not args.no_captions,
+            title_cards=not args.no_cards,
+            fps=args.fps,
+            size=_size(args.size),
+            batch=args.batch,
+            progress=not args.quiet,
+        )
+        for n, m in enumerate(result.moments, 1):
+            print(f"key moment {n}: step {m.step}: {m.text}")
     note = " (interrupted: the frames so far were saved)" if result.interrupted else ""
     print(f"wrote {result.path} ({result.frames} frames, score {result.score:+g}, {result.fps:.1f} frames/s){note}")
     return 130 if result.interrupted else 0
+
+
+def cmd_frame(args: argparse.Namespace) -> int:
+    from rlviz.video import render_still
+
+    agent = _load(args)
+    out = render_still(agent, args.out, step=args.step, seed=args.seed, explain=args.explain, size=_size(args.size))
+    print(f"wrote {out}")
+    return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -98,9 +130,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--saliency-frames", choices=("all", "newest"), default="all", help="perturb all stacked frames (default) or only the newest")
     p.add_argument("--fps", type=float, default=30.0, help="video frame rate (default 30)")
     p.add_argument("--size", default="1280x720", help="video size WIDTHxHEIGHT, even numbers (default 1280x720)")
+    p.add_argument("--highlights", type=int, default=0, metavar="K", help="keep only clips around the K key moments (value drops and rises, rewards, changes of mind)")
+    p.add_argument("--compare", default=None, metavar="AGENT", help="a second agent (or checkpoint) played side by side from the same start")
+    p.add_argument("--no-captions", action="store_true", help="no plain-language captions at rewards and sharp value changes")
+    p.add_argument("--no-cards", action="store_true", help="no title card and end card")
     p.add_argument("--batch", type=int, default=8, help="frames explained together (default 8)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_video)
+
+    p = sub.add_parser("frame", help="write one annotated still (PNG) of a given step",
+                       description="Play the agent from a seeded reset to step T and draw that frame with its explanations (scaled per frame).")
+    _add_agent_args(p)
+    p.add_argument("--step", type=int, default=0, help="which agent step to draw (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
+    p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp (default saliency)")
+    p.add_argument("--size", default="1280x720", help="image size WIDTHxHEIGHT (default 1280x720)")
+    p.add_argument("--out", required=True, help="output .png file")
+    p.set_defaults(func=cmd_frame)
 
     p = sub.add_parser("evaluate", help="score an agent over seeded episodes", description="Play greedy episodes and print mean ± std of the returns.")
     _add_agent_args(p)

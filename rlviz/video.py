@@ -1,19 +1,21 @@
-"""The end-to-end path: play an agent, explain every frame, render and write the video.
+"""The end-to-end path: play an agent, explain its frames, render and write the video.
 
-Two passes keep memory small and let intensity be normalised over the whole video:
-1. play the episode greedily and explain the frames in batches, keeping only small records
-   (action, value, logits and the 17x17 saliency scores per frame);
-2. replay the recorded actions from the same seed to get the RGB frames back, draw each
+Three steps keep memory small and let brightness be normalised over the whole video:
+1. play the episode greedily, keeping only small records (action, value, logits, reward);
+2. explain the frames that will be shown (all of them, or the clips around key moments),
+   keeping the 17x17 saliency scores and, for LRP, one 84x84 map per frame;
+3. replay the recorded actions from the same seed to get the RGB frames back, draw each
    frame and stream it into the video file.
-Ctrl-C in either pass still finalises a playable video of the frames explained so far.
+Ctrl-C at any point still finalises a playable video of the frames explained so far.
 
 Example:
-    >>> result = make_video(load_agent("agents/pong"), "videos/pong.mp4", frames=300)
+    >>> result = make_video(load_agent("agents/pong-early"), "videos/pong.mp4", frames=300)
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,14 +23,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from rlviz import moments
 from rlviz.agent import Agent
 from rlviz.errors import RlvizError
-from rlviz.explain.perturbation import grid_to_map, grid_centres, perturbation_saliency
+from rlviz.explain.perturbation import grid_centres, grid_to_map, perturbation_saliency
+from rlviz.render import cards
 from rlviz.render.layout import FrameRenderer, FrameView, Scales, compute_layout
 from rlviz.render.video import VideoWriter, check_output_path
 from rlviz.rollout import Step, env_for, play, replay_frames
 
 EXPLANATIONS = ("saliency", "lrp")
+CARD_SECONDS = 2.5
 
 
 @dataclass
@@ -42,11 +47,12 @@ class ExplainedStep:
 @dataclass
 class VideoResult:
     path: Path
-    frames: int
+    frames: int  # game frames written (cards not counted)
     score: float
     seconds: float
     interrupted: bool = False
     scales: dict[str, float] = field(default_factory=dict)
+    moments: list[moments.Moment] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -58,7 +64,7 @@ def parse_explain(explain: str | tuple[str, ...] | list[str]) -> tuple[str, ...]
     items = tuple(s.strip() for s in (explain.split(",") if isinstance(explain, str) else explain) if s.strip())
     unknown = [s for s in items if s not in EXPLANATIONS]
     if unknown or not items:
-        raise RlvizError(f"unknown explanation(s) {unknown or items}; choose from {', '.join(EXPLANATIONS)}")
+        raise RlvizError(f"unknown explanation(s) {', '.join(unknown or items) or '(none)'}; choose from {', '.join(EXPLANATIONS)}")
     return items
 
 
@@ -77,6 +83,29 @@ def agent_label(agent: Agent) -> tuple[str, str, str]:
     return title, subtitle, warning
 
 
+def training_text(agent: Agent) -> str:
+    prov = agent.metadata.get("provenance", {}) or {}
+    steps = prov.get("steps")
+    return f"{prov.get('algorithm', 'RL').split(' ')[0]} for {steps / 1e6:.2g} million steps" if steps else ""
+
+
+# ---- pass 1: play ------------------------------------------------------------------------
+def record(agent: Agent, env, *, seed: int, frames: int, progress: bool = True) -> tuple[list[Step], bool]:
+    """Play greedily; returns the steps and whether Ctrl-C cut the episode short."""
+    steps: list[Step] = []
+    bar = tqdm(total=frames, unit="step", desc="playing", disable=not progress, leave=False)
+    try:
+        for step in play(agent, env, seed=seed, max_steps=frames):
+            steps.append(step)
+            bar.update(1)
+    except KeyboardInterrupt:
+        return steps, True
+    finally:
+        bar.close()
+    return steps, False
+
+
+# ---- pass 2: explain ---------------------------------------------------------------------
 def _explain_batch(agent: Agent, batch: list[Step], explain: tuple[str, ...], saliency_frames: str) -> list[ExplainedStep]:
     obs = np.stack([s.obs for s in batch])
     out = [ExplainedStep(s) for s in batch]
@@ -93,21 +122,78 @@ def _explain_batch(agent: Agent, batch: list[Step], explain: tuple[str, ...], sa
     return out
 
 
-def _scales(records: list[ExplainedStep], normalize: str) -> Scales:
-    if normalize == "frame" or not records:
-        return Scales()
+def explain_steps(
+    agent: Agent, steps: list[Step], explain: tuple[str, ...], *, batch: int = 8, saliency_frames: str = "all", progress: bool = True
+) -> tuple[list[ExplainedStep], bool]:
+    """Explain ``steps`` in batches; returns the records and whether Ctrl-C stopped it."""
+    records: list[ExplainedStep] = []
+    bar = tqdm(total=len(steps), unit="frame", desc="explaining", disable=not progress, leave=False)
+    try:
+        for lo in range(0, len(steps), batch):
+            chunk = steps[lo : lo + batch]
+            records.extend(_explain_batch(agent, chunk, explain, saliency_frames))
+            bar.update(len(chunk))
+    except KeyboardInterrupt:
+        return records, True
+    finally:
+        bar.close()
+    return records, False
+
+
+def video_scales(records: list[ExplainedStep]) -> Scales:
+    """One brightness scale per map type for the whole video: the largest saliency score,
+    and the largest per-frame 99.5th percentile of |relevance| (LRP maps are peaky)."""
     actor = max((float(r.actor_grid.max()) for r in records if r.actor_grid is not None), default=1.0)
     critic = max((float(r.critic_grid.max()) for r in records if r.critic_grid is not None), default=1.0)
-    rel = [float(np.percentile(np.abs(r.relevance.astype(np.float32)), 99.5)) for r in records if r.relevance is not None]
+    rel = [_relevance_scale(r.relevance) for r in records if r.relevance is not None]
     return Scales(actor=actor, critic=critic, relevance=max(rel) if rel else 1.0)
 
 
-def _frame_scales(record: ExplainedStep) -> Scales:
-    return Scales(
-        actor=float(record.actor_grid.max()) if record.actor_grid is not None else 1.0,
-        critic=float(record.critic_grid.max()) if record.critic_grid is not None else 1.0,
-        relevance=float(np.percentile(np.abs(record.relevance.astype(np.float32)), 99.5)) if record.relevance is not None else 1.0,
-    )
+def frame_scales(record: ExplainedStep) -> Scales:
+    return video_scales([record])
+
+
+def _relevance_scale(relevance: np.ndarray) -> float:
+    return float(np.percentile(np.abs(relevance.astype(np.float32)), 99.5))
+
+
+def maps_of(record: ExplainedStep, size: int = 84) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """(actor, critic, relevance) 84x84 maps of one record."""
+    centres = grid_centres(size)
+    actor = grid_to_map(record.actor_grid, size, centres) if record.actor_grid is not None else None
+    critic = grid_to_map(record.critic_grid, size, centres) if record.critic_grid is not None else None
+    relevance = record.relevance.astype(np.float32) if record.relevance is not None else None
+    return actor, critic, relevance
+
+
+# ---- pass 3: render ----------------------------------------------------------------------
+def _selection(n: int, key: list[moments.Moment], before: int, after: int) -> list[int]:
+    keep: set[int] = set()
+    for m in key:
+        keep.update(range(max(0, m.step - before), min(n, m.step + after + 1)))
+    return sorted(keep)
+
+
+def _views(
+    agent: Agent, env, steps: list[Step], records: dict[int, ExplainedStep], *, seed: int, captions: list[str] | None
+) -> Iterator[tuple[int, FrameView]]:
+    """Replay the episode and yield (step index, view) for the explained steps."""
+    values: list[float] = []
+    rewards: list[float] = []
+    last = max(records)
+    for k, rgb in enumerate(replay_frames(env, steps[: last + 1], seed=seed)):
+        s = steps[k]
+        values.append(s.value)
+        rewards.append(s.reward)
+        if k not in records:
+            continue
+        actor, critic, relevance = maps_of(records[k], agent.env_spec.screen_size)
+        probs = agent.probabilities(torch.as_tensor(s.logits)[None])[0].numpy()
+        yield k, FrameView(
+            rgb=rgb, step=s.step, action=s.action, probs=probs, value=s.value, score=s.score,
+            actor=actor, critic=critic, relevance=relevance, value_history=values, reward_history=rewards,
+            caption=captions[k] if captions else "",
+        )
 
 
 def make_video(
@@ -120,83 +206,235 @@ def make_video(
     explain: str | tuple[str, ...] = ("saliency",),
     normalize: str = "video",
     saliency_frames: str = "all",
+    highlights: int = 0,
+    captions: bool = True,
+    title_cards: bool = True,
     fps: float = 30.0,
     size: tuple[int, int] = (1280, 720),
     batch: int = 8,
     progress: bool = True,
 ) -> VideoResult:
-    """Play ``agent`` greedily for up to ``frames`` steps from ``reset(seed)``, explain each
-    frame and write an annotated video to ``out`` (.mp4 or .gif). Returns a summary."""
+    """Play ``agent`` greedily for up to ``frames`` steps from ``reset(seed)``, explain the
+    frames and write an annotated video to ``out`` (.mp4 or .gif).
+
+    ``highlights=K`` keeps only clips around the K key moments (value drops and rises,
+    rewards, sudden changes of policy), each introduced by a caption card and slowed down at
+    its key frame. ``captions`` adds plain-language captions at rewards and sharp value
+    changes; ``title_cards`` adds a title card and an end card with take-aways.
+    """
     explain = parse_explain(explain)
     if normalize not in ("video", "frame"):
         raise RlvizError(f"normalize must be 'video' or 'frame', got {normalize!r}")
     if frames < 1:
         raise RlvizError(f"frames must be at least 1, got {frames}")
+    if highlights < 0:
+        raise RlvizError(f"highlights must be 0 (off) or a positive count, got {highlights}")
     path = check_output_path(out)
-    env = env_for(agent, game)  # checks observation shape and action count before any work
     layout = compute_layout(*size, panels=explain)
+    env = env_for(agent, game)  # checks observation shape and action count before any work
     start = time.time()
-    records: list[ExplainedStep] = []
-    interrupted = False
-    bar = tqdm(total=frames, unit="frame", desc="explaining", disable=not progress, leave=False)
     try:
-        pending: list[Step] = []
-        for step in play(agent, env, seed=seed, max_steps=frames):
-            pending.append(step)
-            if len(pending) == batch or step.done or step.step == frames - 1:
-                records.extend(_explain_batch(agent, pending, explain, saliency_frames))
-                bar.update(len(pending))
-                pending = []
-    except KeyboardInterrupt:
-        interrupted = True
+        steps, interrupted = record(agent, env, seed=seed, frames=frames, progress=progress)
+        if not steps:
+            raise RlvizError("interrupted before the agent played a step; nothing was written")
+        values = np.array([s.value for s in steps])
+        rewards = np.array([s.reward for s in steps])
+        key: list[moments.Moment] = []
+        if highlights:
+            key = moments.key_moments(values, rewards, np.stack([s.logits for s in steps]), k=highlights)
+            chosen = _selection(len(steps), key, before=int(1.5 * fps), after=int(1.0 * fps))
+        else:
+            chosen = list(range(len(steps)))
+        explained = []
+        if not interrupted:
+            explained, interrupted = explain_steps(
+                agent, [steps[i] for i in chosen], explain, batch=batch, saliency_frames=saliency_frames, progress=progress
+            )
+        if not explained:
+            raise RlvizError("interrupted before any frame was explained; nothing was written")
+        records = {chosen[k]: r for k, r in enumerate(explained)}
+        scales = video_scales(explained)
+        title, subtitle, warning = agent_label(agent)
+        renderer = FrameRenderer(layout, agent.action_names, title=title, subtitle=subtitle, warning=warning)
+        caption_track = moments.captions(values, rewards, hold=int(fps)) if captions else None
+        written, interrupted = _write(
+            path, fps, layout, agent, env, steps, records, seed=seed, renderer=renderer, scales=scales,
+            normalize=normalize, captions=caption_track, key=key, explain=explain, title_cards=title_cards,
+            progress=progress, interrupted=interrupted,
+        )
     finally:
-        bar.close()
-    if not records:
         env.close()
-        raise RlvizError("interrupted before any frame was explained; nothing was written")
-    scales = _scales(records, normalize)
-    title, subtitle, warning = agent_label(agent)
-    renderer = FrameRenderer(layout, agent.action_names, title=title, subtitle=subtitle, warning=warning)
-    centres = grid_centres(agent.env_spec.screen_size)
-    size_px = agent.env_spec.screen_size
-    values: list[float] = []
-    rewards: list[float] = []
-    bar = tqdm(total=len(records), unit="frame", desc="rendering", disable=not progress, leave=False)
-    written = 0
-    try:
-        with VideoWriter(path, fps=fps) as writer:
-            frames_iter = replay_frames(env, [r.step for r in records], seed=seed)
-            for record, rgb in zip(records, frames_iter):
-                s = record.step
-                values.append(s.value)
-                rewards.append(s.reward)
-                logits = torch.as_tensor(s.logits)[None]
-                view = FrameView(
-                    rgb=rgb,
-                    step=s.step,
-                    action=s.action,
-                    probs=agent.probabilities(logits)[0].numpy(),
-                    value=s.value,
-                    score=s.score,
-                    actor=grid_to_map(record.actor_grid, size_px, centres) if record.actor_grid is not None else None,
-                    critic=grid_to_map(record.critic_grid, size_px, centres) if record.critic_grid is not None else None,
-                    relevance=record.relevance.astype(np.float32) if record.relevance is not None else None,
-                    value_history=values,
-                    reward_history=rewards,
-                )
-                writer.write(renderer.render(view, scales if normalize == "video" else _frame_scales(record)))
-                written += 1
-                bar.update(1)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        bar.close()
-        env.close()
+    last = steps[max(records)] if written else steps[0]
     return VideoResult(
-        path=path,
-        frames=written,
-        score=records[written - 1].step.score if written else 0.0,
-        seconds=time.time() - start,
-        interrupted=interrupted,
-        scales={"actor": scales.actor, "critic": scales.critic, "relevance": scales.relevance},
+        path=path, frames=written, score=last.score, seconds=time.time() - start, interrupted=interrupted,
+        scales={"actor": scales.actor, "critic": scales.critic, "relevance": scales.relevance}, moments=key,
     )
+
+
+def _takeaways(agent: Agent, steps: list[Step], records: dict[int, ExplainedStep]) -> tuple[list[str], np.ndarray | None]:
+    rewards = np.array([s.reward for s in steps])
+    won, lost = int((rewards > 0).sum()), int((rewards < 0).sum())
+    items = [f"Final score {steps[-1].score:+g} after {len(steps)} moves ({won} rewards won, {lost} lost)."]
+    actor_maps = [maps_of(r)[0] for r in records.values() if r.actor_grid is not None]
+    mean_actor = None
+    if actor_maps:
+        mean_actor = np.mean(actor_maps, axis=0)
+        i, j = np.unravel_index(int(np.argmax(mean_actor)), mean_actor.shape)
+        items.append(f"To choose its moves it looked most at {cards.region_name(i, j)} of the screen.")
+    choices = np.bincount([s.action for s in steps], minlength=len(agent.action_names))
+    top = int(np.argmax(choices))
+    items.append(f"Its most frequent move was {agent.action_names[top]} ({100 * choices[top] / len(steps):.0f}% of the time).")
+    return items, mean_actor
+
+
+def _write(
+    path, fps, layout, agent, env, steps, records, *, seed, renderer, scales, normalize, captions, key, explain,
+    title_cards, progress, interrupted,
+) -> tuple[int, bool]:
+    """Stream cards and rendered frames into the video; returns (game frames written, interrupted)."""
+    w, h = layout.width, layout.height
+    card_frames = int(CARD_SECONDS * fps)
+    key_at = {m.step: (n, m) for n, m in enumerate(key, 1)}
+    clip_starts = {min(i for i in records if abs(i - m.step) <= int(1.5 * fps)): m.step for m in key}
+    written = 0
+    last_rgb = None
+    bar = tqdm(total=len(records), unit="frame", desc="rendering", disable=not progress, leave=False)
+    with VideoWriter(path, fps=fps) as writer:
+        try:
+            if title_cards:
+                card = cards.title_card(w, h, game=agent.env_spec.game, agent=agent.name, training=training_text(agent),
+                                        methods=explain, score=steps[max(records)].score)
+                for _ in range(card_frames):
+                    writer.write(card)
+            for k, view in _views(agent, env, steps, records, seed=seed, captions=captions):
+                if k in clip_starts:
+                    n, m = key_at[clip_starts[k]]
+                    card = cards.text_card(w, h, f"Key moment {n} of {len(key)}", [m.text, f"(step {m.step})"])
+                    for _ in range(int(1.5 * fps)):
+                        writer.write(card)
+                frame = renderer.render(view, scales if normalize == "video" else frame_scales(records[k]))
+                repeats = 3 if key and any(abs(k - m.step) <= 4 for m in key) else 1  # slow motion at key frames
+                for _ in range(repeats):
+                    writer.write(frame)
+                written += 1
+                last_rgb = view.rgb
+                bar.update(1)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            bar.close()
+        if title_cards and not interrupted and written:
+            items, mean_actor = _takeaways(agent, steps, records)
+            card = cards.end_card(w, h, takeaways=items, rgb=last_rgb, mean_actor=mean_actor)
+            for _ in range(card_frames):
+                writer.write(card)
+    return written, interrupted
+
+
+def make_comparison_video(
+    agents: list[Agent],
+    out: str | Path,
+    *,
+    frames: int = 300,
+    seed: int = 0,
+    explain: str | tuple[str, ...] = ("saliency",),
+    fps: float = 30.0,
+    size: tuple[int, int] = (1280, 720),
+    batch: int = 8,
+    progress: bool = True,
+) -> VideoResult:
+    """Two agents side by side from the same start state (same game, same reset seed), one
+    frame of each per video frame. The one whose episode ends first holds its last frame."""
+    from rlviz.render.compare_layout import CompareRenderer
+
+    if len(agents) != 2:
+        raise RlvizError("a comparison needs exactly two agents")
+    explain = parse_explain(explain)
+    games = {a.env_spec.game for a in agents}
+    if len(games) != 1:
+        raise RlvizError(f"both agents must play the same game, got {' and '.join(sorted(games))}")
+    path = check_output_path(out)
+    envs = [env_for(a) for a in agents]
+    start = time.time()
+    all_steps, all_records, interrupted = [], [], False
+    try:
+        for agent, env in zip(agents, envs):
+            steps, cut = record(agent, env, seed=seed, frames=frames, progress=progress)
+            explained, cut2 = ([], True) if cut or not steps else explain_steps(agent, steps, explain, batch=batch, progress=progress)
+            interrupted = interrupted or cut or cut2
+            if not explained:
+                raise RlvizError("interrupted before any frame was explained; nothing was written")
+            all_steps.append(steps)
+            all_records.append({k: r for k, r in enumerate(explained)})
+            if interrupted:
+                break
+        if len(all_steps) < 2:  # cut short while handling the first agent: show it alone
+            all_steps.append(all_steps[0][:0])
+            all_records.append({})
+        labels = [f"'{a.name}'" + (f" ({training_text(a)})" if training_text(a) else " (untrained)") for a in agents]
+        renderer = CompareRenderer(*size, labels, [a.action_names for a in agents], explain, f"{agents[0].env_spec.game}: two agents, same start")
+        scales = [video_scales(list(r.values())) if r else Scales() for r in all_records]
+        iters = [
+            _views(a, e, s, r, seed=seed, captions=None) if r else iter(())
+            for a, e, s, r in zip(agents, envs, all_steps, all_records)
+        ]
+        length = max(len(r) for r in all_records)
+        last: list[FrameView | None] = [None, None]
+        written = 0
+        with VideoWriter(path, fps=fps) as writer:
+            bar = tqdm(total=length, unit="frame", desc="rendering", disable=not progress, leave=False)
+            try:
+                for _ in range(length):
+                    finished = ["", ""]
+                    for c in range(2):
+                        nxt = next(iters[c], None)
+                        if nxt is not None:
+                            last[c] = nxt[1]
+                        elif last[c] is not None:
+                            finished[c] = f"episode over: score {last[c].score:+g}"
+                    writer.write(renderer.render(last, scales, finished))
+                    written += 1
+                    bar.update(1)
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                bar.close()
+    finally:
+        for env in envs:
+            env.close()
+    return VideoResult(path=path, frames=written, score=all_steps[0][-1].score if all_steps[0] else 0.0,
+                       seconds=time.time() - start, interrupted=interrupted)
+
+
+def render_still(
+    agent: Agent,
+    out: str | Path,
+    *,
+    step: int = 0,
+    seed: int = 0,
+    explain: str | tuple[str, ...] = ("saliency",),
+    size: tuple[int, int] = (1280, 720),
+) -> Path:
+    """One annotated frame (PNG) of step ``step`` of the seeded episode, scaled per frame."""
+    import imageio.v2 as imageio
+
+    explain = parse_explain(explain)
+    p = Path(out)
+    if p.suffix.lower() != ".png":
+        raise RlvizError(f"a still is written as PNG; give a .png file name instead of {p.name}")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    env = env_for(agent)
+    try:
+        steps, _ = record(agent, env, seed=seed, frames=step + 1, progress=False)
+        if len(steps) <= step:
+            raise RlvizError(f"the episode ended after {len(steps)} steps; choose --step below {len(steps)}")
+        explained, _ = explain_steps(agent, [steps[step]], explain, progress=False)
+        records = {step: explained[0]}
+        title, subtitle, warning = agent_label(agent)
+        renderer = FrameRenderer(compute_layout(*size, panels=explain), agent.action_names, title=title, subtitle=subtitle, warning=warning)
+        captions = moments.captions([s.value for s in steps], [s.reward for s in steps])
+        for k, view in _views(agent, env, steps, records, seed=seed, captions=captions):
+            imageio.imwrite(p, renderer.render(view, frame_scales(records[k])))
+    finally:
+        env.close()
+    return p

@@ -37,10 +37,16 @@ def test_layout_refuses_odd_sizes():
 
 
 def test_written_video_decodes_with_expected_frames_and_size(pong_agent, tmp_path):
-    result = make_video(pong_agent, tmp_path / "v.mp4", frames=12, size=(960, 540), progress=False)
+    result = make_video(pong_agent, tmp_path / "v.mp4", frames=12, size=(960, 540), title_cards=False, progress=False)
     frames = read_video(result.path)
     assert result.frames == 12 and frames.shape == (12, 540, 960, 3)
     assert frames.std() > 5  # not a blank video
+
+
+def test_title_and_end_cards_add_their_frames(pong_agent, tmp_path):
+    result = make_video(pong_agent, tmp_path / "v.mp4", frames=4, size=(640, 360), fps=10, progress=False)
+    frames = read_video(result.path)
+    assert frames.shape[0] == 4 + 2 * 25  # two cards of 2.5 s at 10 fps
 
 
 def test_gif_output_decodes(tmp_path):
@@ -70,7 +76,7 @@ def test_ctrl_c_during_a_video_leaves_a_playable_file(agent_dir, tmp_path):
     )
     deadline = time.time() + 120
     while time.time() < deadline:
-        done = re.findall(r"explaining.*?\| *(\d+)/3000", (tmp_path / "stderr.txt").read_text())
+        done = re.findall(r"explaining.*?\| *(\d+)/\d+", (tmp_path / "stderr.txt").read_text())
         if done and int(done[-1]) >= 8:
             break
         time.sleep(0.5)
@@ -80,3 +86,42 @@ def test_ctrl_c_during_a_video_leaves_a_playable_file(agent_dir, tmp_path):
     assert str(out) in stdout and "interrupted" in stdout
     frames = read_video(out)
     assert 8 <= frames.shape[0] < 3000 and frames.shape[1:] == (360, 640, 3)
+
+
+def test_comparison_starts_both_agents_from_the_same_emulator_state(pong_agent, tmp_path):
+    import torch
+
+    from rlviz.agent import Agent
+    from rlviz.networks import NatureActorCritic
+    from rlviz.rollout import checksum, env_for
+    from rlviz.video import make_comparison_video
+
+    torch.manual_seed(5)
+    other = Agent(NatureActorCritic(6), env_spec=pong_agent.env_spec, action_names=pong_agent.action_names, metadata={"name": "other"})
+    first = []
+    for agent in (pong_agent, other):
+        env = env_for(agent)  # as make_comparison_video builds it, then play() resets with the seed
+        obs, _ = env.reset(seed=11)
+        first.append((checksum(np.asarray(obs)), env.unwrapped.ale.getRAM().tobytes()))
+        env.close()
+    assert first[0] == first[1]
+    result = make_comparison_video([pong_agent, other], tmp_path / "cmp.mp4", frames=6, seed=11, size=(640, 360), progress=False)
+    assert read_video(result.path).shape == (6, 360, 640, 3)
+
+
+def test_still_frame_is_a_png_of_the_requested_size(pong_agent, tmp_path):
+    import imageio.v2 as imageio
+
+    from rlviz.video import render_still
+
+    path = render_still(pong_agent, tmp_path / "still.png", step=5, size=(960, 540))
+    assert imageio.imread(path).shape == (540, 960, 3)
+    with pytest.raises(RlvizError, match="PNG"):
+        render_still(pong_agent, tmp_path / "still.jpg", step=1)
+
+
+def test_highlights_video_cuts_clips_around_key_moments(pong_agent, tmp_path):
+    result = make_video(pong_agent, tmp_path / "h.mp4", frames=120, highlights=1, fps=10, size=(640, 360),
+                        title_cards=False, progress=False)
+    assert len(result.moments) == 1
+    assert result.frames <= 26  # 1.5 s before and 1 s after the key step at 10 fps

@@ -140,10 +140,11 @@ class FrameRenderer:
         text = TextLayer()
         hy = lay.header.h // 2
         size = max(16, lay.header.h // 2)
-        text.add((lay.strip.x // 40 + 16, hy), title, size, anchor="lm")
+        x = max(12, lay.width // 64)
+        text.add((x, hy), title, size, anchor="lm")
         tw = text_size(title, size)[0]
         if subtitle:
-            text.add((tw + 36, hy), subtitle, max(12, size * 2 // 3), MUTED, "lm")
+            text.add((x + tw + 20, hy), subtitle, max(12, size * 2 // 3), MUTED, "lm")
         if warning:
             text.add((lay.width // 2, lay.header.h - 2), warning, max(12, size * 2 // 3), (240, 200, 60), "md")
         for name, rect in lay.titles.items():
@@ -184,7 +185,7 @@ class FrameRenderer:
 
     def _value_top(self) -> int:
         top, row, fs = self._bars_geometry()
-        return top + row * len(self.action_names) + 3 * fs + 20
+        return top + row * len(self.action_names) + 4 * fs + 30
 
     # -- per-frame parts ------------------------------------------------------------------
     def render(self, view: FrameView, scales: Scales) -> np.ndarray:

@@ -35,4 +35,4 @@ class TextLayer:
         draw = ImageDraw.Draw(image)
         for xy, text, size, colour, anchor in self.items:
             draw.text(xy, text, font=font(size), fill=colour, anchor=anchor)
-        return np.asarray(image)
+        return np.array(image)

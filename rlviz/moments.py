@@ -1,0 +1,101 @@
+"""Finding what is worth telling in an episode, from its value and reward traces alone.
+
+Pure functions of arrays, so they are easy to test: captions for a video's caption track
+and the key moments that ``rlviz video --highlights K`` cuts clips around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+WINDOW = 8  # steps over which a value change counts as one sudden change
+
+
+@dataclass(frozen=True)
+class Moment:
+    step: int
+    kind: str  # "reward", "value-drop", "value-rise", "policy-change"
+    size: float
+    text: str
+
+
+def value_changes(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
+    """Change of the value estimate over the last ``window`` steps (0 for the first 2*window)."""
+    v = np.asarray(values, np.float64)
+    out = np.zeros_like(v)
+    if v.size > window:
+        out[window:] = v[window:] - v[:-window]
+    out[: 2 * window] = 0.0  # the first stacks are zero-padded: their values say little
+    return out
+
+
+def sharp_threshold(changes: np.ndarray, quantile: float = 0.97) -> float:
+    """A change counts as sharp above this: a high quantile of |change|, never tiny."""
+    mags = np.abs(changes[np.nonzero(changes)])
+    if mags.size == 0:
+        return float("inf")
+    return max(float(np.quantile(mags, quantile)), 1e-6)
+
+
+def reward_text(reward: float) -> str:
+    return f"The agent scored ({reward:+g})" if reward > 0 else f"The agent lost a point ({reward:+g})"
+
+
+def captions(values, rewards, *, hold: int = 30, window: int = WINDOW) -> list[str]:
+    """One caption per step: rewards first, then sharp value drops and rises; each shown
+    for ``hold`` steps after its event."""
+    values = np.asarray(values, np.float64)
+    rewards = np.asarray(rewards, np.float64)
+    changes = value_changes(values, window)
+    thr = sharp_threshold(changes)
+    out = [""] * len(values)
+    left = 0
+    current = ""
+    for t in range(len(values)):
+        text = ""
+        if rewards[t] != 0:
+            text = reward_text(rewards[t])
+        elif changes[t] <= -thr:
+            text = "Its value estimate drops sharply: it expects to lose a point"
+        elif changes[t] >= thr:
+            text = "Its value estimate jumps: it expects to score"
+        if text and (rewards[t] != 0 or left == 0):
+            current, left = text, hold
+        out[t] = current if left > 0 else ""
+        left = max(0, left - 1)
+    return out
+
+
+def key_moments(values, rewards, logits=None, *, k: int = 3, min_gap: int = 45, window: int = WINDOW) -> list[Moment]:
+    """The ``k`` most telling steps: rewards, the largest value drops and rises, and the
+    sharpest changes of policy, at least ``min_gap`` steps apart, in time order."""
+    values = np.asarray(values, np.float64)
+    rewards = np.asarray(rewards, np.float64)
+    changes = value_changes(values, window)
+    scale = float(np.std(values)) or 1.0
+    candidates: list[Moment] = []
+    for t in np.nonzero(rewards)[0]:
+        candidates.append(Moment(int(t), "reward", 2.0 + abs(float(rewards[t])), reward_text(float(rewards[t]))))
+    for t in range(len(values)):
+        c = changes[t]
+        if c < 0:
+            candidates.append(Moment(t, "value-drop", -c / scale, "The agent's value estimate drops: it sees trouble coming"))
+        elif c > 0:
+            candidates.append(Moment(t, "value-rise", c / scale, "The agent's value estimate rises: it expects to score"))
+    if logits is not None and len(logits) > 1:
+        lg = np.asarray(logits, np.float64)
+        p = np.exp(lg - lg.max(-1, keepdims=True))
+        p /= p.sum(-1, keepdims=True)
+        shift = 0.5 * np.abs(p[1:] - p[:-1]).sum(-1)  # total-variation distance between steps
+        for t in range(1, len(p)):
+            if np.argmax(p[t]) != np.argmax(p[t - 1]):
+                candidates.append(Moment(t, "policy-change", float(shift[t - 1]) * 1.5, "The agent suddenly changes its mind"))
+    chosen: list[Moment] = []
+    for m in sorted(candidates, key=lambda m: -m.size):
+        if all(abs(m.step - c.step) >= min_gap for c in chosen):
+            chosen.append(m)
+        if len(chosen) == k:
+            break
+    return sorted(chosen, key=lambda m: m.step)

@@ -1,0 +1,58 @@
+"""Key moments and captions come from the value and reward traces where they should."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rlviz.moments import captions, key_moments, value_changes
+
+
+def synthetic_trace(n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    values = 0.05 * rng.standard_normal(n)
+    values[150:] -= 2.0  # a sharp drop at step 150
+    values[300:] += 1.0  # a rise at step 300
+    rewards = np.zeros(n)
+    rewards[220] = -1.0
+    return values, rewards
+
+
+def test_value_change_is_zero_for_the_zero_padded_start():
+    values, _ = synthetic_trace()
+    assert np.all(value_changes(values)[:16] == 0)
+
+
+def test_key_moments_are_found_at_the_largest_changes_and_rewards():
+    values, rewards = synthetic_trace()
+    found = key_moments(values, rewards, k=3, min_gap=30)
+    steps = [m.step for m in found]
+    assert steps == sorted(steps)
+    assert {m.kind for m in found} == {"value-drop", "reward", "value-rise"}
+    drop = next(m for m in found if m.kind == "value-drop")
+    rise = next(m for m in found if m.kind == "value-rise")
+    assert 150 <= drop.step < 158 and 300 <= rise.step < 308
+    assert any(m.step == 220 for m in found)
+
+
+def test_key_moments_keep_their_distance():
+    values, rewards = synthetic_trace()
+    found = key_moments(values, rewards, k=10, min_gap=60)
+    steps = [m.step for m in found]
+    assert all(b - a >= 60 for a, b in zip(steps, steps[1:]))
+
+
+def test_policy_changes_are_candidates():
+    values = np.zeros(100)
+    logits = np.zeros((100, 3))
+    logits[:, 0] = 5.0
+    logits[60:, 0], logits[60:, 2] = 0.0, 5.0  # the agent changes its mind at step 60
+    found = key_moments(values, np.zeros(100), logits, k=1)
+    assert found[0].kind == "policy-change" and found[0].step == 60
+
+
+def test_captions_name_rewards_and_sharp_drops_and_fade():
+    values, rewards = synthetic_trace()
+    track = captions(values, rewards, hold=20)
+    assert len(track) == len(values)
+    assert "lose" in track[152] and "lost a point" in track[221]
+    assert track[100] == "" and track[260] == ""
