@@ -111,6 +111,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    from rlviz.bench import run_bench, to_json
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    agent = _load(args)
+    memory = tuple(int(v) for v in args.memory.split(",") if v.strip()) if args.memory else ()
+    result = run_bench(agent, agent_path=args.agent, frames=args.frames, repeats=args.repeats,
+                       video_frames=args.video_frames, memory_frames=memory)
+    print(result.table())
+    if args.json:
+        Path(args.json).write_text(to_json(result) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlviz",
@@ -168,6 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=float, default=300.0, help="seconds between checkpoints (default 300)")
     p.add_argument("--snapshots", default="", help="comma-separated steps at which to keep a copy of the agent")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("bench", help="measure explanation speed against the plain-PyTorch ceiling",
+                       description="Print (a) the batched forward ceiling, (b) saliency frames/s, (c) the original loop, (d) LRP frames/s, (e) end-to-end video frames/s and peak memory.")
+    _add_agent_args(p)
+    p.add_argument("--frames", type=int, default=8, help="frames per saliency batch (default 8)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per figure; the median is reported (default 3)")
+    p.add_argument("--video-frames", type=int, default=0, help="also time an end-to-end saliency+LRP video of this many frames")
+    p.add_argument("--memory", default="", help="comma-separated video lengths whose peak memory to measure, e.g. 1000,10000")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: PyTorch's choice)")
+    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -194,3 +194,31 @@ def test_score_of_centre_lands_on_its_pixel():
 def test_map_edges_do_not_fade():
     m = grid_to_map(np.ones((17, 17)), 84, grid_centres())
     np.testing.assert_allclose(m, 1.0, atol=1e-6)
+
+
+def test_incremental_path_equals_plain_path_within_1e4(pong_agent):
+    from rlviz.envs import make_env
+
+    env = make_env("Pong", render_mode=None)
+    obs, _ = env.reset(seed=2)
+    rng = np.random.default_rng(2)
+    frames = []
+    for t in range(40):
+        obs, *_ = env.step(int(rng.integers(6)))
+        if t % 10 == 9:
+            frames.append(np.asarray(obs))
+    env.close()
+    frames = np.stack(frames)
+    plain = perturbation_saliency(pong_agent, frames, method="plain")
+    fast = perturbation_saliency(pong_agent, frames, method="incremental", batch_size=300)
+    for name in ("actor", "critic"):
+        a, b = getattr(plain, name), getattr(fast, name)
+        assert (np.abs(a - b).max(axis=(1, 2)) / a.max(axis=(1, 2))).max() < 1e-4
+
+
+def test_incremental_path_is_refused_for_unknown_nets(random_obs):
+    from rlviz.errors import RlvizError
+
+    agent = Agent(BoxReader(slice(0, 10), slice(0, 10)), action_names=["a", "b", "c"])
+    with pytest.raises(RlvizError, match="plain"):
+        perturbation_saliency(agent, random_obs[0], method="incremental")

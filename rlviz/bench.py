@@ -1,0 +1,203 @@
+"""Measuring how fast rlviz explains frames, against the plain-PyTorch ceiling.
+
+Every figure is the median of several timed runs after a warm-up, all in one process, so
+the ratios compare like with like. ``rlviz bench`` and ``scripts/bench.py`` print the table.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rlviz.agent import Agent
+from rlviz.explain.perturbation import (
+    BLUR_SIGMA,
+    MASK_SIGMA,
+    gaussian_blur,
+    gaussian_mask,
+    grid_centres,
+    passes_per_frame,
+    perturbation_saliency,
+)
+
+
+def timed(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn`` over ``repeats`` runs, after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def forward_ceiling(agent: Agent, batch_sizes: tuple[int, ...], repeats: int) -> tuple[float, int, str]:
+    """Best batched forward throughput (samples/s) of the bare net, over batch sizes and
+    memory layouts: the most any batched saliency loop could get from this network."""
+    best = (0.0, 0, "")
+    for layout in ("contiguous", "channels_last"):
+        for bs in batch_sizes:
+            x = torch.rand(bs, *agent.env_spec.obs_shape, device=agent.device)
+            if layout == "channels_last":
+                x = x.contiguous(memory_format=torch.channels_last)
+
+            def run() -> None:
+                with torch.inference_mode():
+                    agent.forward(x)
+
+            rate = bs / timed(run, repeats)
+            best = max(best, (rate, bs, layout))
+    return best
+
+
+def original_loop(agent: Agent, obs: np.ndarray) -> None:
+    """The original implementation's shape: one pass per mask, the mask and the blur
+    recomputed for every perturbation, nothing batched."""
+    x = torch.from_numpy(obs).float()[None] / 255.0
+    with torch.no_grad():
+        clean_logits, clean_value = agent.forward(x)
+        for i in grid_centres():
+            for j in grid_centres():
+                mask = torch.from_numpy(gaussian_mask((i, j), sigma=MASK_SIGMA)).float()
+                blurred = gaussian_blur(x, BLUR_SIGMA)
+                logits, value = agent.forward(x * (1 - mask) + blurred * mask)
+                float(0.5 * ((logits - clean_logits) ** 2).sum())
+                float(0.5 * (value - clean_value) ** 2)
+
+
+@dataclass
+class BenchResult:
+    device: str
+    machine: str
+    torch: str
+    threads: int
+    passes_per_frame: int
+    ceiling_samples_per_s: float
+    ceiling_batch: int
+    ceiling_layout: str
+    saliency_fps: float
+    original_fps: float
+    lrp_fps: dict[str, float] = field(default_factory=dict)
+    video_fps: float | None = None
+    video_peak_rss_mb: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ceiling_fps(self) -> float:
+        return self.ceiling_samples_per_s / self.passes_per_frame
+
+    def table(self) -> str:
+        rows = [
+            ("device", self.device),
+            ("machine", self.machine),
+            ("torch / threads", f"{self.torch} / {self.threads}"),
+            ("(a) plain ceiling", f"{self.ceiling_samples_per_s:,.0f} passes/s (batch {self.ceiling_batch}, {self.ceiling_layout}) = {self.ceiling_fps:.2f} frames/s"),
+            ("(b) rlviz saliency", f"{self.saliency_fps:.2f} frames/s = {100 * self.saliency_fps / self.ceiling_fps:.0f}% of the ceiling"),
+            ("(c) original loop", f"{self.original_fps:.3f} frames/s; rlviz is {self.saliency_fps / self.original_fps:.1f}x faster"),
+        ]
+        for name, fps in self.lrp_fps.items():
+            rows.append((f"(d) LRP {name}", f"{fps:,.0f} frames/s"))
+        if self.video_fps is not None:
+            rows.append(("(e) video, saliency+LRP", f"{self.video_fps:.2f} frames/s end to end"))
+        for frames, mb in self.video_peak_rss_mb.items():
+            rows.append((f"(e) peak memory, {frames} frames", f"{mb:,.0f} MB"))
+        width = max(len(r[0]) for r in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _video_subprocess(agent_path: str, frames: int, explain: str, device: str) -> tuple[float, float]:
+    """Run one video in a fresh process; returns (frames/s, peak RSS in MB)."""
+    code = (
+        "import json, resource, sys, time\n"
+        "from rlviz import load_agent\nfrom rlviz.video import make_video\n"
+        f"agent = load_agent({agent_path!r}, device={device!r})\n"
+        f"r = make_video(agent, sys.argv[1], frames={frames}, explain={explain!r}, title_cards=False, progress=False)\n"
+        "print(json.dumps({'fps': r.frames / r.seconds, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-c", code, str(Path(tmp) / "bench.mp4")], capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return data["fps"], data["rss"]
+
+
+def run_bench(
+    agent: Agent,
+    *,
+    agent_path: str | None = None,
+    frames: int = 8,
+    repeats: int = 3,
+    batch_sizes: tuple[int, ...] = (256, 512, 1024, 2048),
+    lrp_batch: int = 256,
+    video_frames: int = 0,
+    memory_frames: tuple[int, ...] = (),
+    seed: int = 0,
+) -> BenchResult:
+    """Measure (a)-(e) for ``agent`` on its device; see :class:`BenchResult`."""
+    rng = np.random.default_rng(seed)
+    from rlviz.envs import make_env
+
+    env = make_env(agent.env_spec, render_mode=None)
+    obs, _ = env.reset(seed=seed)
+    frames_list = []
+    for _ in range(max(frames, 64)):
+        obs, *_ = env.step(int(rng.integers(env.action_space.n)))
+        frames_list.append(np.asarray(obs))
+    env.close()
+    batch = np.stack(frames_list[:frames])
+    rate, bs, layout = forward_ceiling(agent, batch_sizes, repeats)
+    sal_time = timed(lambda: perturbation_saliency(agent, batch), repeats)
+    orig_time = timed(lambda: original_loop(agent, batch[0]), 1)
+    lrp_fps: dict[str, float] = {}
+    try:
+        from rlviz.explain.lrp import lrp
+    except ImportError:
+        lrp = None
+    if lrp is not None:
+        lrp_obs = np.stack([frames_list[k % len(frames_list)] for k in range(lrp_batch)])
+        for composite in ("epsilon-gamma-box", "epsilon-plus-flat", "epsilon-alpha2-beta1", "epsilon"):
+            lrp_fps[composite] = lrp_batch / timed(lambda: lrp(agent, lrp_obs, composite=composite), repeats)
+    result = BenchResult(
+        device=str(agent.device),
+        machine=f"{platform.machine()}, {os.cpu_count()} cores" + (f", {torch.cuda.get_device_name(0)}" if agent.device.type == "cuda" else ""),
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        passes_per_frame=passes_per_frame(),
+        ceiling_samples_per_s=rate,
+        ceiling_batch=bs,
+        ceiling_layout=layout,
+        saliency_fps=frames / sal_time,
+        original_fps=1.0 / orig_time,
+        lrp_fps=lrp_fps,
+    )
+    if agent_path and video_frames:
+        result.video_fps, _ = _video_subprocess(agent_path, video_frames, "saliency,lrp" if lrp else "saliency", str(agent.device))
+    for n in memory_frames if agent_path else ():
+        result.video_peak_rss_mb[str(n)] = _video_subprocess(agent_path, n, "saliency,lrp" if lrp else "saliency", str(agent.device))[1]
+    return result
+
+
+def main_resource_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def to_json(result: BenchResult) -> str:
+    return json.dumps({**asdict(result), "ceiling_fps": result.ceiling_fps}, indent=2)
