@@ -81,11 +81,45 @@ def cmd_frame(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_interactions(args: argparse.Namespace) -> int:
+    from rlviz.explain.interactions_cnn import write_interaction_report
+    from rlviz.rollout import env_for
+
+    agent = _load(args)
+    action: int | str | None = None
+    if args.action is not None:
+        if args.action == "value":
+            action = "value"
+        elif args.action.isdigit():
+            action = int(args.action)
+        elif args.action.upper() in agent.action_names:
+            action = agent.action_names.index(args.action.upper())
+        else:
+            raise RlvizError(f"unknown action {args.action!r}; use an index, 'value' or one of {', '.join(agent.action_names)}")
+    env = env_for(agent)  # a representative frame of the game as the backdrop of the figures
+    env.reset(seed=args.seed)
+    for _ in range(args.frame_step):
+        env.step(0)
+    frame = env.render()
+    env.close()
+    paths = write_interaction_report(agent, args.out, action=action, group=args.group, frame_rgb=frame, top_k=args.top_k)
+    print(f"wrote {len(paths)} files to {args.out} (interactions.json and figures)")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from rlviz.evaluate import evaluate
 
     agent = _load(args)
-    ev = evaluate(agent, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps, progress=not args.quiet)
+    if args.write_card:
+        from rlviz.model_card import write_model_card
+
+        if not Path(args.agent).is_dir():
+            raise RlvizError("--write-card needs an rlviz agent folder; save the agent first (agent.save(folder))")
+        ev, baseline = write_model_card(agent, args.agent, episodes=args.episodes, seed=args.seed, progress=not args.quiet)
+        print(f"random policy: {baseline.mean:+.2f} ± {baseline.std:.2f}; wrote {Path(args.agent) / 'README.md'}")
+    else:
+        ev = evaluate(agent, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps, progress=not args.quiet)
     print(f"{agent.name} on {agent.env_spec.game}: {ev.mean:+.2f} ± {ev.std:.2f} over {len(ev.returns)} episodes (seed {args.seed})")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_agent_args(p)
     p.add_argument("--frames", type=int, default=300, help="number of agent steps to play and explain (default 300)")
     p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
-    p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp (default saliency)")
+    p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp, interactions (default saliency)")
     p.add_argument("--out", default=None, help="output .mp4 or .gif (default videos/<agent>-<explain>.mp4)")
     p.add_argument("--normalize", choices=("video", "frame"), default="video", help="saliency brightness scale: whole video (default) or per frame")
     p.add_argument("--saliency-frames", choices=("all", "newest"), default="all", help="perturb all stacked frames (default) or only the newest")
@@ -161,10 +195,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_agent_args(p)
     p.add_argument("--step", type=int, default=0, help="which agent step to draw (default 0)")
     p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
-    p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp (default saliency)")
+    p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp, interactions (default saliency)")
     p.add_argument("--size", default="1280x720", help="image size WIDTHxHEIGHT (default 1280x720)")
     p.add_argument("--out", required=True, help="output .png file")
     p.set_defaults(func=cmd_frame)
+
+    p = sub.add_parser("interactions", help="which screen regions the policy combines (neural interaction detection)",
+                       description="Read the policy's weights for interacting features (NID, Tsang et al. 2018), per action, mapped onto the screen; writes interactions.json and PNG figures.")
+    _add_agent_args(p)
+    p.add_argument("--out", required=True, help="output folder for interactions.json and the figures")
+    p.add_argument("--action", default=None, help="one action (index or name, e.g. RIGHT) or 'value'; default: overall, every action and the value")
+    p.add_argument("--group", choices=("cell", "channel"), default="cell", help="features grouped by screen cell (49, default) or by channel (64)")
+    p.add_argument("--top-k", type=int, default=10, help="pairs listed per analysis (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="reset seed of the backdrop frame (default 0)")
+    p.add_argument("--frame-step", type=int, default=60, help="steps played before taking the backdrop frame (default 60)")
+    p.set_defaults(func=cmd_interactions)
 
     p = sub.add_parser("evaluate", help="score an agent over seeded episodes", description="Play greedy episodes and print mean ± std of the returns.")
     _add_agent_args(p)
@@ -172,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="episode k resets with seed+k (default 0)")
     p.add_argument("--max-steps", type=int, default=None, help="cut episodes after this many steps")
     p.add_argument("--json", default=None, help="also write the returns to this JSON file")
+    p.add_argument("--write-card", action="store_true", help="store the result in the agent folder and write its model card (README.md) with a random-policy baseline")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
 

@@ -32,7 +32,8 @@ from rlviz.render.layout import FrameRenderer, FrameView, Scales, compute_layout
 from rlviz.render.video import VideoWriter, check_output_path
 from rlviz.rollout import Step, env_for, play, replay_frames
 
-EXPLANATIONS = ("saliency", "lrp")
+EXPLANATIONS = ("saliency", "lrp", "interactions")
+PAIRS_SHOWN = 3  # strongest active region pairs drawn per frame
 CARD_SECONDS = 2.5
 
 
@@ -42,6 +43,7 @@ class ExplainedStep:
     actor_grid: np.ndarray | None = None
     critic_grid: np.ndarray | None = None
     relevance: np.ndarray | None = None  # (84, 84) float16, summed over the stack
+    pairs: list | None = None  # strongest active region pairs for the chosen action
 
 
 @dataclass
@@ -119,6 +121,14 @@ def _explain_batch(agent: Agent, batch: list[Step], explain: tuple[str, ...], sa
         rel = lrp(agent, obs, target="action").sum(axis=1)
         for k, e in enumerate(out):
             e.relevance = rel[k].astype(np.float16)
+    if "interactions" in explain:
+        from rlviz.explain.interactions_cnn import frame_interactions
+
+        actions = np.array([s.action for s in batch])
+        for a in np.unique(actions):  # pairs for the action each frame chose
+            idx = np.nonzero(actions == a)[0]
+            for k, pairs in zip(idx, frame_interactions(agent, obs[idx], action=int(a), top_k=PAIRS_SHOWN)):
+                out[k].pairs = pairs
     return out
 
 
@@ -146,7 +156,8 @@ def video_scales(records: list[ExplainedStep]) -> Scales:
     actor = max((float(r.actor_grid.max()) for r in records if r.actor_grid is not None), default=1.0)
     critic = max((float(r.critic_grid.max()) for r in records if r.critic_grid is not None), default=1.0)
     rel = [_relevance_scale(r.relevance) for r in records if r.relevance is not None]
-    return Scales(actor=actor, critic=critic, relevance=max(rel) if rel else 1.0)
+    pairs = [p.strength for r in records if r.pairs for p in r.pairs]
+    return Scales(actor=actor, critic=critic, relevance=max(rel) if rel else 1.0, interactions=max(pairs) if pairs else 1.0)
 
 
 def frame_scales(record: ExplainedStep) -> Scales:
@@ -191,7 +202,7 @@ def _views(
         probs = agent.probabilities(torch.as_tensor(s.logits)[None])[0].numpy()
         yield k, FrameView(
             rgb=rgb, step=s.step, action=s.action, probs=probs, value=s.value, score=s.score,
-            actor=actor, critic=critic, relevance=relevance, value_history=values, reward_history=rewards,
+            actor=actor, critic=critic, relevance=relevance, pairs=records[k].pairs, value_history=values, reward_history=rewards,
             caption=captions[k] if captions else "",
         )
 
@@ -281,6 +292,18 @@ def _takeaways(agent: Agent, steps: list[Step], records: dict[int, ExplainedStep
         mean_actor = np.mean(actor_maps, axis=0)
         i, j = np.unravel_index(int(np.argmax(mean_actor)), mean_actor.shape)
         items.append(f"To choose its moves it looked most at {cards.region_name(i, j)} of the screen.")
+    try:
+        from rlviz.explain.interactions_cnn import policy_interactions
+
+        top = policy_interactions(agent, top_k=1)
+    except Exception:  # noqa: BLE001 - nets without a Nature-CNN fc part have no cell analysis
+        top = []
+    if top and top[0].obs_boxes:
+        names = []
+        for x0, y0, x1, y1 in top[0].obs_boxes:
+            names.append(cards.region_name((y0 + y1) / 2, (x0 + x1) / 2))
+        where = f"{names[0]} with {names[1]}" if names[0] != names[1] else f"two neighbouring regions in {names[0]}"
+        items.append(f"Its weights combine {where} of the screen most strongly.")
     choices = np.bincount([s.action for s in steps], minlength=len(agent.action_names))
     top = int(np.argmax(choices))
     items.append(f"Its most frequent move was {agent.action_names[top]} ({100 * choices[top] / len(steps):.0f}% of the time).")

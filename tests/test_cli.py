@@ -54,3 +54,16 @@ def test_evaluate_writes_one_return_per_episode(agent_dir, tmp_path, capsys):
     data = json.loads(out.read_text())
     assert len(data["returns"]) == 2 and data["episodes"] == 2
     assert "±" in capsys.readouterr().out
+
+
+def test_interactions_command_writes_json_and_figures(agent_dir, tmp_path):
+    out = tmp_path / "nid"
+    assert main(["interactions", "--agent", str(agent_dir), "--out", str(out), "--action", "RIGHT", "--frame-step", "2"]) == 0
+    data = json.loads((out / "interactions.json").read_text())
+    assert (out / "pairs_overall.png").exists() and (out / "matrix_overall.png").exists()
+    assert any("right" in key.lower() for key in json.dumps(data).split('"'))
+
+
+def test_unknown_action_name_is_refused(agent_dir, tmp_path, capsys):
+    assert main(["interactions", "--agent", str(agent_dir), "--out", str(tmp_path / "x"), "--action", "JUMP"]) == 2
+    assert "unknown action 'JUMP'" in capsys.readouterr().err

@@ -125,3 +125,15 @@ def test_highlights_video_cuts_clips_around_key_moments(pong_agent, tmp_path):
                         title_cards=False, progress=False)
     assert len(result.moments) == 1
     assert result.frames <= 26  # 1.5 s before and 1 s after the key step at 10 fps
+
+
+def test_interactions_panel_video_draws_pairs_for_each_frame(pong_agent, tmp_path):
+    result = make_video(pong_agent, tmp_path / "i.mp4", frames=5, explain="saliency,interactions", size=(960, 540),
+                        title_cards=False, progress=False)
+    assert read_video(result.path).shape == (5, 540, 960, 3)
+    assert result.scales["actor"] > 0
+
+
+def test_unknown_explanation_is_refused(pong_agent, tmp_path):
+    with pytest.raises(RlvizError, match="choose from saliency, lrp, interactions"):
+        make_video(pong_agent, tmp_path / "x.mp4", explain="saliency,gradcam", progress=False)

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from rlviz.render import colormaps
-from rlviz.render.layout import BACKGROUND, CHOSEN_BAR, MUTED, PANEL_EDGE, FrameView, Scales
+from rlviz.render.layout import BACKGROUND, CHOSEN_BAR, MUTED, PANEL_EDGE, FrameView, Scales, pairs_panel
 from rlviz.render.text import TextLayer, text_size
 
 
@@ -48,7 +48,9 @@ class CompareRenderer:
                 cv2.rectangle(canvas, (x - 2, y - 2), (x + w + 1, y + h + 1), PANEL_EDGE, 1)
         legend = "blue: where it looks to choose a move   yellow: to judge the situation"
         if "lrp" in self.panels:
-            legend += "   red/blue (right panels): for/against its move"
+            legend += "   red/blue: for/against its move"
+        if "interactions" in self.panels:
+            legend += "   linked boxes: regions it combines"
         size = self.fs - 1
         while size > 10 and text_size(legend, size)[0] > self.width - 2 * self.margin:
             size -= 1
@@ -66,8 +68,10 @@ class CompareRenderer:
                 game = cv2.resize(view.rgb, (w, h), interpolation=cv2.INTER_NEAREST)
                 if name == "saliency":
                     image = colormaps.saliency_overlay(game, view.actor, view.critic, scales[c].actor, scales[c].critic)
-                elif view.relevance is not None:
+                elif name == "lrp" and view.relevance is not None:
                     image = colormaps.relevance_overlay(game, view.relevance, scales[c].relevance)
+                elif name == "interactions" and view.pairs is not None:
+                    image = pairs_panel(view.rgb, view.pairs, w, h, scales[c].interactions)
                 else:
                     image = game
                 frame[y : y + h, x : x + w] = image

@@ -23,6 +23,7 @@ CHOSEN_BAR = (0, 158, 115)  # Okabe-Ito bluish green
 PANEL_TITLES = {
     "saliency": "Where the agent looks",
     "lrp": "What pushed it towards this move (red) or against it (blue)",
+    "interactions": "Screen regions it combines right now",
 }
 
 
@@ -94,6 +95,7 @@ class FrameView:
     actor: np.ndarray | None = None
     critic: np.ndarray | None = None
     relevance: np.ndarray | None = None
+    pairs: list | None = None  # strongest active region pairs (rlviz.explain.interactions_cnn)
     value_history: list[float] = field(default_factory=list)
     reward_history: list[float] = field(default_factory=list)
     caption: str = ""
@@ -106,6 +108,16 @@ class Scales:
     actor: float = 1.0
     critic: float = 1.0
     relevance: float = 1.0
+    interactions: float = 1.0
+
+
+def pairs_panel(rgb: np.ndarray, pairs: list, width: int, height: int, max_strength: float) -> np.ndarray:
+    """The frame with the given region pairs drawn as linked boxes, sized to a panel."""
+    from rlviz.render.interaction_figures import draw_interaction_pairs
+
+    dimmed = (rgb.astype(np.float32) * 0.6).astype(np.uint8)
+    image = draw_interaction_pairs(dimmed, pairs, scale=2, legend=False, max_strength=max_strength)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def _fit_text(text: str, size: int, width: int) -> tuple[str, int]:
@@ -170,6 +182,9 @@ class FrameRenderer:
                 canvas[rect.y + 4 : rect.y + 4 + bar_h, x : x + half] = colormaps.colour_bar(half, bar_h, kind)
                 text.add((x, rect.y + bar_h + 8), label, fs, MUTED)
                 text.add((x, rect.y + bar_h + 8 + fs + 2), "faint  ->  strong", fs - 2, MUTED)
+        elif name == "interactions":
+            text.add((rect.x, rect.y + 4), "Linked boxes: two places the agent's", fs, MUTED)
+            text.add((rect.x, rect.y + 6 + fs), "decision mixes; thicker = stronger", fs, MUTED)
         elif name == "lrp":
             canvas[rect.y + 4 : rect.y + 4 + bar_h, rect.x : rect.x + rect.w] = colormaps.colour_bar(rect.w, bar_h, "diverging")
             text.add((rect.x, rect.y + bar_h + 8), "against the move", fs, colormaps.NEGATIVE_RGB)
@@ -198,6 +213,8 @@ class FrameRenderer:
                 image = colormaps.saliency_overlay(game, view.actor, view.critic, scales.actor, scales.critic)
             elif name == "lrp" and view.relevance is not None:
                 image = colormaps.relevance_overlay(game, view.relevance, scales.relevance)
+            elif name == "interactions" and view.pairs is not None:
+                image = pairs_panel(view.rgb, view.pairs, rect.w, rect.h, scales.interactions)
             else:
                 image = game
             frame[rect.y : rect.y + rect.h, rect.x : rect.x + rect.w] = image

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Reproduce every bundled agent. Each training resumes from runs/<name>/checkpoint, so run
+# this again after an interruption (or in a later session) and it carries on.
+#   bash scripts/train_agents.sh pong        # one agent
+#   bash scripts/train_agents.sh             # all of them
+# On a GPU machine add DEVICE=cuda.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RLVIZ=.venv/bin/rlviz
+DEVICE="${DEVICE:-cpu}"
+
+bundle() {  # bundle RUN_FOLDER AGENT_NAME: copy the exported agent and write its model card
+    rm -rf "agents/$2" && mkdir -p "agents/$2"
+    cp "$1/agent.json" "$1/model.safetensors" "agents/$2/"
+    $RLVIZ evaluate --agent "agents/$2" --episodes 10 --seed 0 --write-card --quiet
+}
+
+pong() {
+    $RLVIZ train --game Pong --steps 4000000 --seed 1 --device "$DEVICE" --out runs/pong \
+        --snapshots 250000,500000,1000000,2000000
+    bundle runs/pong pong
+    bundle runs/pong/snapshots/step-500000 pong-early
+}
+
+breakout() {
+    $RLVIZ train --game Breakout --steps 10000000 --seed 1 --device "$DEVICE" --out runs/breakout
+    bundle runs/breakout breakout
+}
+
+spaceinvaders() {
+    $RLVIZ train --game SpaceInvaders --steps 10000000 --seed 1 --device "$DEVICE" --out runs/spaceinvaders
+    bundle runs/spaceinvaders spaceinvaders
+}
+
+for name in "${@:-pong breakout spaceinvaders}"; do
+    for agent in $name; do "$agent"; done
+done

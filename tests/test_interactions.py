@@ -1,0 +1,289 @@
+"""Neural Interaction Detection: hand-computed cases, vectorisation, cut-off, CNN mapping, figures."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from rlviz.agent import Agent
+from rlviz.errors import RlvizError
+from rlviz.explain.interactions import (
+    Interaction,
+    aggregated_influence,
+    greedy_interactions,
+    mlp_weights,
+    neuron_interactions,
+    pairwise_strengths,
+)
+from rlviz.explain.interactions_cnn import (
+    activation_interaction_matrices,
+    cnn_parts,
+    frame_interactions,
+    grouped_weights,
+    policy_interaction_matrix,
+    policy_interactions,
+    receptive_field_boxes,
+    write_interaction_report,
+)
+from rlviz.networks import NatureActorCritic, NatureQNetwork
+from rlviz.render.interaction_figures import draw_interaction_matrix, draw_interaction_pairs
+
+# 2 hidden units, 3 inputs; signs must not matter (NID reads |W|)
+W1 = [[1.0, -2.0, 0.5], [-3.0, 1.0, 2.0]]
+WY = [[-3.0, 1.0]]  # z = (3, 1)
+
+
+def _agent(n_actions: int = 3, seed: int = 0, q: bool = False) -> Agent:
+    torch.manual_seed(seed)
+    net = NatureQNetwork(n_actions) if q else NatureActorCritic(n_actions)
+    return Agent(net)
+
+
+@pytest.fixture(scope="module")
+def agent() -> Agent:
+    return _agent()
+
+
+# ------------------------------------------------------------------------------------ core
+
+
+def test_pairwise_strength_matches_hand_computation() -> None:
+    # omega{0,1} = 3*min(1,2) + 1*min(3,1) = 4; omega{0,2} = 3*0.5 + 1*2 = 3.5; omega{1,2} = 1.5 + 1 = 2.5
+    got = neuron_interactions([W1, WY], order=2)
+    assert [i.features for i in got] == [(0, 1), (0, 2), (1, 2)]
+    assert [i.strength for i in got] == pytest.approx([4.0, 3.5, 2.5])
+
+
+def test_module_and_weight_list_give_the_same_answer() -> None:
+    net = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor(W1))
+        net[2].weight.copy_(torch.tensor(WY))
+    assert neuron_interactions(net) == neuron_interactions([W1, WY])
+
+
+def test_influence_multiplies_absolute_weights_through_layers() -> None:
+    w2 = torch.tensor([[1.0, -2.0], [0.5, 0.0]], dtype=torch.float64)
+    wy = torch.tensor([[-1.0, 3.0], [2.0, 0.0]], dtype=torch.float64)
+    # row 0: |(-1, 3)| |w2| = (1*1 + 3*0.5, 1*2 + 0) = (2.5, 2); row 1: (2, 4); summed: (4.5, 6)
+    assert aggregated_influence([w2, wy], 0).tolist() == pytest.approx([2.5, 2.0])
+    assert aggregated_influence([w2, wy], 1).tolist() == pytest.approx([2.0, 4.0])
+    assert aggregated_influence([w2, wy], None).tolist() == pytest.approx([4.5, 6.0])
+
+
+def test_action_reads_one_output_row() -> None:
+    # output 0 only reads unit 0 (mixes inputs 0, 1); output 1 only unit 1 (mixes inputs 1, 2)
+    w1 = [[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]
+    wy = [[1.0, 0.0], [0.0, 1.0]]
+    assert neuron_interactions([w1, wy], action=0, top_k=1)[0].features == (0, 1)
+    assert neuron_interactions([w1, wy], action=1, top_k=1)[0].features == (1, 2)
+    both = neuron_interactions([w1, wy], action=None, top_k=2)
+    assert {i.features for i in both} == {(0, 1), (1, 2)}
+
+
+def test_pairwise_vectorised_equals_double_loop() -> None:
+    g = torch.Generator().manual_seed(3)
+    for h, p, block in [(37, 23, 1 << 24), (37, 23, 37 * 23 * 2), (16, 1200, 16 * 1200 * 7)]:
+        w = torch.randn(h, p, generator=g, dtype=torch.float64)
+        z = torch.rand(h, generator=g, dtype=torch.float64)
+        m = pairwise_strengths(w.abs(), z, block_elements=block)
+        pairs = list(itertools.combinations(range(p), 2))
+        if p > 100:  # the large case: a fixed sample of pairs, in float32
+            pairs = [pairs[k] for k in torch.randint(len(pairs), (300,), generator=g).tolist()]
+        for a, b in pairs:
+            ref = sum(float(z[i]) * min(abs(float(w[i, a])), abs(float(w[i, b]))) for i in range(h))
+            assert float(m[a, b]) == pytest.approx(ref, rel=1e-5)
+            assert float(m[b, a]) == float(m[a, b])
+        assert torch.all(m.diagonal() == 0)
+
+
+def test_any_order_matches_hand_computation_and_drops_strict_subsets() -> None:
+    # unit 0 (z=3), |w| (1, 2, .5): {0,1} += 3*1, {0,1,2} += 3*.5; unit 1 (z=1), |w| (3, 1, 2):
+    # {0,2} += 2, {0,1,2} += 1.  Ranked: {0,1} 3, {0,1,2} 2.5, {0,2} 2 -> {0,2} is a strict
+    # subset of the stronger kept {0,1,2} and goes; {0,1} ranks above its superset and stays.
+    got = neuron_interactions([W1, WY], order=None, cutoff=None)
+    assert got == [Interaction((0, 1), 3.0), Interaction((0, 1, 2), 2.5)]
+    assert neuron_interactions([W1, WY], order="any", cutoff=None) == got
+
+
+def test_raw_any_order_collapses_to_all_features_on_dense_weights() -> None:
+    rng = np.random.default_rng(0)
+    w1, z = rng.random((256, 20)) + 0.1, rng.random(256)
+    raw = greedy_interactions(w1, z, cutoff=None)
+    assert raw[0].features == tuple(range(20))  # the pitfall the cut-off exists for
+
+
+def test_shuffle_cutoff_finds_nothing_on_weights_without_structure() -> None:
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        w1, z = rng.random((256, 20)) + 0.1, rng.random(256)
+        assert greedy_interactions(w1, z) == []
+
+
+def test_shuffle_cutoff_keeps_a_planted_interaction() -> None:
+    rng = np.random.default_rng(1)
+    w1, z = rng.random((200, 30)), rng.random(200)
+    w1[:30, [2, 5, 7]] += 2.0  # 30 units mix features 2, 5, 7
+    w1[30:50, [11, 12]] += 2.0  # 20 units mix features 11, 12
+    got = greedy_interactions(w1, z)
+    assert [i.features for i in got] == [(2, 5, 7), (11, 12)]
+
+
+def test_non_mlp_layers_and_bad_orders_are_refused() -> None:
+    with pytest.raises(RlvizError):
+        neuron_interactions(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(4, 1)))
+    with pytest.raises(RlvizError):
+        neuron_interactions([W1, WY], order=3)
+    with pytest.raises(RlvizError):
+        neuron_interactions([W1, WY], action=1)  # one output only
+    with pytest.raises(RlvizError):
+        mlp_weights([np.ones((2, 3)), np.ones((1, 5))])  # do not chain
+
+
+# ------------------------------------------------------------------------------------ CNN
+
+
+def test_grouping_sums_absolute_weights_over_channels_or_cells(agent: Agent) -> None:
+    parts = cnn_parts(agent)
+    w1 = parts.fc1.weight.detach().double()
+    cells, chans = grouped_weights(parts, "cell"), grouped_weights(parts, "channel")
+    assert cells.shape == (512, 49) and chans.shape == (512, 64)
+    for i, cell in [(0, 0), (5, 17), (511, 48)]:
+        ref = sum(abs(float(w1[i, c * 49 + cell])) for c in range(64))  # channel-major flatten
+        assert float(cells[i, cell]) == pytest.approx(ref)
+    for i, chan in [(0, 0), (7, 33)]:
+        ref = sum(abs(float(w1[i, chan * 49 + g])) for g in range(49))
+        assert float(chans[i, chan]) == pytest.approx(ref)
+
+
+def test_receptive_fields_match_gradient_support() -> None:
+    torch.manual_seed(0)
+    net = NatureActorCritic(2)
+    with torch.no_grad():  # positive weights and biases: every ReLU passes, support = field
+        for m in net.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                m.weight.abs_()
+                m.bias.fill_(0.1)
+    parts = cnn_parts(Agent(net))
+    boxes = receptive_field_boxes(parts)
+    x = torch.rand(1, 4, 84, 84, requires_grad=True)
+    out = parts.conv(x)[0].sum(0)  # (7, 7): all channels of each cell
+    for r in range(7):
+        for c in range(7):
+            (grad,) = torch.autograd.grad(out[r, c], x, retain_graph=True)
+            ys, xs = np.nonzero(grad[0].abs().sum(0).numpy())
+            assert tuple(boxes[r * 7 + c]) == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+            assert tuple(boxes[r * 7 + c]) == (8 * c, 8 * r, 8 * c + 36, 8 * r + 36)
+
+
+def test_rgb_boxes_are_a_pure_scale_of_observation_boxes(agent: Agent) -> None:
+    top = policy_interactions(agent, top_k=20)
+    for it in top:
+        for (ox0, oy0, ox1, oy1), (x0, y0, x1, y1) in zip(it.obs_boxes, it.rgb_boxes):
+            assert x0 == np.floor(ox0 * 160 / 84) and y0 == np.floor(oy0 * 210 / 84)
+            assert x1 == np.ceil(ox1 * 160 / 84) and y1 == np.ceil(oy1 * 210 / 84)
+        for (px0, py0, px1, py1), (x0, y0, x1, y1) in zip(it.rgb_patches, it.rgb_boxes):
+            assert x0 <= px0 < px1 <= x1 and y0 <= py0 < py1 <= y1
+
+
+def test_policy_pairs_equal_the_matrix_ranking(agent: Agent) -> None:
+    m = policy_interaction_matrix(agent, action=1)
+    top = policy_interactions(agent, action=1, top_k=3)
+    a, b = top[0].features
+    assert m[a, b] == pytest.approx(m.max()) and top[0].strength == pytest.approx(m.max())
+    assert top[0].labels == (f"cell r{a // 7} c{a % 7}", f"cell r{b // 7} c{b % 7}")
+
+
+def test_each_action_reports_the_regions_its_units_combine() -> None:
+    agent = _agent(n_actions=2)
+    net = agent.net
+    with torch.no_grad():
+        w = torch.zeros(512, 64, 49)
+        w[0, :, [3, 10]] = 1.0  # unit 0 mixes cells 3 and 10
+        w[1, :, [20, 40]] = 1.0  # unit 1 mixes cells 20 and 40
+        net.features[7].weight.copy_(w.reshape(512, -1))
+        net.actor.weight.zero_()
+        net.actor.weight[0, 0] = 1.0  # action 0 reads unit 0
+        net.actor.weight[1, 1] = 1.0  # action 1 reads unit 1
+    assert policy_interactions(agent, action=0, top_k=1)[0].features == (3, 10)
+    assert policy_interactions(agent, action=1, top_k=1)[0].features == (20, 40)
+
+
+def test_frame_conditioned_with_unit_activations_equals_weight_only(agent: Agent) -> None:
+    ones = torch.ones(2, 64, 7, 7)
+    for group, action in [("cell", None), ("channel", 2), ("cell", "value")]:
+        per_frame = activation_interaction_matrices(agent, ones, group=group, action=action)
+        weight_only = policy_interaction_matrix(agent, group=group, action=action)
+        np.testing.assert_allclose(per_frame[0], weight_only, rtol=1e-10)
+        np.testing.assert_allclose(per_frame[1], weight_only, rtol=1e-10)
+
+
+def test_a_silent_cell_takes_part_in_no_active_pair(agent: Agent) -> None:
+    acts = torch.rand(3, 64, 7, 7) + 0.1
+    acts[1, :, 2, 4] = 0.0  # cell 18 silent in frame 1 only
+    m = activation_interaction_matrices(agent, acts)
+    assert np.all(m[1, 18, :] == 0) and np.all(m[1, :, 18] == 0)
+    assert np.all(np.delete(m[0, 18], 18) > 0)  # the same cell is active in frame 0
+
+
+def test_frame_interactions_are_batched_per_frame(agent: Agent) -> None:
+    obs = np.random.default_rng(0).integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
+    batched = frame_interactions(agent, obs, top_k=4)
+    assert len(batched) == 3 and all(len(f) == 4 for f in batched)
+    single = frame_interactions(agent, obs[2], top_k=4)
+    assert [i.features for i in single[0]] == [i.features for i in batched[2]]
+    assert [i.strength for i in single[0]] == pytest.approx([i.strength for i in batched[2]], rel=1e-5)
+
+
+def test_bad_requests_are_refused_with_rlviz_errors(agent: Agent) -> None:
+    with pytest.raises(RlvizError):
+        policy_interactions(_agent(q=True), action="value")
+    with pytest.raises(RlvizError):
+        policy_interactions(agent, group="pixel")
+    with pytest.raises(RlvizError):
+        policy_interactions(agent, action=3)
+    with pytest.raises(RlvizError):
+        policy_interactions(Agent(nn.Sequential(nn.Flatten(), nn.Linear(4 * 84 * 84, 2))))
+
+
+# ------------------------------------------------------------------------------------ figures
+
+
+def test_pair_figure_draws_on_the_frame_and_keeps_its_size_for_video(agent: Agent) -> None:
+    frame = np.zeros((210, 160, 3), np.uint8)
+    pairs = policy_interactions(agent, top_k=3)
+    overlay = draw_interaction_pairs(frame, pairs, scale=1, legend=False)
+    assert overlay.shape == frame.shape and overlay.dtype == np.uint8
+    x0, y0, x1, y1 = pairs[0].rgb_patches[0]
+    assert overlay[y0:y1, x0:x1].any()  # the strongest pair's patch is drawn
+    figure = draw_interaction_pairs(frame, pairs, title="test")
+    assert figure.shape[1] == 480 and figure.shape[0] > 630
+    with pytest.raises(RlvizError):
+        draw_interaction_pairs(frame, policy_interactions(agent, group="channel", top_k=1))
+
+
+def test_matrix_figure_is_an_rgb_image_with_a_grey_diagonal() -> None:
+    m = np.random.default_rng(0).random((49, 49))
+    img = draw_interaction_matrix(m + m.T, title="t")
+    assert img.ndim == 3 and img.dtype == np.uint8
+    left, top, px = 92, 64, 10  # the layout's margins and cell size for 49 groups
+    assert tuple(img[top + 5 * px + 5, left + 5 * px + 5]) == (160, 160, 160)
+
+
+def test_report_writes_ranked_json_and_figures_per_action(agent: Agent, tmp_path) -> None:
+    paths = write_interaction_report(agent, tmp_path, frame_rgb=np.zeros((210, 160, 3), np.uint8))
+    report = json.loads(paths["json"].read_text())
+    assert set(report["analyses"]) == {"overall", "action_0_action_0", "action_1_action_1",
+                                       "action_2_action_2", "value"}
+    pairs = report["analyses"]["overall"]["pairs"]
+    assert [p["strength"] for p in pairs] == sorted((p["strength"] for p in pairs), reverse=True)
+    assert len(pairs[0]["rgb_boxes"]) == 2 and pairs[0]["relative_strength"] == 1.0
+    for key in ("overall", "action_1_action_1", "value"):
+        for kind in ("matrix", "pairs"):
+            assert cv2.imread(str(paths[f"{kind}_{key}"])) is not None
