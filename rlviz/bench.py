@@ -146,7 +146,7 @@ def run_bench(
     frames: int = 8,
     repeats: int = 3,
     batch_sizes: tuple[int, ...] = (256, 512, 1024, 2048),
-    lrp_batch: int = 256,
+    lrp_batch: int = 128,
     video_frames: int = 0,
     memory_frames: tuple[int, ...] = (),
     seed: int = 0,

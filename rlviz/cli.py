@@ -107,6 +107,41 @@ def cmd_interactions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_faithfulness(args: argparse.Namespace) -> int:
+    from rlviz.explain.faithfulness import faithfulness_report
+    from rlviz.explain.sanity import sanity_report
+
+    agent = _load(args)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
+    if methods is not None and "random" not in methods:
+        methods.append("random")  # every report compares against random order
+    out = Path(args.out) if args.out else None
+    reports = faithfulness_report(agent, frames=args.frames, seed=args.seed, methods=methods, region=args.region, out_dir=out)
+    main_output = "logit" if "logit" in reports else next(iter(reports))
+    print(f"Deletion AOPC of the chosen action's {main_output} over {args.frames} frames (higher = more faithful):")
+    print(reports[main_output].table())
+    if args.json:
+        payload = {
+            "agent": str(args.agent),
+            "game": agent.env_spec.game,
+            "frames": args.frames,
+            "aopc": reports[main_output].to_dict()["aopc"],
+            "outputs": {name: r.to_dict() for name, r in reports.items()},
+        }
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(payload, indent=1) + "\n")
+        print(f"wrote {args.json}")
+    if args.sanity:
+        cascade, invariance = sanity_report(agent, frames=min(args.frames, 4), seed=args.seed, methods=methods, out_dir=out)
+        print("\nCascading randomisation (Spearman rho with the original map; near 1 = the map ignores the weights):")
+        print(cascade.table())
+        print("\nInput invariance (a constant shift the network compensates; maps should not change):")
+        print(invariance.table())
+    if out:
+        print(f"wrote figures and JSON to {out}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from rlviz.evaluate import evaluate
 
@@ -210,6 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="reset seed of the backdrop frame (default 0)")
     p.add_argument("--frame-step", type=int, default=60, help="steps played before taking the backdrop frame (default 60)")
     p.set_defaults(func=cmd_interactions)
+
+    p = sub.add_parser("faithfulness", help="do the maps point at what the agent uses? (pixel flipping, sanity checks)",
+                       description="Delete screen regions in the order each method ranks them and track the agent's output (AOPC, with a random-order baseline); --sanity adds the randomisation and input-invariance checks.")
+    _add_agent_args(p)
+    p.add_argument("--frames", type=int, default=20, help="frames of a seeded rollout to test (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="rollout seed (default 0)")
+    p.add_argument("--methods", default=None, help="comma-separated methods (default: all; see docs/faithfulness.md)")
+    p.add_argument("--region", type=int, default=7, help="side of the square regions removed per step, a divisor of 84 (default 7)")
+    p.add_argument("--json", default=None, help="write the results (with 'aopc': {method: value, ..., 'random': value}) to this file")
+    p.add_argument("--out", default=None, help="folder for faithfulness.json/png (and sanity.json/png)")
+    p.add_argument("--sanity", action="store_true", help="also run the cascading-randomisation and input-invariance checks")
+    p.set_defaults(func=cmd_faithfulness)
 
     p = sub.add_parser("evaluate", help="score an agent over seeded episodes", description="Play greedy episodes and print mean ± std of the returns.")
     _add_agent_args(p)

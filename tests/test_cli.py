@@ -67,3 +67,12 @@ def test_interactions_command_writes_json_and_figures(agent_dir, tmp_path):
 def test_unknown_action_name_is_refused(agent_dir, tmp_path, capsys):
     assert main(["interactions", "--agent", str(agent_dir), "--out", str(tmp_path / "x"), "--action", "JUMP"]) == 2
     assert "unknown action 'JUMP'" in capsys.readouterr().err
+
+
+def test_faithfulness_command_reports_aopc_with_a_random_baseline(agent_dir, tmp_path):
+    out = tmp_path / "faith.json"
+    assert main(["faithfulness", "--agent", str(agent_dir), "--frames", "1", "--methods", "gradient-x-input",
+                 "--json", str(out), "--out", str(tmp_path / "figs")]) == 0
+    aopc = json.loads(out.read_text())["aopc"]
+    assert set(aopc) == {"gradient-x-input", "random"}
+    assert (tmp_path / "figs" / "faithfulness.png").exists()

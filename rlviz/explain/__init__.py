@@ -1,0 +1,1 @@
+"""Explainers: pure functions of (agent, observations) -> arrays (DESIGN.md §2)."""

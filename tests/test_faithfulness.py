@@ -1,0 +1,187 @@
+"""Pixel flipping: deletion/insertion curves, AOPC, the method registry and the report files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from rlviz.agent import Agent
+from rlviz.envs import EnvSpec
+from rlviz.errors import RlvizError
+from rlviz.explain.faithfulness import (
+    available_methods,
+    compute_maps,
+    deletion_aopc,
+    faithfulness_report,
+    insertion_aopc,
+    pixel_flipping,
+    pixel_flipping_outputs,
+    region_scores,
+)
+from rlviz.explain.gradient import gradient, gradient_x_input
+from rlviz.explain.perturbation import gaussian_blur
+
+BOX = (28, 42, 28, 42)  # rows, columns: four 7x7 regions
+
+
+class BoxPolicy(nn.Module):
+    """Reads only BOX: logit 0 = 0.1 * sum of relu(x - 0.5) there (bright objects), logits 1, 2 = -1."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        r0, r1, c0, c1 = BOX
+        s = 0.1 * torch.relu(x[:, :, r0:r1, c0:c1] - 0.5).sum((1, 2, 3))
+        minus = torch.full_like(s, -1.0)
+        return torch.stack([s, minus, minus], 1), s
+
+
+class LinearPolicy(nn.Module):
+    """f(x) = sum(w * x) + b for action 0 (action 1 is always 10 lower); value = f."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.w = nn.Parameter(torch.randn(4, 84, 84, generator=g) * 0.01)
+        self.b = nn.Parameter(torch.tensor(0.3))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = (x * self.w).sum((1, 2, 3)) + self.b
+        return torch.stack([f, f - 10.0], 1), f
+
+
+def objects_obs(n: int, seed: int = 0) -> np.ndarray:
+    """Dark noise with bright 3x3 objects, several inside BOX and several outside."""
+    rng = np.random.default_rng(seed)
+    obs = rng.integers(0, 60, size=(n, 4, 84, 84)).astype(np.uint8)
+    for i in range(n):
+        for _ in range(4):  # inside the box
+            r, c = rng.integers(BOX[0], BOX[1] - 3), rng.integers(BOX[2], BOX[3] - 3)
+            obs[i, :, r : r + 3, c : c + 3] = 255
+        for _ in range(12):  # distractors the policy ignores
+            r, c = rng.integers(0, 81), rng.integers(0, 81)
+            if not (BOX[0] - 3 <= r < BOX[1] and BOX[2] - 3 <= c < BOX[3]):
+                obs[i, :, r : r + 3, c : c + 3] = 255
+    return obs
+
+
+def agent_for(net: nn.Module) -> Agent:
+    return Agent(net, env_spec=EnvSpec("Pong"))
+
+
+def box_map(n: int) -> np.ndarray:
+    m = np.zeros((n, 84, 84), np.float32)
+    m[:, BOX[0] : BOX[1], BOX[2] : BOX[3]] = 1.0
+    return m
+
+
+def test_deleting_the_box_the_policy_reads_drops_the_output_faster_than_random_order():
+    agent, obs = agent_for(BoxPolicy()), objects_obs(4)
+    maps = {"box": box_map(4), "box-last": 1.0 - box_map(4)}
+    report = pixel_flipping(agent, obs, methods=["random"], maps=maps, output="logit", seed=1)
+    aopc = report.aopc
+    assert aopc["box"] > aopc["random"] + 0.1 * abs(aopc["box"])
+    assert aopc["box-last"] < aopc["random"]  # the wrong order loses: the test can fail
+    ins = report.insertion_aopc
+    assert ins["box"] > ins["random"] > ins["box-last"]
+    # after the 4 box regions are blurred the output is gone (the objects fall below 0.5)
+    assert np.allclose(report.deletion["box"][:, 4], 0.0, atol=1e-6)
+
+
+def test_aopc_formula_on_a_hand_made_curve():
+    curve = np.array([[3.0, 1.0, 0.0]])  # f(x_0) - f(x_k) = 0, 2, 3
+    assert deletion_aopc(curve)[0] == pytest.approx(5.0 / 3.0)
+    assert insertion_aopc(np.array([[0.0, 2.0, 3.0]]))[0] == pytest.approx(5.0 / 3.0)
+
+
+def test_aopc_matches_closed_form_on_a_linear_model():
+    net = LinearPolicy()
+    agent, obs = agent_for(net), objects_obs(2, seed=3)
+    region = 21  # 4 x 4 = 16 regions
+    ranking = np.random.default_rng(5).random((2, 84, 84)).astype(np.float32)  # no ties
+    report = pixel_flipping(agent, obs, methods=[], maps={"m": ranking}, region=region, output="logit")
+    x = torch.from_numpy(obs).double() / 255.0
+    blurred = gaussian_blur(x.float(), 3.0).double()
+    w = net.w.detach().double()
+    # for a linear f, replacing region r changes f by d_r = sum_{p in r} w_p (x_p - blur_p)
+    d = region_scores(((x - blurred) * w).sum(1).numpy(), region)
+    order = np.argsort(-region_scores(ranking, region), axis=1)
+    removed = np.concatenate([np.zeros((2, 1)), np.cumsum(np.take_along_axis(d, order, 1), 1)], 1)
+    f0 = (x * w).sum((1, 2, 3)).numpy() + float(net.b.detach())
+    expected_del = f0[:, None] - removed
+    expected_ins = (f0[:, None] - removed[:, -1:]) + removed
+    assert np.allclose(report.deletion["m"], expected_del, atol=2e-4)
+    assert np.allclose(report.insertion["m"], expected_ins, atol=2e-4)
+    expected_aopc = removed.sum(1).mean() / (removed.shape[1])
+    assert report.aopc["m"] == pytest.approx(expected_aopc, abs=2e-4)
+    assert report.n_steps == 16
+
+
+def test_perfect_map_beats_random_map_on_an_additive_model():
+    net = LinearPolicy(seed=1)
+    agent, obs = agent_for(net), objects_obs(4, seed=2)
+    x = torch.from_numpy(obs).float() / 255.0
+    # the oracle: each pixel's exact effect of being blurred, summed over the stack
+    oracle = ((x - gaussian_blur(x, 3.0)) * net.w.detach()).sum(1).numpy()
+    report = pixel_flipping(agent, obs, methods=["random"], maps={"oracle": oracle, "anti": -oracle}, region=12)
+    assert report.aopc["oracle"] > report.aopc["random"] > report.aopc["anti"]
+    low, high = report.to_dict()["aopc_ci95"]["oracle"]
+    assert low > report.aopc["random"]
+
+
+def test_deletion_end_equals_insertion_start_and_vice_versa(pong_agent, random_obs):
+    report = pixel_flipping(pong_agent, random_obs[:2], methods=["gradient-x-input", "random"], region=14, output="value")
+    for m in report.methods:
+        assert np.allclose(report.deletion[m][:, -1], report.insertion[m][:, 0], atol=1e-5)
+        assert np.allclose(report.deletion[m][:, 0], report.insertion[m][:, -1], atol=1e-5)
+
+
+def test_report_is_json_serialisable_with_aopc_per_method_and_random(pong_agent, random_obs):
+    reports = pixel_flipping_outputs(pong_agent, random_obs[:2], methods=["saliency-critic", "random"], region=21)
+    assert set(reports) == {"logit", "prob", "value"}
+    d = json.loads(json.dumps(reports["prob"].to_dict()))
+    assert set(d["aopc"]) == {"saliency-critic", "random"}
+    assert d["regions"] == 16 and d["steps"] == 16 and len(d["curves"]["deletion"]["random"]["mean"]) == 17
+    assert "saliency-critic" in d["aopc_minus_random"]
+    assert "| saliency-critic |" in reports["value"].table()
+
+
+def test_unknown_method_and_bad_region_are_refused(pong_agent, random_obs):
+    with pytest.raises(RlvizError, match="unknown explanation method"):
+        pixel_flipping(pong_agent, random_obs[:1], methods=["occlusion"])
+    with pytest.raises(RlvizError, match="must divide 84"):
+        pixel_flipping(pong_agent, random_obs[:1], methods=["random"], region=9)
+
+
+def test_registry_maps_have_one_map_per_frame(pong_agent, random_obs):
+    names = available_methods()
+    assert {"saliency-actor", "saliency-critic", "gradient-x-input", "random"} <= set(names)
+    for name in ("gradient-x-input", "gradient", "random"):
+        maps = compute_maps(pong_agent, random_obs, name, "action")
+        assert maps.shape == (3, 84, 84) and maps.dtype == np.float32 and np.isfinite(maps).all()
+    assert np.array_equal(compute_maps(pong_agent, random_obs, "random", seed=4),
+                          compute_maps(pong_agent, random_obs, "random", seed=4))
+    lrp_names = [n for n in names if n.startswith("lrp-")]
+    if lrp_names:  # LRP maps are summed over the stack like gradient x input
+        assert compute_maps(pong_agent, random_obs[:1], lrp_names[0]).shape == (1, 84, 84)
+
+
+def test_gradient_x_input_is_input_times_gradient_of_the_greedy_logit(pong_agent, random_obs):
+    g = gradient(pong_agent, random_obs[:2], "action")
+    gxi = gradient_x_input(pong_agent, random_obs[:2], "action")
+    assert np.allclose(gxi, g * random_obs[:2] / 255.0, atol=1e-7)
+    x = torch.from_numpy(random_obs[:1]).float().div(255).requires_grad_(True)
+    logits, _ = pong_agent.forward(x)
+    logits[0, int(logits.argmax())].backward()
+    assert np.allclose(g[0], x.grad[0].numpy(), atol=1e-7)
+
+
+def test_faithfulness_report_plays_the_agent_and_writes_json_and_png(pong_agent, tmp_path):
+    reports = faithfulness_report(pong_agent, frames=2, spacing=2, seed=0, methods=["random"], outputs=["logit"],
+                                  region=42, out_dir=tmp_path)
+    assert reports["logit"].n_frames == 2
+    payload = json.loads((tmp_path / "faithfulness.json").read_text())
+    assert "random" in payload["outputs"]["logit"]["aopc"]
+    assert (tmp_path / "faithfulness.png").stat().st_size > 1000

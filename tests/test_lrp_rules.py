@@ -1,0 +1,236 @@
+"""Each LRP rule against its formula written out as plain matrix algebra, in float64.
+
+A layer (Linear, or Conv2d with stride and padding) is turned into its dense matrix M
+(out units x in units) by applying it to unit vectors; the reference rule then works on the
+contribution matrix C[k, j] of input j to output k: R_j = sum_k C[k, j] / den_k * R_k.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from rlviz.errors import RlvizError
+from rlviz.explain.lrp.attribution import relevance
+from rlviz.explain.lrp.composites import Composite
+from rlviz.explain.lrp.rules import AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZBox, Zero, ZPlus, stabilize
+
+DT = torch.float64
+
+
+def _linear() -> nn.Module:
+    torch.manual_seed(1)
+    return nn.Linear(6, 5).to(DT)
+
+
+def _conv() -> nn.Module:
+    torch.manual_seed(2)
+    return nn.Conv2d(3, 4, kernel_size=3, stride=2, padding=1).to(DT)  # 7x7 -> 4x4
+
+
+def _blocked_conv() -> nn.Module:
+    torch.manual_seed(4)
+    return nn.Conv2d(3, 4, kernel_size=4, stride=2, padding=1).to(DT)  # 11x11 -> 5x5, the last padding row unread
+
+
+def _nature_conv() -> nn.Module:
+    torch.manual_seed(5)
+    return nn.Conv2d(3, 2, kernel_size=8, stride=4).to(DT)  # 18x18 -> 3x3, two rows unread; like the Nature CNN conv1
+
+
+INPUT_SIZE = {3: 7, 4: 11, 8: 18}  # by kernel size
+LAYERS = [_linear, _conv, _blocked_conv, _nature_conv]
+LAYER_IDS = ["linear", "conv-k3-s2-p1", "conv-k4-s2-p1", "conv-k8-s4"]
+
+
+def _input(layer: nn.Module, low: float, high: float, n: int = 2) -> torch.Tensor:
+    torch.manual_seed(3)
+    if isinstance(layer, nn.Linear):
+        shape: tuple = (n, 6)
+    else:
+        size = INPUT_SIZE[layer.kernel_size[0]]
+        shape = (n, 3, size, size)
+    return low + (high - low) * torch.rand(shape, dtype=DT)
+
+
+def _matrix(layer: nn.Module, in_shape: tuple, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """The layer's linear part as a dense matrix, built from its responses to unit vectors."""
+    w = layer.weight if weight is None else weight
+    n_in = int(torch.tensor(in_shape).prod())
+    basis = torch.eye(n_in, dtype=DT).reshape(n_in, *in_shape)
+    with torch.no_grad():
+        if isinstance(layer, nn.Linear):
+            out = torch.nn.functional.linear(basis, w)
+        else:
+            out = torch.nn.functional.conv2d(basis, w, None, layer.stride, layer.padding)
+    return out.reshape(n_in, -1).T  # [out, in]
+
+
+def _reference(layer: nn.Module, rule: Rule, x: torch.Tensor, r_out: torch.Tensor) -> torch.Tensor:
+    """The rule as matrix algebra, one sample at a time."""
+    in_shape = tuple(x.shape[1:])
+    m = _matrix(layer, in_shape)
+    b = layer.bias.detach().repeat_interleave(m.shape[0] // layer.bias.shape[0])
+    rows = []
+    for a, r in zip(x.reshape(x.shape[0], -1), r_out.reshape(r_out.shape[0], -1)):
+        contrib = m * a[None, :]
+        bias = b
+        if isinstance(rule, Epsilon):
+            den = contrib.sum(1) + bias
+            den = den + rule.epsilon * torch.where(den >= 0, 1.0, -1.0).to(DT)
+            rows.append((contrib / den[:, None] * r[:, None]).sum(0))
+            continue
+        if isinstance(rule, Gamma):
+            mg = m + rule.gamma * m.clamp(min=0)
+            contrib, bias = mg * a[None, :], b + rule.gamma * b.clamp(min=0)
+            den = contrib.sum(1) + bias
+        elif isinstance(rule, ZPlus):
+            contrib = contrib.clamp(min=0)
+            den = contrib.sum(1) + b.clamp(min=0)
+        elif isinstance(rule, AlphaBeta):
+            cp, cn = contrib.clamp(min=0), contrib.clamp(max=0)
+            dp = cp.sum(1) + b.clamp(min=0)
+            dn = cn.sum(1) + b.clamp(max=0)
+            dp = dp + rule.stabilizer * torch.where(dp >= 0, 1.0, -1.0).to(DT)
+            dn = dn + rule.stabilizer * torch.where(dn >= 0, 1.0, -1.0).to(DT)
+            rows.append((rule.alpha * cp / dp[:, None] - rule.beta * cn / dn[:, None]).mul(r[:, None]).sum(0))
+            continue
+        elif isinstance(rule, ZBox):
+            contrib = m * a[None, :] - rule.low * m.clamp(min=0) - rule.high * m.clamp(max=0)
+            den = contrib.sum(1)
+        elif isinstance(rule, Flat):
+            contrib = _matrix(layer, in_shape, torch.ones_like(layer.weight))
+            den = contrib.sum(1)
+        elif isinstance(rule, WSquare):
+            contrib = m**2
+            den = contrib.sum(1)
+        den = den + rule.stabilizer * torch.where(den >= 0, 1.0, -1.0).to(DT)
+        rows.append((contrib / den[:, None] * r[:, None]).sum(0))
+    return torch.stack(rows).reshape(x.shape)
+
+
+def _lrp_one_layer(layer: nn.Module, rule: Rule, x: torch.Tensor, r_out: torch.Tensor) -> torch.Tensor:
+    """rlviz's LRP through a one-layer net, starting from relevance r_out at its output."""
+    composite = Composite("test", rule, rule, rule, rule)
+    with torch.no_grad():
+        z = layer(x)
+    return relevance(layer, layer, x, r_out / z, composite)
+
+
+RULES = {
+    "zero": Zero(),
+    "epsilon": Epsilon(0.1),
+    "gamma": Gamma(0.25, stabilizer=1e-6),
+    "zplus": ZPlus(1e-6),
+    "alpha2beta1": AlphaBeta(2.0, 1.0, 1e-6),
+    "alpha3beta2": AlphaBeta(3.0, 2.0, 1e-6),
+    "zbox": ZBox(-0.5, 1.5, 1e-6),
+    "wsquare": WSquare(),
+    "flat": Flat(),
+}
+
+
+@pytest.mark.parametrize("make_layer", LAYERS, ids=LAYER_IDS)
+@pytest.mark.parametrize("name", list(RULES))
+def test_rule_matches_matrix_algebra(name: str, make_layer) -> None:
+    layer, rule = make_layer(), RULES[name]
+    x = _input(layer, -0.5, 1.5)  # mixed signs (within the z^B bounds)
+    with torch.no_grad():
+        r_out = torch.randn_like(layer(x))
+    got = _lrp_one_layer(layer, rule, x, r_out)
+    want = _reference(layer, rule, x, r_out)
+    torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_epsilon_stabiliser_treats_zero_as_positive() -> None:
+    assert stabilize(torch.tensor([0.0, -1.0, 2.0, -0.0]), 0.5).tolist() == [0.5, -1.5, 2.5, 0.5]
+
+
+@pytest.mark.parametrize("make_layer", [_linear, _conv], ids=["linear", "conv"])
+def test_gamma_zero_equals_lrp0(make_layer) -> None:
+    layer = make_layer()
+    x = _input(layer, 0.0, 1.0)
+    r_out = torch.randn_like(layer(x).detach())
+    torch.testing.assert_close(
+        _lrp_one_layer(layer, Gamma(0.0, stabilizer=0.0), x, r_out),
+        _lrp_one_layer(layer, Zero(), x, r_out),
+        rtol=1e-12,
+        atol=1e-14,
+    )
+
+
+@pytest.mark.parametrize("make_layer", [_linear, _conv], ids=["linear", "conv"])
+def test_alpha1_beta0_equals_zplus(make_layer) -> None:
+    layer = make_layer()
+    x = _input(layer, -1.0, 1.0)
+    r_out = torch.randn_like(layer(x).detach())
+    torch.testing.assert_close(
+        _lrp_one_layer(layer, AlphaBeta(1.0, 0.0), x, r_out),
+        _lrp_one_layer(layer, ZPlus(), x, r_out),
+        rtol=1e-12,
+        atol=1e-14,
+    )
+
+
+@pytest.mark.parametrize("name", ["zplus", "flat", "wsquare", "zbox"])
+@pytest.mark.parametrize("make_layer", [_linear, _conv], ids=["linear", "conv"])
+def test_positive_rules_give_nonnegative_relevance(name: str, make_layer) -> None:
+    layer, rule = make_layer(), RULES[name]
+    x = _input(layer, -0.5, 1.5)  # inside z^B's bounds [-0.5, 1.5]
+    r_out = torch.rand_like(layer(x).detach()) + 0.01
+    got = _lrp_one_layer(layer, rule, x, r_out)
+    assert got.min() >= 0
+    assert got.sum() > 0
+
+
+def test_bad_rule_parameters_are_refused() -> None:
+    with pytest.raises(RlvizError, match="alpha - beta = 1"):
+        AlphaBeta(2.0, 2.0)
+    with pytest.raises(RlvizError, match="epsilon must be >= 0"):
+        Epsilon(-1e-6)
+    with pytest.raises(RlvizError, match="gamma must be >= 0"):
+        Gamma(-0.25)
+
+
+def test_weightless_rule_on_average_pool_is_refused() -> None:
+    net = nn.Sequential(nn.AvgPool2d(2), nn.Flatten(), nn.Linear(4, 1)).to(DT)
+    composite = Composite("test", Gamma(), Gamma(), Epsilon(), Gamma())
+    with pytest.raises(RlvizError, match="needs a layer with weights"):
+        relevance(net, net, torch.rand(1, 1, 4, 4, dtype=DT), torch.ones(1, 1, dtype=DT), composite)
+
+
+def test_max_pool_gives_all_relevance_to_the_winner() -> None:
+    net = nn.Sequential(nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4, 1)).to(DT)
+    x = _input(_conv(), 0.0, 1.0)[:, :1, :4, :4]
+    composite = Composite("test", Zero(), Zero(), Zero(), Zero())
+    r = relevance(net, net, x, torch.ones(2, 1, dtype=DT), composite)
+    winners = x == torch.nn.functional.max_pool2d(x, 2).repeat_interleave(2, -1).repeat_interleave(2, -2)
+    assert torch.all(r[~winners] == 0)
+    with torch.no_grad():
+        pooled = torch.nn.functional.max_pool2d(x, 2).flatten(1) * net[2].weight  # relevance of the pooled units
+    torch.testing.assert_close(r[winners].reshape(2, 4), pooled, rtol=1e-12, atol=0)
+
+
+def test_average_pool_uses_epsilon_normalisation() -> None:
+    net = nn.Sequential(nn.AvgPool2d(2), nn.Flatten()).to(DT)
+    x = _input(_conv(), -1.0, 1.0)[:, :1, :4, :4]
+    eps = 0.3
+    composite = Composite("test", Epsilon(eps), Epsilon(eps), Epsilon(eps), Epsilon(eps))
+    r_out = torch.randn(2, 4, dtype=DT)
+    z = torch.nn.functional.avg_pool2d(x, 2).flatten(1)
+    got = relevance(net, net, x, r_out / z, composite)
+    den = z + eps * torch.where(z >= 0, 1.0, -1.0).to(DT)
+    share = (r_out / den).reshape(2, 1, 2, 2).repeat_interleave(2, -1).repeat_interleave(2, -2)
+    torch.testing.assert_close(got, x / 4 * share, rtol=1e-12, atol=1e-14)
+
+
+def test_zbox_bounds_may_be_given_per_pixel() -> None:
+    layer = _blocked_conv()
+    x = _input(layer, 0.0, 1.0)
+    r_out = torch.rand_like(layer(x).detach())
+    low, high = torch.zeros(3, 11, 11, dtype=DT), torch.ones(3, 11, 11, dtype=DT)
+    low[:, :5] = -0.5  # a different bound on the top rows changes the top rows' relevance
+    scalar = _lrp_one_layer(layer, ZBox(0.0, 1.0), x, r_out)
+    torch.testing.assert_close(_lrp_one_layer(layer, ZBox(torch.zeros(3, 11, 11, dtype=DT), high), x, r_out), scalar)
+    assert not torch.allclose(_lrp_one_layer(layer, ZBox(low, high), x, r_out), scalar)
