@@ -10,7 +10,6 @@ import gc
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -124,19 +123,19 @@ class BenchResult:
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-def _video_subprocess(agent_path: str, frames: int, explain: str, device: str) -> tuple[float, float]:
-    """Run one video in a fresh process; returns (frames/s, peak RSS in MB)."""
+def _video_subprocess(agent_path: str, frames: int, explain: str, device: str) -> tuple[float, float, int]:
+    """Run one video in a fresh process; returns (frames/s, peak RSS in MB, frames written)."""
     code = (
         "import json, resource, sys, time\n"
         "from rlviz import load_agent\nfrom rlviz.video import make_video\n"
         f"agent = load_agent({agent_path!r}, device={device!r})\n"
         f"r = make_video(agent, sys.argv[1], frames={frames}, explain={explain!r}, title_cards=False, progress=False)\n"
-        "print(json.dumps({'fps': r.frames / r.seconds, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "print(json.dumps({'fps': r.frames / r.seconds, 'frames': r.frames, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
     )
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([sys.executable, "-c", code, str(Path(tmp) / "bench.mp4")], capture_output=True, text=True, check=True)
     data = json.loads(out.stdout.strip().splitlines()[-1])
-    return data["fps"], data["rss"]
+    return data["fps"], data["rss"], data["frames"]
 
 
 def run_bench(
@@ -189,14 +188,11 @@ def run_bench(
         lrp_fps=lrp_fps,
     )
     if agent_path and video_frames:
-        result.video_fps, _ = _video_subprocess(agent_path, video_frames, "saliency,lrp" if lrp else "saliency", str(agent.device))
+        result.video_fps, _, _ = _video_subprocess(agent_path, video_frames, "saliency,lrp" if lrp else "saliency", str(agent.device))
     for n in memory_frames if agent_path else ():
-        result.video_peak_rss_mb[str(n)] = _video_subprocess(agent_path, n, "saliency,lrp" if lrp else "saliency", str(agent.device))[1]
+        _, rss, written = _video_subprocess(agent_path, n, "saliency,lrp" if lrp else "saliency", str(agent.device))
+        result.video_peak_rss_mb[str(written)] = rss
     return result
-
-
-def main_resource_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def to_json(result: BenchResult) -> str:

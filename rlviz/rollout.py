@@ -2,7 +2,8 @@
 
 Replays rely on determinism: the same seed and the same actions give the same frames (the
 emulator and the noop-start RNG are both seeded by ``reset(seed=...)``). Each recorded step
-carries a checksum of its observation, so a replay that drifts is detected, not drawn.
+carries a checksum of its observation, so a replay that drifts is detected, not drawn, and a
+long video need not keep its frames or observations in memory.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class Step:
     """One time step: what the agent saw, what it did and what it got."""
 
     step: int
-    obs: np.ndarray  # uint8 (4, 84, 84), the input to the agent
+    obs: np.ndarray | None  # uint8 (4, 84, 84), the input to the agent (dropped once explained)
     action: int
     reward: float  # reward received after taking ``action``
     score: float  # sum of rewards up to and including this step
@@ -64,16 +65,19 @@ def play(agent: Agent, env: gym.Env, *, seed: int = 0, max_steps: int | None = N
         obs = next_obs
 
 
-def replay_frames(env: gym.Env, steps: Sequence[Step], *, seed: int) -> Iterator[np.ndarray]:
-    """Re-run the recorded actions and yield the RGB frame seen at each step."""
+def replay_frames(
+    env: gym.Env, steps: Sequence[Step], *, seed: int, render: bool = True
+) -> Iterator[tuple[np.ndarray | None, np.ndarray]]:
+    """Re-run the recorded actions and yield (RGB frame or None, observation) at each step."""
     obs, _ = env.reset(seed=seed)
     for k, step in enumerate(steps):
-        if checksum(as_uint8_stack(obs)) != step.checksum:
+        obs = as_uint8_stack(obs)
+        if checksum(obs) != step.checksum:
             raise RlvizError(
                 f"replay diverged at step {k}: the env is not deterministic with this seed "
                 "(sticky actions or a wrapper with its own RNG?); use --normalize frame"
             )
-        yield env.render()
+        yield (env.render() if render else None), obs
         obs, _, terminated, truncated, _ = env.step(step.action)
         if (terminated or truncated) and k + 1 < len(steps):
             raise RlvizError(f"replay ended early at step {k}; the recorded episode cannot be reproduced")

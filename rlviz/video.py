@@ -42,7 +42,7 @@ class ExplainedStep:
     step: Step
     actor_grid: np.ndarray | None = None
     critic_grid: np.ndarray | None = None
-    relevance: np.ndarray | None = None  # (84, 84) float16, summed over the stack
+    relevance_scale: float | None = None  # 99.5th percentile of |LRP|; the map is redrawn on replay
     pairs: list | None = None  # strongest active region pairs for the chosen action
 
 
@@ -98,6 +98,7 @@ def record(agent: Agent, env, *, seed: int, frames: int, progress: bool = True) 
     bar = tqdm(total=frames, unit="step", desc="playing", disable=not progress, leave=False)
     try:
         for step in play(agent, env, seed=seed, max_steps=frames):
+            step.obs = None  # memory stays flat in video length: replays bring observations back
             steps.append(step)
             bar.update(1)
     except KeyboardInterrupt:
@@ -108,8 +109,7 @@ def record(agent: Agent, env, *, seed: int, frames: int, progress: bool = True) 
 
 
 # ---- pass 2: explain ---------------------------------------------------------------------
-def _explain_batch(agent: Agent, batch: list[Step], explain: tuple[str, ...], saliency_frames: str) -> list[ExplainedStep]:
-    obs = np.stack([s.obs for s in batch])
+def _explain_batch(agent: Agent, batch: list[Step], obs: np.ndarray, explain: tuple[str, ...], saliency_frames: str) -> list[ExplainedStep]:
     out = [ExplainedStep(s) for s in batch]
     if "saliency" in explain:
         sal = perturbation_saliency(agent, obs, frames=saliency_frames)
@@ -120,7 +120,7 @@ def _explain_batch(agent: Agent, batch: list[Step], explain: tuple[str, ...], sa
 
         rel = lrp(agent, obs, target="action").sum(axis=1)
         for k, e in enumerate(out):
-            e.relevance = rel[k].astype(np.float16)
+            e.relevance_scale = _relevance_scale(rel[k])
     if "interactions" in explain:
         from rlviz.explain.interactions_cnn import frame_interactions
 
@@ -133,16 +133,38 @@ def _explain_batch(agent: Agent, batch: list[Step], explain: tuple[str, ...], sa
 
 
 def explain_steps(
-    agent: Agent, steps: list[Step], explain: tuple[str, ...], *, batch: int = 8, saliency_frames: str = "all", progress: bool = True
+    agent: Agent,
+    env,
+    steps: list[Step],
+    chosen: list[int],
+    explain: tuple[str, ...],
+    *,
+    seed: int,
+    batch: int = 8,
+    saliency_frames: str = "all",
+    progress: bool = True,
 ) -> tuple[list[ExplainedStep], bool]:
-    """Explain ``steps`` in batches; returns the records and whether Ctrl-C stopped it."""
+    """Replay the episode and explain the ``chosen`` steps in batches; returns the records
+    (in the order of ``chosen``) and whether Ctrl-C stopped it."""
     records: list[ExplainedStep] = []
-    bar = tqdm(total=len(steps), unit="frame", desc="explaining", disable=not progress, leave=False)
+    wanted = set(chosen)
+    pending: list[tuple[Step, np.ndarray]] = []
+    bar = tqdm(total=len(wanted), unit="frame", desc="explaining", disable=not progress, leave=False)
+
+    def flush() -> None:
+        records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames))
+        bar.update(len(pending))
+        pending.clear()
+
     try:
-        for lo in range(0, len(steps), batch):
-            chunk = steps[lo : lo + batch]
-            records.extend(_explain_batch(agent, chunk, explain, saliency_frames))
-            bar.update(len(chunk))
+        if wanted:
+            for k, (_, obs) in enumerate(replay_frames(env, steps[: max(wanted) + 1], seed=seed, render=False)):
+                if k in wanted:
+                    pending.append((steps[k], obs))
+                    if len(pending) == batch:
+                        flush()
+            if pending:
+                flush()
     except KeyboardInterrupt:
         return records, True
     finally:
@@ -155,7 +177,7 @@ def video_scales(records: list[ExplainedStep]) -> Scales:
     and the largest per-frame 99.5th percentile of |relevance| (LRP maps are peaky)."""
     actor = max((float(r.actor_grid.max()) for r in records if r.actor_grid is not None), default=1.0)
     critic = max((float(r.critic_grid.max()) for r in records if r.critic_grid is not None), default=1.0)
-    rel = [_relevance_scale(r.relevance) for r in records if r.relevance is not None]
+    rel = [r.relevance_scale for r in records if r.relevance_scale is not None]
     pairs = [p.strength for r in records if r.pairs for p in r.pairs]
     return Scales(actor=actor, critic=critic, relevance=max(rel) if rel else 1.0, interactions=max(pairs) if pairs else 1.0)
 
@@ -165,16 +187,21 @@ def frame_scales(record: ExplainedStep) -> Scales:
 
 
 def _relevance_scale(relevance: np.ndarray) -> float:
-    return float(np.percentile(np.abs(relevance.astype(np.float32)), 99.5))
+    return float(np.percentile(np.abs(relevance), 99.5))
 
 
-def maps_of(record: ExplainedStep, size: int = 84) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """(actor, critic, relevance) 84x84 maps of one record."""
+def maps_of(record: ExplainedStep, size: int = 84) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(actor, critic) 84x84 saliency maps of one record."""
     centres = grid_centres(size)
     actor = grid_to_map(record.actor_grid, size, centres) if record.actor_grid is not None else None
     critic = grid_to_map(record.critic_grid, size, centres) if record.critic_grid is not None else None
-    relevance = record.relevance.astype(np.float32) if record.relevance is not None else None
-    return actor, critic, relevance
+    return actor, critic
+
+
+def _relevance_map(agent: Agent, obs: np.ndarray) -> np.ndarray:
+    from rlviz.explain.lrp import lrp
+
+    return lrp(agent, obs, target="action")[0].sum(axis=0)
 
 
 # ---- pass 3: render ----------------------------------------------------------------------
@@ -192,13 +219,14 @@ def _views(
     values: list[float] = []
     rewards: list[float] = []
     last = max(records)
-    for k, rgb in enumerate(replay_frames(env, steps[: last + 1], seed=seed)):
+    for k, (rgb, obs) in enumerate(replay_frames(env, steps[: last + 1], seed=seed)):
         s = steps[k]
         values.append(s.value)
         rewards.append(s.reward)
         if k not in records:
             continue
-        actor, critic, relevance = maps_of(records[k], agent.env_spec.screen_size)
+        actor, critic = maps_of(records[k], agent.env_spec.screen_size)
+        relevance = _relevance_map(agent, obs) if records[k].relevance_scale is not None else None
         probs = agent.probabilities(torch.as_tensor(s.logits)[None])[0].numpy()
         yield k, FrameView(
             rgb=rgb, step=s.step, action=s.action, probs=probs, value=s.value, score=s.score,
@@ -259,7 +287,7 @@ def make_video(
         explained = []
         if not interrupted:
             explained, interrupted = explain_steps(
-                agent, [steps[i] for i in chosen], explain, batch=batch, saliency_frames=saliency_frames, progress=progress
+                agent, env, steps, chosen, explain, seed=seed, batch=batch, saliency_frames=saliency_frames, progress=progress
             )
         if not explained:
             raise RlvizError("interrupted before any frame was explained; nothing was written")
@@ -383,7 +411,9 @@ def make_comparison_video(
     try:
         for agent, env in zip(agents, envs):
             steps, cut = record(agent, env, seed=seed, frames=frames, progress=progress)
-            explained, cut2 = ([], True) if cut or not steps else explain_steps(agent, steps, explain, batch=batch, progress=progress)
+            explained, cut2 = ([], True) if cut or not steps else explain_steps(
+                agent, env, steps, list(range(len(steps))), explain, seed=seed, batch=batch, progress=progress
+            )
             interrupted = interrupted or cut or cut2
             if not explained:
                 raise RlvizError("interrupted before any frame was explained; nothing was written")
@@ -451,7 +481,7 @@ def render_still(
         steps, _ = record(agent, env, seed=seed, frames=step + 1, progress=False)
         if len(steps) <= step:
             raise RlvizError(f"the episode ended after {len(steps)} steps; choose --step below {len(steps)}")
-        explained, _ = explain_steps(agent, [steps[step]], explain, progress=False)
+        explained, _ = explain_steps(agent, env, steps, [step], explain, seed=seed, progress=False)
         records = {step: explained[0]}
         title, subtitle, warning = agent_label(agent)
         renderer = FrameRenderer(compute_layout(*size, panels=explain), agent.action_names, title=title, subtitle=subtitle, warning=warning)

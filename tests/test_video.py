@@ -137,3 +137,10 @@ def test_interactions_panel_video_draws_pairs_for_each_frame(pong_agent, tmp_pat
 def test_unknown_explanation_is_refused(pong_agent, tmp_path):
     with pytest.raises(RlvizError, match="choose from saliency, lrp, interactions"):
         make_video(pong_agent, tmp_path / "x.mp4", explain="saliency,gradcam", progress=False)
+
+
+def test_lrp_panel_video_decodes_and_uses_one_relevance_scale(pong_agent, tmp_path):
+    result = make_video(pong_agent, tmp_path / "l.mp4", frames=4, explain="saliency,lrp", size=(960, 540),
+                        title_cards=False, progress=False)
+    assert read_video(result.path).shape == (4, 540, 960, 3)
+    assert np.isfinite(result.scales["relevance"]) and result.scales["relevance"] > 0

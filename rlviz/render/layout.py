@@ -27,6 +27,9 @@ PANEL_TITLES = {
 }
 
 
+SHORT_TITLES = {"lrp": "Pushed it to this move (red) / against (blue)", "interactions": "Regions it combines now"}
+
+
 @dataclass(frozen=True)
 class Rect:
     x: int
@@ -160,7 +163,10 @@ class FrameRenderer:
         if warning:
             text.add((lay.width // 2, lay.header.h - 2), warning, max(12, size * 2 // 3), (240, 200, 60), "md")
         for name, rect in lay.titles.items():
-            label, tsize = _fit_text(PANEL_TITLES.get(name, name), max(13, rect.h * 2 // 3), rect.w)
+            size = max(13, rect.h * 2 // 3)
+            label, tsize = _fit_text(PANEL_TITLES.get(name, name), size, rect.w)
+            if tsize < size * 0.8 and name in SHORT_TITLES:  # too cramped: the short wording reads better
+                label, tsize = _fit_text(SHORT_TITLES[name], size, rect.w)
             text.add((rect.x + rect.w // 2, rect.y + rect.h // 2), label, tsize, anchor="mm")
         for name, rect in lay.panels.items():
             cv2.rectangle(canvas, (rect.x - 2, rect.y - 2), (rect.x + rect.w + 1, rect.y + rect.h + 1), PANEL_EDGE, 1)
