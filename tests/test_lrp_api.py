@@ -436,3 +436,30 @@ def test_per_frame_targets_and_overrides_are_used() -> None:
     each = lrp(net, x, target=[0, 2, 1])
     np.testing.assert_allclose(each[1], lrp(net, x[1], target=2)[0], rtol=1e-5, atol=1e-9)
     assert not np.allclose(lrp(net, x, gamma=1.0), lrp(net, x))
+
+
+def test_repeated_calls_do_not_keep_activations_alive():
+    """Each layer's output points at its rule's context and back; lrp must break that cycle,
+    or every call leaks its activations (seen as memory growing with video length)."""
+    import gc
+
+    import numpy as np
+    import torch
+
+    from rlviz.agent import Agent
+    from rlviz.explain.lrp import lrp
+    from rlviz.networks import NatureActorCritic
+
+    torch.manual_seed(0)
+    agent = Agent(NatureActorCritic(6))
+    obs = np.random.default_rng(0).integers(0, 256, (2, 4, 84, 84), dtype=np.uint8)
+
+    def live_tensors() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, torch.Tensor))
+
+    lrp(agent, obs)
+    before = live_tensors()
+    for _ in range(10):
+        lrp(agent, obs)
+    assert live_tensors() - before < 5

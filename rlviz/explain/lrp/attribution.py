@@ -57,6 +57,16 @@ class _Pass:
         self.ran: set[int] = set()
         self.n_layers = 0
         self.norm_inputs: dict[int, torch.Tensor] = {}
+        self.nodes: list[_Node] = []
+
+    def release(self) -> None:
+        """Drop the tensors the nodes hold. Each node's output carries a grad_fn whose context
+        points back at the node, a cycle through C++ autograd objects that Python's garbage
+        collector cannot free: without this every call would leak its activations."""
+        for node in self.nodes:
+            node.a = node.z = node.z_seen = node.state = node.layer = None
+        self.nodes.clear()
+        self.norm_inputs.clear()
 
     def once(self, module: nn.Module, name: str) -> None:
         if id(module) in self.ran:
@@ -76,6 +86,7 @@ class _Node:
         self.name, self.layer, self.rule, self.state = name, layer, rule, state
         self.a, self.z, self.pass_, self.to_root = a, z, pass_, to_root
         self.z_seen = z.clone() if pass_.record is not None else None  # z itself may be ReLU'd in place
+        pass_.nodes.append(self)
 
     def backward(self, g: torch.Tensor) -> torch.Tensor | None:
         out = self.rule.backward(self.layer, self.state, g)
@@ -219,6 +230,7 @@ def relevance(
         finally:
             for handle in handles:
                 handle.remove()
+            pass_.release()
     parts = ([] if grad is None else [x.detach() * grad]) + pass_.deposits
     if not parts:
         return torch.zeros_like(x).detach()
