@@ -144,3 +144,16 @@ def test_lrp_panel_video_decodes_and_uses_one_relevance_scale(pong_agent, tmp_pa
                         title_cards=False, progress=False)
     assert read_video(result.path).shape == (4, 540, 960, 3)
     assert np.isfinite(result.scales["relevance"]) and result.scales["relevance"] > 0
+
+
+def test_colour_legend_values_match_the_data_range(pong_agent, tmp_path):
+    from rlviz.render.layout import FrameRenderer, Scales
+    from rlviz.video import ExplainedStep, video_scales
+
+    grids = [np.full((17, 17), v) for v in (0.5, 2.0)]
+    records = [ExplainedStep(step=None, actor_grid=g, critic_grid=3 * g, relevance_scale=r) for g, r in zip(grids, (1.5, 4.0))]
+    scales = video_scales(records)
+    assert (scales.actor, scales.critic, scales.relevance) == (2.0, 6.0, 4.0)  # the largest value in the video
+    renderer = FrameRenderer(compute_layout(1280, 720, panels=("saliency", "lrp")), ["NOOP", "FIRE"], title="t")
+    assert renderer.legend_values(scales) == {"saliency": ["0 to 2", "0 to 6"], "lrp": ["-4", "+4"]}
+    assert renderer.legend_values(Scales(actor=0.00123)) ["saliency"][0] == "0 to 0.0012"

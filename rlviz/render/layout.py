@@ -187,7 +187,6 @@ class FrameRenderer:
                 x = rect.x + k * (half + 10)
                 canvas[rect.y + 4 : rect.y + 4 + bar_h, x : x + half] = colormaps.colour_bar(half, bar_h, kind)
                 text.add((x, rect.y + bar_h + 8), label, fs, MUTED)
-                text.add((x, rect.y + bar_h + 8 + fs + 2), "faint  ->  strong", fs - 2, MUTED)
         elif name == "interactions":
             text.add((rect.x, rect.y + 4), "Linked boxes: two places the agent's", fs, MUTED)
             text.add((rect.x, rect.y + 6 + fs), "decision mixes; thicker = stronger", fs, MUTED)
@@ -208,6 +207,28 @@ class FrameRenderer:
         top, row, fs = self._bars_geometry()
         return top + row * len(self.action_names) + 4 * fs + 30
 
+    def legend_values(self, scales: Scales) -> dict[str, list[str]]:
+        """The numbers printed under each colour bar: the data values at its two ends."""
+        values: dict[str, list[str]] = {}
+        if "saliency" in self.layout.legends:
+            values["saliency"] = [f"0 to {scales.actor:.2g}", f"0 to {scales.critic:.2g}"]
+        if "lrp" in self.layout.legends:
+            values["lrp"] = [f"-{scales.relevance:.2g}", f"+{scales.relevance:.2g}"]
+        return values
+
+    def _draw_legend_values(self, text: TextLayer, scales: Scales) -> None:
+        for name, items in self.legend_values(scales).items():
+            rect = self.layout.legends[name]
+            fs = max(12, rect.h // 4)
+            y = rect.y + max(8, rect.h // 6) + 8 + fs + 2
+            if name == "saliency":
+                half = (rect.w - 10) // 2
+                for k, item in enumerate(items):
+                    text.add((rect.x + k * (half + 10), y), f"scale {item}", fs - 2, MUTED)
+            else:
+                text.add((rect.x, y), items[0], fs - 2, MUTED)
+                text.add((rect.x + rect.w, y), items[1], fs - 2, MUTED, "ra")
+
     # -- per-frame parts ------------------------------------------------------------------
     def render(self, view: FrameView, scales: Scales) -> np.ndarray:
         frame = self.background.copy()
@@ -224,6 +245,7 @@ class FrameRenderer:
             else:
                 image = game
             frame[rect.y : rect.y + rect.h, rect.x : rect.x + rect.w] = image
+        self._draw_legend_values(text, scales)
         self._draw_bars(frame, text, view)
         self._draw_value(frame, text, view)
         fs = max(14, lay.height // 40)
