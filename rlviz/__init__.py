@@ -1,10 +1,42 @@
-"""rlviz: see what Atari reinforcement-learning agents look at and why they act."""
+"""rlviz: see what Atari reinforcement-learning agents look at and why they act.
+
+    >>> import rlviz
+    >>> agent = rlviz.load_agent("agents/pong-early")
+    >>> env = rlviz.make_env(agent.env_spec)
+    >>> obs, _ = env.reset(seed=0)
+    >>> sal = rlviz.perturbation_saliency(agent, obs)      # where it looks
+    >>> rel = rlviz.lrp(agent, obs)                        # what pushed its move
+    >>> pairs = rlviz.policy_interactions(agent, top_k=3)  # which regions it combines
+    >>> rlviz.make_video(agent, "videos/pong.mp4", frames=100, explain="saliency,lrp")
+"""
 
 from rlviz.agent import Agent
 from rlviz.envs import EnvSpec, make_env
 from rlviz.errors import RlvizError
+from rlviz.evaluate import evaluate
+from rlviz.explain.interactions import neuron_interactions
+from rlviz.explain.interactions_cnn import frame_interactions, policy_interactions
+from rlviz.explain.lrp import lrp
+from rlviz.explain.perturbation import perturbation_saliency
 from rlviz.loading import load_agent
+from rlviz.video import make_comparison_video, make_video, render_still
 
 __version__ = "0.1.0"
 
-__all__ = ["Agent", "EnvSpec", "RlvizError", "load_agent", "make_env", "__version__"]
+__all__ = [
+    "Agent",
+    "EnvSpec",
+    "RlvizError",
+    "__version__",
+    "evaluate",
+    "frame_interactions",
+    "load_agent",
+    "lrp",
+    "make_comparison_video",
+    "make_env",
+    "make_video",
+    "neuron_interactions",
+    "perturbation_saliency",
+    "policy_interactions",
+    "render_still",
+]

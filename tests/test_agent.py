@@ -81,3 +81,11 @@ def test_wrong_game_for_a_native_agent_is_refused(agent_dir):
 def test_observation_shape_mismatch_is_refused(pong_agent):
     with pytest.raises(RlvizError, match="shape"):
         pong_agent(np.zeros((84, 84), np.uint8))
+
+
+def test_public_api_is_reachable_from_the_package():
+    import rlviz
+
+    for name in ("make_env", "load_agent", "Agent", "EnvSpec", "perturbation_saliency", "lrp",
+                 "neuron_interactions", "policy_interactions", "frame_interactions", "make_video", "evaluate"):
+        assert callable(getattr(rlviz, name)), name

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Rebuild every example in videos/ from the bundled agents (CPU is fine; about 10 minutes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RLVIZ=.venv/bin/rlviz
+AGENT="${AGENT:-agents/pong-early}"
+mkdir -p videos
+
+# The README's picture: one annotated still with all three explanations.
+$RLVIZ frame --agent "$AGENT" --step 120 --explain saliency,lrp,interactions --out videos/demo-frame.png
+# The Quick start demo: saliency and LRP side by side.
+$RLVIZ video --agent "$AGENT" --explain saliency,lrp --frames 300 --out videos/demo.mp4 --quiet
+# A GIF for slides.
+$RLVIZ video --agent "$AGENT" --explain saliency --frames 150 --size 960x540 --no-cards --fps 20 --out videos/demo.gif --quiet
+# Highlights of a whole game: clips around the three key moments.
+$RLVIZ video --agent "$AGENT" --explain saliency,lrp --frames 5000 --highlights 3 --out videos/pong-early-highlights.mp4 --quiet
+# Which regions the agent combines, frame by frame.
+$RLVIZ video --agent "$AGENT" --explain saliency,interactions --frames 200 --out videos/pong-early-interactions.mp4 --quiet
+# Learning over time: an earlier checkpoint beside the bundled one, from the same start.
+if [ -d agents/pong-first ]; then
+    $RLVIZ video --agent agents/pong-first --compare "$AGENT" --frames 300 --out videos/pong-first-vs-early.mp4 --quiet
+fi
+ls -la videos
