@@ -174,6 +174,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         num_envs=args.envs,
         checkpoint_every_s=args.checkpoint_every,
         snapshots=[int(s) for s in args.snapshots.split(",") if s.strip()] if args.snapshots else [],
+        init_from=args.init_from,
     )
     out = train(cfg, args.out)
     print(f"wrote agent {out} (resume by running the same command)")
@@ -278,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     p.add_argument("--checkpoint-every", type=float, default=300.0, help="seconds between checkpoints (default 300)")
     p.add_argument("--snapshots", default="", help="comma-separated steps at which to keep a copy of the agent")
+    p.add_argument("--init-from", default=None, metavar="AGENT", help="when --out has no checkpoint, continue from this exported agent (its weights and step count)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("bench", help="measure explanation speed against the plain-PyTorch ceiling",

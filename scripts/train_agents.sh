@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce every bundled agent. Each training resumes from runs/<name>/checkpoint, so run
-# this again after an interruption (or in a later session) and it carries on.
+# this again after an interruption (or in a later session) and it carries on; if that folder
+# is gone, Pong continues from the bundled pong-early agent (weights and step count).
 #   bash scripts/train_agents.sh pong        # one agent
 #   bash scripts/train_agents.sh             # all of them
 # On a GPU machine add DEVICE=cuda.
@@ -16,10 +17,15 @@ bundle() {  # bundle RUN_FOLDER AGENT_NAME: copy the exported agent and write it
 }
 
 pong() {
+    local init=()
+    [ -d runs/pong/checkpoint ] || [ ! -d agents/pong-early ] || init=(--init-from agents/pong-early)
     $RLVIZ train --game Pong --steps 4000000 --seed 1 --device "$DEVICE" --out runs/pong \
-        --snapshots 250000,500000,1000000,2000000
+        --snapshots 250000,500000,1000000,2000000 "${init[@]}"
     bundle runs/pong pong
-    bundle runs/pong/snapshots/step-500000 pong-early
+}
+
+pong_early() {  # the earlier checkpoint for learning-over-time comparisons
+    bundle runs/pong/snapshots/step-1000000 pong-early
 }
 
 breakout() {
@@ -32,6 +38,6 @@ spaceinvaders() {
     bundle runs/spaceinvaders spaceinvaders
 }
 
-for name in "${@:-pong breakout spaceinvaders}"; do
-    for agent in $name; do "$agent"; done
+for name in ${@:-pong breakout spaceinvaders}; do
+    "${name//-/_}"
 done

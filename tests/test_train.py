@@ -43,3 +43,11 @@ def test_training_checkpoints_resume_and_export_a_loadable_agent(tmp_path):
     assert not torch.equal(first.net.actor.weight, agent.net.actor.weight)
     with open(tmp_path / "run" / "episodes.csv") as f:
         assert next(csv.reader(f)) == ["global_step", "wall_time_s", "episode_return", "episode_length"]
+
+
+def test_a_run_without_checkpoint_can_continue_from_an_exported_agent(tmp_path):
+    small = dict(game="Pong", num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1, checkpoint_every_s=0.0)
+    Trainer(PPOConfig(total_steps=64, **small), tmp_path / "first").run()
+    trainer = Trainer(PPOConfig(total_steps=96, init_from=str(tmp_path / "first"), **small), tmp_path / "second")
+    assert trainer.load_checkpoint() and trainer.iteration == 2
+    torch.testing.assert_close(trainer.net.actor.weight, load_agent(tmp_path / "first").net.actor.weight)

@@ -60,6 +60,7 @@ class PPOConfig:
     threads: int = 0  # torch threads; 0 = leave PyTorch's default
     checkpoint_every_s: float = 300.0
     snapshots: list[int] = field(default_factory=list)  # extra agent copies at these steps
+    init_from: str | None = None  # an agent folder to continue from when there is no checkpoint
 
     @property
     def batch_size(self) -> int:
@@ -183,8 +184,24 @@ class Trainer:
         tmp.rename(self.ckpt_dir)
         shutil.rmtree(old, ignore_errors=True)
 
+    def init_from_agent(self, folder: str | Path) -> None:
+        """Continue from an exported agent (weights and step count; the optimizer starts fresh),
+        for when the run's checkpoint folder is gone but the agent was kept."""
+        from rlviz.formats.native import load_native
+
+        agent = load_native(folder)
+        if agent.env_spec.game != self.spec.game or not isinstance(agent.net, NatureActorCritic):
+            raise RlvizError(f"{folder} is not a {self.spec.game} Nature-CNN actor-critic; it cannot seed this run")
+        self.net.load_state_dict(agent.net.state_dict())
+        prov = agent.metadata.get("provenance", {})
+        self.iteration = int(prov.get("steps", 0)) // self.cfg.batch_size
+        self.wall_time = float(prov.get("wall_time_s", 0.0))
+
     def load_checkpoint(self) -> bool:
         if not (self.ckpt_dir / "state.json").exists():
+            if self.cfg.init_from:
+                self.init_from_agent(self.cfg.init_from)
+                return True
             return False
         state = json.loads((self.ckpt_dir / "state.json").read_text())
         if state["config"]["game"] != self.cfg.game:
