@@ -9,7 +9,15 @@ from pathlib import Path
 
 from rlviz.errors import RlvizError
 
-DEFAULT_AGENT = "agents/pong"
+def _default_agent() -> str:
+    """The best bundled agent that exists: agents/pong, else agents/pong-early."""
+    for candidate in ("agents/pong", "agents/pong-early"):
+        if Path(candidate).is_dir():
+            return candidate
+    return "agents/pong"
+
+
+DEFAULT_AGENT = _default_agent()
 
 
 def _add_agent_args(p: argparse.ArgumentParser) -> None:
@@ -39,10 +47,14 @@ def cmd_video(args: argparse.Namespace) -> int:
     if args.compare:
         from rlviz.loading import load_agent
 
+        if args.highlights:
+            raise RlvizError("--highlights and --compare do not combine; make the two videos separately")
+
         other = load_agent(args.compare, game=args.game, device=args.device)
         out = Path(args.out) if args.out else Path("videos") / f"{agent.name}-vs-{other.name}.mp4"
         result = make_comparison_video(
-            [agent, other], out, frames=args.frames, seed=args.seed, explain=args.explain, fps=args.fps,
+            [agent, other], out, frames=args.frames, seed=args.seed, explain=args.explain,
+            saliency_frames=args.saliency_frames, fps=args.fps,
             size=_size(args.size), batch=args.batch, progress=not args.quiet,
         )
     else:
@@ -145,6 +157,8 @@ def cmd_faithfulness(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from rlviz.evaluate import evaluate
 
+    if args.episodes < 1:
+        raise RlvizError(f"--episodes must be at least 1, got {args.episodes}")
     agent = _load(args)
     if args.write_card:
         from rlviz.model_card import write_model_card
@@ -194,6 +208,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                        video_frames=args.video_frames, memory_frames=memory)
     print(result.table())
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(to_json(result) + "\n")
         print(f"wrote {args.json}")
     return 0

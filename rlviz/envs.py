@@ -108,6 +108,8 @@ class EnvSpec:
             raise RlvizError(f"unknown pipeline {self.pipeline!r}; use one of {', '.join(PIPELINES)}")
         if not self.grayscale:
             raise RlvizError("only grayscale observations are supported (grayscale=True)")
+        if not self.max_pool:
+            raise RlvizError("every pipeline max-pools the last two skipped frames; max_pool=False is not supported")
 
     @property
     def obs_shape(self) -> tuple[int, int, int]:
@@ -215,11 +217,6 @@ def make_env(
 def action_names(env: gym.Env) -> list[str]:
     """The env's action meanings, e.g. ['NOOP', 'FIRE', 'RIGHT', ...]."""
     return list(env.unwrapped.get_action_meanings())
-
-
-def ale_interface(env: gym.Env):
-    """The underlying ALEInterface (for cloneState / restoreState)."""
-    return env.unwrapped.ale
 
 
 def as_uint8_stack(obs: Any) -> np.ndarray:

@@ -74,8 +74,8 @@ def replay_frames(
         obs = as_uint8_stack(obs)
         if checksum(obs) != step.checksum:
             raise RlvizError(
-                f"replay diverged at step {k}: the env is not deterministic with this seed "
-                "(sticky actions or a wrapper with its own RNG?); use --normalize frame"
+                f"replay diverged at step {k}: the env is not deterministic with this seed (a wrapper "
+                "with its own unseeded RNG?); please report it with the agent's agent.json"
             )
         yield (env.render() if render else None), obs
         obs, _, terminated, truncated, _ = env.step(step.action)

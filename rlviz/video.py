@@ -1,12 +1,14 @@
 """The end-to-end path: play an agent, explain its frames, render and write the video.
 
-Three steps keep memory small and let brightness be normalised over the whole video:
+Three passes keep memory flat in video length and let brightness be normalised over the
+whole video:
 1. play the episode greedily, keeping only small records (action, value, logits, reward);
-2. explain the frames that will be shown (all of them, or the clips around key moments),
-   keeping the 17x17 saliency scores and, for LRP, one 84x84 map per frame;
-3. replay the recorded actions from the same seed to get the RGB frames back, draw each
-   frame and stream it into the video file.
-Ctrl-C at any point still finalises a playable video of the frames explained so far.
+2. replay it and explain the frames that will be shown (all of them, or the clips around
+   key moments), keeping the 17x17 saliency scores, the LRP scale and the active pairs;
+3. replay it again to get the RGB frames back (LRP maps are recomputed here, cheaply), draw
+   each frame and stream it into the video file.
+Ctrl-C while explaining or rendering still finalises a playable video of the frames
+explained so far; Ctrl-C while playing explains and renders the steps played so far.
 
 Example:
     >>> result = make_video(load_agent("agents/pong-early"), "videos/pong.mp4", frames=300)
@@ -15,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,14 +83,20 @@ def agent_label(agent: Agent) -> tuple[str, str, str]:
     evaluation = agent.metadata.get("evaluation") or {}
     if "mean" in evaluation:
         subtitle += f", mean score {evaluation['mean']:+.1f}"
-    warning = "" if steps else "UNTRAINED network (random weights): the maps show what an untrained net reacts to"
+    source = agent.metadata.get("source") or {}
+    if not steps and source:
+        subtitle = f"imported from {source.get('format', 'a file')}" + (f" ({source['algorithm']})" if source.get("algorithm") else "")
+    warning = "" if steps or source else "UNTRAINED network (random weights): the maps show what an untrained net reacts to"
     return title, subtitle, warning
 
 
 def training_text(agent: Agent) -> str:
     prov = agent.metadata.get("provenance", {}) or {}
     steps = prov.get("steps")
-    return f"{prov.get('algorithm', 'RL').split(' ')[0]} for {steps / 1e6:.2g} million steps" if steps else ""
+    if steps:
+        return f"{prov.get('algorithm', 'RL').split(' ')[0]} for {steps / 1e6:.2g} million steps"
+    source = agent.metadata.get("source") or {}
+    return f"imported from {source['format']}" if source.get("format") else ""
 
 
 # ---- pass 1: play ------------------------------------------------------------------------
@@ -284,11 +292,11 @@ def make_video(
             chosen = _selection(len(steps), key, before=int(1.5 * fps), after=int(1.0 * fps))
         else:
             chosen = list(range(len(steps)))
-        explained = []
-        if not interrupted:
-            explained, interrupted = explain_steps(
-                agent, env, steps, chosen, explain, seed=seed, batch=batch, saliency_frames=saliency_frames, progress=progress
-            )
+        # also after Ctrl-C while playing: the steps played so far are explained and drawn
+        explained, cut = explain_steps(
+            agent, env, steps, chosen, explain, seed=seed, batch=batch, saliency_frames=saliency_frames, progress=progress
+        )
+        interrupted = interrupted or cut
         if not explained:
             raise RlvizError("interrupted before any frame was explained; nothing was written")
         records = {chosen[k]: r for k, r in enumerate(explained)}
@@ -314,7 +322,7 @@ def _takeaways(agent: Agent, steps: list[Step], records: dict[int, ExplainedStep
     rewards = np.array([s.reward for s in steps])
     won, lost = int((rewards > 0).sum()), int((rewards < 0).sum())
     items = [f"Final score {steps[-1].score:+g} after {len(steps)} moves ({won} rewards won, {lost} lost)."]
-    actor_maps = [maps_of(r)[0] for r in records.values() if r.actor_grid is not None]
+    actor_maps = [maps_of(r, agent.env_spec.screen_size)[0] for r in records.values() if r.actor_grid is not None]
     mean_actor = None
     if actor_maps:
         mean_actor = np.mean(actor_maps, axis=0)
@@ -346,7 +354,11 @@ def _write(
     w, h = layout.width, layout.height
     card_frames = int(CARD_SECONDS * fps)
     key_at = {m.step: (n, m) for n, m in enumerate(key, 1)}
-    clip_starts = {min(i for i in records if abs(i - m.step) <= int(1.5 * fps)): m.step for m in key}
+    clip_starts: dict[int, int] = {}
+    for m in key:  # the first explained frame of each clip gets the moment's card
+        start = min((i for i in records if abs(i - m.step) <= int(1.5 * fps)), default=None)
+        if start is not None and start not in clip_starts:
+            clip_starts[start] = m.step
     written = 0
     last_rgb = None
     bar = tqdm(total=len(records), unit="frame", desc="rendering", disable=not progress, leave=False)
@@ -389,6 +401,7 @@ def make_comparison_video(
     frames: int = 300,
     seed: int = 0,
     explain: str | tuple[str, ...] = ("saliency",),
+    saliency_frames: str = "all",
     fps: float = 30.0,
     size: tuple[int, int] = (1280, 720),
     batch: int = 8,
@@ -401,6 +414,7 @@ def make_comparison_video(
     if len(agents) != 2:
         raise RlvizError("a comparison needs exactly two agents")
     explain = parse_explain(explain)
+    compute_layout(*size)  # refuse a bad size before any work
     games = {a.env_spec.game for a in agents}
     if len(games) != 1:
         raise RlvizError(f"both agents must play the same game, got {' and '.join(sorted(games))}")
@@ -412,10 +426,13 @@ def make_comparison_video(
         for agent, env in zip(agents, envs):
             steps, cut = record(agent, env, seed=seed, frames=frames, progress=progress)
             explained, cut2 = ([], True) if cut or not steps else explain_steps(
-                agent, env, steps, list(range(len(steps))), explain, seed=seed, batch=batch, progress=progress
+                agent, env, steps, list(range(len(steps))), explain, seed=seed, batch=batch,
+                saliency_frames=saliency_frames, progress=progress,
             )
             interrupted = interrupted or cut or cut2
             if not explained:
+                if all_steps:  # cut short on the second agent: show the first alone
+                    break
                 raise RlvizError("interrupted before any frame was explained; nothing was written")
             all_steps.append(steps)
             all_records.append({k: r for k, r in enumerate(explained)})
@@ -472,6 +489,8 @@ def render_still(
     import imageio.v2 as imageio
 
     explain = parse_explain(explain)
+    if step < 0:
+        raise RlvizError(f"--step must be 0 or more, got {step}")
     p = Path(out)
     if p.suffix.lower() != ".png":
         raise RlvizError(f"a still is written as PNG; give a .png file name instead of {p.name}")

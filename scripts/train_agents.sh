@@ -11,9 +11,22 @@ RLVIZ=.venv/bin/rlviz
 DEVICE="${DEVICE:-cpu}"
 
 bundle() {  # bundle RUN_FOLDER AGENT_NAME: copy the exported agent and write its model card
-    rm -rf "agents/$2" && mkdir -p "agents/$2"
-    cp "$1/agent.json" "$1/model.safetensors" "agents/$2/"
-    $RLVIZ evaluate --agent "agents/$2" --episodes 10 --seed 0 --write-card --quiet
+    if [ ! -f "$1/model.safetensors" ]; then
+        echo "no agent in $1; agents/$2 is left as it is" >&2
+        return 1
+    fi
+    rm -rf "agents/.$2.old"
+    if [ -d "agents/$2" ]; then mv "agents/$2" "agents/.$2.old"; fi
+    if mkdir -p "agents/$2" && cp "$1/agent.json" "$1/model.safetensors" "agents/$2/" \
+        && .venv/bin/python -c 'import json, sys; p = sys.argv[1] + "/agent.json"; d = json.load(open(p)); d["name"] = sys.argv[2]; open(p, "w").write(json.dumps(d, indent=2) + "\n")' "agents/$2" "$2" \
+        && $RLVIZ evaluate --agent "agents/$2" --episodes 10 --seed 0 --write-card --quiet; then
+        rm -rf "agents/.$2.old"
+    else
+        echo "bundling agents/$2 failed; the previous version is restored" >&2
+        rm -rf "agents/$2"
+        if [ -d "agents/.$2.old" ]; then mv "agents/.$2.old" "agents/$2"; fi
+        return 1
+    fi
 }
 
 pong() {

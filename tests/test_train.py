@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
 import torch
 
 from rlviz import load_agent
@@ -51,3 +52,19 @@ def test_a_run_without_checkpoint_can_continue_from_an_exported_agent(tmp_path):
     trainer = Trainer(PPOConfig(total_steps=96, init_from=str(tmp_path / "first"), **small), tmp_path / "second")
     assert trainer.load_checkpoint() and trainer.iteration == 2
     torch.testing.assert_close(trainer.net.actor.weight, load_agent(tmp_path / "first").net.actor.weight)
+
+
+def test_resume_drops_episodes_logged_after_the_checkpoint_and_refuses_other_batch_shapes(tmp_path):
+    from rlviz.errors import RlvizError
+
+    small = dict(game="Pong", num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1, checkpoint_every_s=0.0)
+    Trainer(PPOConfig(total_steps=64, **small), tmp_path / "run").run()
+    with open(tmp_path / "run" / "episodes.csv", "a", newline="") as f:
+        csv.writer(f).writerows([[32, 1.0, -21.0, 800], [96, 2.0, -20.0, 900]])  # 96 > the checkpoint's 64
+    trainer = Trainer(PPOConfig(total_steps=128, **small), tmp_path / "run")
+    assert trainer.load_checkpoint()
+    with open(tmp_path / "run" / "episodes.csv") as f:
+        steps = [int(r[0]) for r in list(csv.reader(f))[1:]]
+    assert steps == [32] and trainer.episodes == 1
+    with pytest.raises(RlvizError, match="num_envs=2"):
+        Trainer(PPOConfig(total_steps=128, **{**small, "num_envs": 4}), tmp_path / "run").load_checkpoint()

@@ -101,6 +101,8 @@ def cnn_parts(agent: Agent) -> CnnParts:
         raise RlvizError("the net's .features has no Flatten followed by a Linear layer; NID cannot find fc1")
     if agent.kind == "actor-critic":
         policy_head, value_head = getattr(net, "actor", None), getattr(net, "critic", None)
+        if getattr(net, "critic_features", None) is not None:
+            value_head = None  # the critic reads its own trunk's fc1, not this one: no value analysis
     else:
         policy_head, value_head = getattr(net, "q", None), None
     if not isinstance(policy_head, nn.Linear):
@@ -225,7 +227,10 @@ def policy_influence(agent: Agent, action: int | str | None = None, parts: CnnPa
     later = [m.weight.detach().double().cpu() for m in parts.hidden]
     if action == "value":
         if parts.value_head is None:
-            raise RlvizError("a Q-network has no value head; pass an action index or None (all actions)")
+            raise RlvizError(
+                "this net has no value head on the analysed fc1 (a Q-network, or a critic with its own trunk); "
+                "pass an action index or None (all actions)"
+            )
         return aggregated_influence(later + [parts.value_head.weight.detach().double().cpu()], None)
     if action is not None and (isinstance(action, str) or not 0 <= int(action) < agent.n_actions):
         raise RlvizError(f"action must be None, 'value' or an index 0..{agent.n_actions - 1}, got {action!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from rlviz.errors import RlvizError
 from rlviz.render import colormaps
 from rlviz.render.layout import BACKGROUND, CHOSEN_BAR, MUTED, PANEL_EDGE, FrameView, Scales, pairs_panel
 from rlviz.render.text import TextLayer, text_size
@@ -15,7 +16,7 @@ class CompareRenderer:
 
     def __init__(self, width: int, height: int, labels: list[str], action_names: list[list[str]], panels: tuple[str, ...], title: str) -> None:
         if width % 2 or height % 2:
-            raise ValueError(f"video size must be even, got {width}x{height}")
+            raise RlvizError(f"video size must be even, got {width}x{height}; e.g. --size 1280x720")
         self.width, self.height = width, height
         self.labels, self.action_names, self.panels = labels, action_names, panels
         self.margin = max(12, width // 64)

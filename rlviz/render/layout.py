@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from rlviz.errors import RlvizError
 from rlviz.render import colormaps
 from rlviz.render.text import TextLayer, text_size
 
@@ -58,9 +59,9 @@ class Layout:
 def compute_layout(width: int = 1280, height: int = 720, panels: tuple[str, ...] = ("saliency",)) -> Layout:
     """Place the game panels (210x160 aspect), their titles and legends, and the side strip."""
     if width % 2 or height % 2:
-        raise ValueError(f"video size must be even for H.264 yuv420p, got {width}x{height}")
+        raise RlvizError(f"video size must be even for H.264 yuv420p, got {width}x{height}; e.g. --size 1280x720")
     if width < 640 or height < 360:
-        raise ValueError(f"video size must be at least 640x360, got {width}x{height}")
+        raise RlvizError(f"video size must be at least 640x360, got {width}x{height}; e.g. --size 1280x720")
     margin = max(12, width // 64)
     header_h = max(40, height // 13)
     title_h = max(24, height // 24)

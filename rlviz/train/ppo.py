@@ -80,7 +80,7 @@ def env_spec_for(game: str) -> EnvSpec:
     return EnvSpec(game=canonical_game(game), pipeline="gymnasium", noop_max=30, sticky_action_prob=0.0)
 
 
-def make_vector_env(cfg: PPOConfig, spec: EnvSpec, seed: int):
+def make_vector_env(cfg: PPOConfig, spec: EnvSpec):
     from ale_py.vector_env import AtariVectorEnv
 
     env = AtariVectorEnv(
@@ -206,21 +206,42 @@ class Trainer:
         state = json.loads((self.ckpt_dir / "state.json").read_text())
         if state["config"]["game"] != self.cfg.game:
             raise RlvizError(f"{self.ckpt_dir} is a {state['config']['game']} run; use another --out")
+        for key in ("num_envs", "num_steps"):  # the step count and LR schedule depend on them
+            if state["config"][key] != getattr(self.cfg, key):
+                raise RlvizError(
+                    f"{self.ckpt_dir} was trained with {key}={state['config'][key]}; resume with the same value "
+                    "or use another --out"
+                )
         self.net.load_state_dict(load_file(str(self.ckpt_dir / "model.safetensors"), device=str(self.device)))
         # Our own file, still loaded without unpickling arbitrary objects.
         self.optimizer.load_state_dict(torch.load(self.ckpt_dir / "optimizer.pt", weights_only=True, map_location=self.device))
         self.iteration = int(state["iteration"])
         self.wall_time = float(state["wall_time_s"])
-        self.episodes = int(state.get("episodes", 0))
+        self.episodes = self._trim_log(self.global_step)
         return True
+
+    def _trim_log(self, global_step: int) -> int:
+        """Drop logged episodes that ended after the checkpoint (their iteration runs again);
+        returns how many episodes remain."""
+        path = self.out / "episodes.csv"
+        if not path.exists():
+            return 0
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= global_step]
+        with open(path, "w", newline="") as f:
+            csv.writer(f).writerows(kept)
+        return len(kept) - 1
 
     @property
     def global_step(self) -> int:
         return self.iteration * self.cfg.batch_size
 
     def export_agent(self, folder: Path, evaluation: dict | None = None) -> Agent:
+        net = NatureActorCritic(len(self.action_names))  # a CPU copy: the live net keeps training
+        net.load_state_dict({k: v.detach().cpu() for k, v in self.net.state_dict().items()})
         agent = Agent(
-            self.net.to("cpu"),
+            net,
             env_spec=self.spec,
             action_names=self.action_names,
             kind="actor-critic",
@@ -240,7 +261,6 @@ class Trainer:
             },
         )
         agent.save(folder)
-        self.net.to(self.device)
         return agent
 
     # ---- the algorithm -----------------------------------------------------------------
@@ -252,7 +272,7 @@ class Trainer:
             print(f"{self.out}: already trained for {self.global_step} steps")
             self.export_agent(self.out)
             return self.out
-        envs = make_vector_env(cfg, self.spec, seed=cfg.seed + self.iteration)
+        envs = make_vector_env(cfg, self.spec)
         obs_np, _ = envs.reset(seed=cfg.seed + self.iteration)
         n, t = cfg.num_envs, cfg.num_steps
         obs = torch.zeros((t, n, 4, 84, 84), dtype=torch.uint8, device=self.device)

@@ -134,7 +134,7 @@ def _layer_hook(pass_: _Pass, name: str, norm: nn.Module | None) -> Callable:
                 else:
                     layer = Conv(module, weight, bias, a.shape)
                 pass_.n_layers += 1
-            rule = pass_.composite.rule_for(layer.kind, first=layer.kind != "pool" and pass_.n_layers == 1)
+            rule = pass_.composite.rule_for(layer.kind, first=layer.kind != "pool" and (a is pass_.root or pass_.n_layers == 1))
             state = rule.prepare(layer, a.detach(), z)
         out = _Relevance.apply(a, _Node(name, layer, rule, state, a.detach(), z, pass_, a is pass_.root))
         if norm is not None:
