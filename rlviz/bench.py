@@ -72,12 +72,12 @@ def forward_ceiling(agent: Agent, batch_sizes: tuple[int, ...], repeats: int) ->
 def original_loop(agent: Agent, obs: np.ndarray) -> None:
     """The original implementation's shape: one pass per mask, the mask and the blur
     recomputed for every perturbation, nothing batched."""
-    x = torch.from_numpy(obs).float()[None] / 255.0
+    x = torch.from_numpy(obs).float().to(agent.device)[None] / 255.0
     with torch.no_grad():
         clean_logits, clean_value = agent.forward(x)
         for i in grid_centres():
             for j in grid_centres():
-                mask = torch.from_numpy(gaussian_mask((i, j), sigma=MASK_SIGMA)).float()
+                mask = torch.from_numpy(gaussian_mask((i, j), sigma=MASK_SIGMA)).float().to(agent.device)
                 blurred = gaussian_blur(x, BLUR_SIGMA)
                 logits, value = agent.forward(x * (1 - mask) + blurred * mask)
                 float(0.5 * ((logits - clean_logits) ** 2).sum())

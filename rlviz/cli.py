@@ -44,6 +44,8 @@ def cmd_video(args: argparse.Namespace) -> int:
     from rlviz.video import make_comparison_video, make_video
 
     agent = _load(args)
+    if args.batch is None:  # a GPU needs many frames at once to be full
+        args.batch = 64 if agent.device.type == "cuda" else 8
     if args.compare:
         from rlviz.loading import load_agent
 
@@ -237,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", default=None, metavar="AGENT", help="a second agent (or checkpoint) played side by side from the same start")
     p.add_argument("--no-captions", action="store_true", help="no plain-language captions at rewards and sharp value changes")
     p.add_argument("--no-cards", action="store_true", help="no title card and end card")
-    p.add_argument("--batch", type=int, default=8, help="frames explained together (default 8)")
+    p.add_argument("--batch", type=int, default=None, help="frames explained together (default 8 on CPU, 64 on a GPU)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_video)
 
