@@ -157,3 +157,61 @@ def test_colour_legend_values_match_the_data_range(pong_agent, tmp_path):
     renderer = FrameRenderer(compute_layout(1280, 720, panels=("saliency", "lrp")), ["NOOP", "FIRE"], title="t")
     assert renderer.legend_values(scales) == {"saliency": ["0 to 2", "0 to 6"], "lrp": ["-4", "+4"]}
     assert renderer.legend_values(Scales(actor=0.00123)) ["saliency"][0] == "0 to 0.0012"
+
+
+def test_imported_agents_are_not_labelled_untrained(pong_agent):
+    from rlviz.video import agent_label, training_text
+
+    assert "UNTRAINED" in agent_label(pong_agent)[2]
+    pong_agent.metadata["source"] = {"format": "sb3", "algorithm": "PPO"}
+    title, subtitle, warning = agent_label(pong_agent)
+    assert warning == "" and "imported from sb3" in subtitle and "sb3" in training_text(pong_agent)
+
+
+def test_highlight_clips_cut_short_by_ctrl_c_still_render(pong_agent, tmp_path, monkeypatch):
+    """Ctrl-C while explaining leaves key moments without explained frames; the frames that
+    were explained are still written."""
+    import rlviz.video as video
+
+    real = video._explain_batch
+    calls = {"n": 0}
+
+    def interrupt_on_second_batch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(video, "_explain_batch", interrupt_on_second_batch)
+    result = make_video(pong_agent, tmp_path / "cut.mp4", frames=200, highlights=3, fps=10, size=(640, 360),
+                        title_cards=False, batch=4, progress=False)
+    assert result.interrupted and result.frames >= 4
+    assert read_video(result.path).shape[1:] == (360, 640, 3)
+
+
+def test_comparison_cut_short_on_the_second_agent_shows_the_first(pong_agent, tmp_path, monkeypatch):
+    import rlviz.video as video
+
+    real = video.explain_steps
+    calls = {"n": 0}
+
+    def interrupt_second_agent(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            return [], True
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(video, "explain_steps", interrupt_second_agent)
+    result = video.make_comparison_video([pong_agent, pong_agent], tmp_path / "cmp.mp4", frames=5, size=(640, 360), progress=False)
+    assert result.interrupted and result.frames == 5
+
+
+def test_bad_sizes_and_steps_are_one_line_errors(pong_agent, tmp_path):
+    from rlviz.video import make_comparison_video, render_still
+
+    with pytest.raises(RlvizError, match="at least 640x360"):
+        make_video(pong_agent, tmp_path / "s.mp4", size=(320, 200), progress=False)
+    with pytest.raises(RlvizError, match="even"):
+        make_comparison_video([pong_agent, pong_agent], tmp_path / "c.mp4", size=(1281, 720), progress=False)
+    with pytest.raises(RlvizError, match="--step must be 0 or more"):
+        render_still(pong_agent, tmp_path / "x.png", step=-1)
