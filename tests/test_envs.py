@@ -50,19 +50,22 @@ def test_env_records_its_spec_and_overrides():
         make_env("Pong", frameskip=2)
 
 
-def test_gymnasium_pipeline_matches_the_training_vector_env_bit_for_bit():
+@pytest.mark.parametrize("game", ["Pong", "Breakout"])
+def test_gymnasium_pipeline_matches_the_training_vector_env_bit_for_bit(game):
     """The trainer steps ale-py's AtariVectorEnv; playback uses make_env. They must agree."""
     from ale_py.vector_env import AtariVectorEnv
 
-    vec = AtariVectorEnv("pong", 1, noop_max=0, use_fire_reset=False, reward_clipping=False,
+    from rlviz.envs import _snake
+
+    vec = AtariVectorEnv(_snake(game), 1, noop_max=0, use_fire_reset=False, reward_clipping=False,
                          repeat_action_probability=0.0, autoreset_mode="SameStep")
-    env = make_env("Pong", noop_max=0, render_mode=None)
+    env = make_env(game, noop_max=0, render_mode=None)
     vobs, _ = vec.reset(seed=3)
     obs, _ = env.reset(seed=3)
     rng = np.random.default_rng(0)
     identical = [np.array_equal(vobs[0], np.asarray(obs))]
     for _ in range(60):
-        a = int(rng.integers(6))
+        a = int(rng.integers(env.action_space.n))
         vobs, *_ = vec.step(np.array([a]))
         obs, *_ = env.step(a)
         identical.append(np.array_equal(vobs[0], np.asarray(obs)))
