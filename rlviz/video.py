@@ -322,10 +322,11 @@ def _takeaways(agent: Agent, steps: list[Step], records: dict[int, ExplainedStep
     rewards = np.array([s.reward for s in steps])
     won, lost = int((rewards > 0).sum()), int((rewards < 0).sum())
     items = [f"Final score {steps[-1].score:+g} after {len(steps)} moves ({won} rewards won, {lost} lost)."]
-    actor_maps = [maps_of(r, agent.env_spec.screen_size)[0] for r in records.values() if r.actor_grid is not None]
+    grids = [r.actor_grid for r in records.values() if r.actor_grid is not None]
     mean_actor = None
-    if actor_maps:
-        mean_actor = np.mean(actor_maps, axis=0)
+    if grids:  # interpolation is linear: the map of the mean grid is the mean of the maps
+        size = agent.env_spec.screen_size
+        mean_actor = grid_to_map(np.mean(grids, axis=0), size, grid_centres(size))
         i, j = np.unravel_index(int(np.argmax(mean_actor)), mean_actor.shape)
         items.append(f"To choose its moves it looked most at {cards.region_name(i, j)} of the screen.")
     try:
