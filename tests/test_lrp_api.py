@@ -467,3 +467,28 @@ def test_repeated_calls_do_not_keep_activations_alive():
     for _ in range(10):
         lrp(agent, obs)
     assert live_tensors() - before < 5
+
+
+def test_every_layer_that_reads_the_observation_gets_the_first_layer_rule(monkeypatch):
+    """SB3 policies with separate trunks read the observation twice; both first convs need
+    the bounded-input (z^B) rule, not only the one that happens to run first."""
+    import numpy as np
+    import torch
+
+    from rlviz.agent import Agent
+    from rlviz.explain.lrp import lrp
+    from rlviz.explain.lrp.composites import Composite
+    from rlviz.networks import ARCHITECTURES
+
+    torch.manual_seed(0)
+    agent = Agent(ARCHITECTURES["nature-actor-critic-separate"](6))
+    firsts: list[bool] = []
+    real = Composite.rule_for
+
+    def spy(self, kind, first):
+        firsts.append(first)
+        return real(self, kind, first=first)
+
+    monkeypatch.setattr(Composite, "rule_for", spy)
+    lrp(agent, np.zeros((1, 4, 84, 84), np.uint8), target="value")
+    assert firsts.count(True) == 2  # features.0 and critic_features.0
