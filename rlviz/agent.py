@@ -75,6 +75,7 @@ class Agent:
         if len(action_names) != n:
             raise RlvizError(f"{len(action_names)} action names given for a network with {n} actions")
         self.action_names = list(action_names)
+        self.hint_expert: Agent | None = None  # the teacher of an agent trained on hint pixels
 
     def _probe(self) -> Any:
         dummy = torch.zeros((1, *self.env_spec.obs_shape), device=self.device)

@@ -191,9 +191,40 @@ def cmd_train(args: argparse.Namespace) -> int:
         checkpoint_every_s=args.checkpoint_every,
         snapshots=[int(s) for s in args.snapshots.split(",") if s.strip()] if args.snapshots else [],
         init_from=args.init_from,
+        hints=args.hints,
     )
     out = train(cfg, args.out)
     print(f"wrote agent {out} (resume by running the same command)")
+    return 0
+
+
+def cmd_hints(args: argparse.Namespace) -> int:
+    from rlviz.explain.overfit import hint_experiment
+    from rlviz.loading import load_agent
+
+    overfit = load_agent(args.overfit, device=args.device)
+    control = load_agent(args.control, device=args.device)
+    if args.video:  # check the path before the long measurement
+        from rlviz.render.video import check_output_path
+
+        check_output_path(args.video)
+    result = hint_experiment(overfit, control, frames=args.frames, seed=args.seed, json_path=args.json)
+    print(f"Share of each agent's explanation on the hint strip over {result.overfit.frames} frames (95% CI):")
+    print(result.table())
+    if args.json:
+        print(f"wrote {args.json}")
+    if args.video:
+        from rlviz.video import make_comparison_video
+
+        labels = [
+            f"'{result.overfit.agent}': strip shows the expert's move; {result.overfit.saliency_mass:.0%} of its attention there",
+            f"'{result.control.agent}': strip shows random moves; {result.control.saliency_mass:.0%} of its attention there",
+        ]
+        video = make_comparison_video(
+            [overfit, control], args.video, frames=args.video_frames, seed=args.seed, labels=labels,
+            title="The strip at the bottom shows a move. Left: the right move. Right: a random one.",
+        )
+        print(f"wrote {video.path} ({video.frames} frames)")
     return 0
 
 
@@ -276,6 +307,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sanity", action="store_true", help="also run the cascading-randomisation and input-invariance checks")
     p.set_defaults(func=cmd_faithfulness)
 
+    p = sub.add_parser("hints", help="the overfit-agent experiment: does saliency find the hint pixels an agent copies?",
+                       description="Measure how much of each agent's saliency and LRP mass lies on the hint strip, "
+                                   "and how often it plays the hinted move; optionally render both side by side.")
+    p.add_argument("--overfit", required=True, help="agent trained with expert hints (rlviz train --hints EXPERT)")
+    p.add_argument("--control", required=True, help="agent trained with random hints (rlviz train --hints random)")
+    p.add_argument("--frames", type=int, default=200, help="greedy steps to measure per agent (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="first episode's reset seed (default 0)")
+    p.add_argument("--json", default=None, help="write both agents' figures to this JSON file")
+    p.add_argument("--video", default=None, help="also render the side-by-side video (.mp4 or .gif)")
+    p.add_argument("--video-frames", type=int, default=600, help="steps in the video (default 600)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.set_defaults(func=cmd_hints)
+
     p = sub.add_parser("evaluate", help="score an agent over seeded episodes", description="Play greedy episodes and print mean ± std of the returns.")
     _add_agent_args(p)
     p.add_argument("--episodes", type=int, default=10, help="number of episodes (default 10)")
@@ -297,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=float, default=300.0, help="seconds between checkpoints (default 300)")
     p.add_argument("--snapshots", default="", help="comma-separated steps at which to keep a copy of the agent")
     p.add_argument("--init-from", default=None, metavar="AGENT", help="when --out has no checkpoint, continue from this exported agent (its weights and step count)")
+    p.add_argument("--hints", default=None, metavar="EXPERT|random",
+                   help="write hint pixels into the bottom strip of every frame: an expert agent's move "
+                        "(its folder) or, for a control, random moves (the overfit-agent experiment)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("bench", help="measure explanation speed against the plain-PyTorch ceiling",

@@ -190,3 +190,29 @@ class HintPixels(gym.Wrapper):
         if self.n_actions * (size // self.n_actions) < size:  # columns right of the last block
             frame[round((size - self.rows) * h / size) :, round(self.n_actions * (size // self.n_actions) * w / size) :] = HINT_OFF
         return frame
+
+
+# ---- hinted agents: the hint source travels with the agent -------------------------------
+def hint_source(agent: Any) -> dict | None:
+    """The agent's hint setting from its metadata: ``{"source": "expert"}`` (the expert agent is
+    ``agent.hint_expert``) or ``{"source": "random", "seed": S}``; None for ordinary agents."""
+    hints = agent.metadata.get("hints")
+    if hints is None:
+        return None
+    if not isinstance(hints, dict) or hints.get("source") not in ("expert", "random"):
+        raise RlvizError(f"agent {agent.name!r} has an unreadable hint setting {hints!r}; retrain or re-save it")
+    if hints["source"] == "expert" and getattr(agent, "hint_expert", None) is None:
+        raise RlvizError(f"agent {agent.name!r} was trained on expert hints but its expert/ folder is missing")
+    return hints
+
+
+def wrap_for_agent(env: gym.Env, agent: Any) -> gym.Env:
+    """Add the hint strip an agent was trained with (no change for ordinary agents), so it is
+    replayed with exactly the observations it learned from."""
+    hints = hint_source(agent)
+    if hints is None:
+        return env
+    if hints["source"] == "expert":
+        return HintPixels(env, expert=agent_expert(agent.hint_expert))
+    return HintPixels(env, seed=int(hints.get("seed", 0)))
+

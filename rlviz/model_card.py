@@ -43,6 +43,7 @@ def write_model_card(agent: Agent, folder: str | Path, *, episodes: int = 10, se
         f"| hardware | {prov.get('hardware', 'unknown')} |",
         f"| evaluation | **{ours.mean:+.2f} ± {ours.std:.2f}** (mean ± std of {episodes} greedy episodes, seeds {seed}..{seed + episodes - 1}) |",
         f"| random policy | {baseline.mean:+.2f} ± {baseline.std:.2f} (same seeds) |",
+        *_hint_rows(agent),
         "",
         f"Returns: {', '.join(f'{r:+g}' for r in ours.returns)}",
         "",
@@ -61,3 +62,15 @@ def write_model_card(agent: Agent, folder: str | Path, *, episodes: int = 10, se
     ]
     (folder / "README.md").write_text("\n".join(lines))
     return ours, baseline
+
+
+def _hint_rows(agent: Agent) -> list[str]:
+    """A model-card row for agents trained on hint pixels (the overfit-agent experiment)."""
+    hints = agent.metadata.get("hints")
+    if not hints:
+        return []
+    if hints.get("source") == "expert":
+        what = f"the move of the expert `{agent.hint_expert.name}` (bundled in `expert/`)"
+    else:
+        what = "a random move (control)"
+    return [f"| hint pixels | every frame's bottom 4 rows show {what}; see `rlviz.hints` |"]

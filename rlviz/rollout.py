@@ -18,6 +18,7 @@ import numpy as np
 from rlviz.agent import Agent
 from rlviz.envs import action_names, as_uint8_stack, make_env
 from rlviz.errors import RlvizError
+from rlviz.hints import wrap_for_agent
 
 
 @dataclass
@@ -44,7 +45,7 @@ def env_for(agent: Agent, game: str | None = None, render_mode: str | None = "rg
     spec = agent.env_spec
     env = make_env(game if game is not None else spec.game, spec=spec, render_mode=render_mode)
     agent.check_env(env.rlviz_spec, len(action_names(env)))
-    return env
+    return wrap_for_agent(env, agent)
 
 
 def play(agent: Agent, env: gym.Env, *, seed: int = 0, max_steps: int | None = None) -> Iterator[Step]:

@@ -93,8 +93,10 @@ def agent_label(agent: Agent) -> tuple[str, str, str]:
 def training_text(agent: Agent) -> str:
     prov = agent.metadata.get("provenance", {}) or {}
     steps = prov.get("steps")
+    hints = (agent.metadata.get("hints") or {}).get("source")
     if steps:
-        return f"{prov.get('algorithm', 'RL').split(' ')[0]} for {steps / 1e6:.2g} million steps"
+        with_hints = {"expert": ", with the expert's hints", "random": ", with random hints"}.get(hints, "")
+        return f"{prov.get('algorithm', 'RL').split(' ')[0]} for {steps / 1e6:.2g} million steps{with_hints}"
     source = agent.metadata.get("source") or {}
     return f"imported from {source['format']}" if source.get("format") else ""
 
@@ -407,13 +409,18 @@ def make_comparison_video(
     size: tuple[int, int] = (1280, 720),
     batch: int = 8,
     progress: bool = True,
+    title: str | None = None,
+    labels: list[str] | None = None,
 ) -> VideoResult:
     """Two agents side by side from the same start state (same game, same reset seed), one
-    frame of each per video frame. The one whose episode ends first holds its last frame."""
+    frame of each per video frame. The one whose episode ends first holds its last frame.
+    ``title`` and ``labels`` (one per agent) replace the default heading and agent captions."""
     from rlviz.render.compare_layout import CompareRenderer
 
     if len(agents) != 2:
         raise RlvizError("a comparison needs exactly two agents")
+    if labels is not None and len(labels) != 2:
+        raise RlvizError(f"a comparison needs one label per agent, got {len(labels)}")
     explain = parse_explain(explain)
     compute_layout(*size)  # refuse a bad size before any work
     games = {a.env_spec.game for a in agents}
@@ -442,8 +449,10 @@ def make_comparison_video(
         if len(all_steps) < 2:  # cut short while handling the first agent: show it alone
             all_steps.append(all_steps[0][:0])
             all_records.append({})
-        labels = [f"'{a.name}'" + (f" ({training_text(a)})" if training_text(a) else " (untrained)") for a in agents]
-        renderer = CompareRenderer(*size, labels, [a.action_names for a in agents], explain, f"{agents[0].env_spec.game}: two agents, same start")
+        if labels is None:
+            labels = [f"'{a.name}'" + (f" ({training_text(a)})" if training_text(a) else " (untrained)") for a in agents]
+        renderer = CompareRenderer(*size, labels, [a.action_names for a in agents], explain,
+                                   title or f"{agents[0].env_spec.game}: two agents, same start")
         scales = [video_scales(list(r.values())) if r else Scales() for r in all_records]
         iters = [
             _views(a, e, s, r, seed=seed, captions=None) if r else iter(())

@@ -4,6 +4,7 @@
 # is gone, Pong continues from the bundled pong-early agent (weights and step count).
 #   bash scripts/train_agents.sh pong        # one agent
 #   bash scripts/train_agents.sh             # all of them
+#   bash scripts/train_agents.sh pong-overfit pong-control   # the hint experiment (needs agents/pong)
 # On a GPU machine add DEVICE=cuda.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ bundle() {  # bundle RUN_FOLDER AGENT_NAME: copy the exported agent and write it
     rm -rf "agents/.$2.old"
     if [ -d "agents/$2" ]; then mv "agents/$2" "agents/.$2.old"; fi
     if mkdir -p "agents/$2" && cp "$1/agent.json" "$1/model.safetensors" "agents/$2/" \
+        && { [ ! -d "$1/expert" ] || cp -r "$1/expert" "agents/$2/"; } \
         && .venv/bin/python -c 'import json, sys; p = sys.argv[1] + "/agent.json"; d = json.load(open(p)); d["name"] = sys.argv[2]; open(p, "w").write(json.dumps(d, indent=2) + "\n")' "agents/$2" "$2" \
         && $RLVIZ evaluate --agent "agents/$2" --episodes 10 --seed 0 --write-card --quiet; then
         rm -rf "agents/.$2.old"
@@ -51,6 +53,24 @@ spaceinvaders() {
     bundle runs/spaceinvaders spaceinvaders
 }
 
-for name in ${@:-pong breakout spaceinvaders}; do
+# The overfit-agent experiment (docs/faithfulness.md): the same training twice on Pong with a
+# hint strip, once showing the bundled Pong agent's move, once random moves. Both keep
+# snapshots at the same steps, so they can be compared at equal training.
+HINT_STEPS="${HINT_STEPS:-1000000}"
+HINT_SNAPSHOTS=250000,500000,750000
+
+pong_overfit() {
+    $RLVIZ train --game Pong --steps "$HINT_STEPS" --seed 1 --device "$DEVICE" --out runs/pong-overfit \
+        --hints agents/pong --snapshots "$HINT_SNAPSHOTS"
+    bundle runs/pong-overfit pong-overfit
+}
+
+pong_control() {
+    $RLVIZ train --game Pong --steps "$HINT_STEPS" --seed 1 --device "$DEVICE" --out runs/pong-control \
+        --hints random --snapshots "$HINT_SNAPSHOTS"
+    bundle runs/pong-control pong-control
+}
+
+for name in ${@:-pong breakout spaceinvaders pong-overfit pong-control}; do
     "${name//-/_}"
 done

@@ -21,6 +21,7 @@ from rlviz.networks import build_network
 
 FORMAT = "rlviz-agent"
 VERSION = 1
+EXPERT_FOLDER = "expert"  # the hint expert of an agent trained on hint pixels (rlviz.hints)
 
 
 def save_native(agent: Agent, path: str | Path) -> Path:
@@ -44,6 +45,8 @@ def save_native(agent: Agent, path: str | Path) -> Path:
         **{k: v for k, v in agent.metadata.items() if k not in ("format", "version")},
     }
     (folder / "agent.json").write_text(json.dumps(doc, indent=2) + "\n")
+    if agent.hint_expert is not None:  # hinted agents carry their teacher, so they replay anywhere
+        save_native(agent.hint_expert, folder / EXPERT_FOLDER)
     return folder
 
 
@@ -82,7 +85,7 @@ def load_native(path: str | Path, device: str | torch.device = "cpu") -> Agent:
     net.load_state_dict(state)
     metadata = {k: v for k, v in doc.items() if k not in ("format", "version", "kind", "architecture", "env", "action_names")}
     metadata.setdefault("name", folder.name)
-    return Agent(
+    agent = Agent(
         net,
         env_spec=EnvSpec.from_dict(doc["env"]),
         action_names=doc.get("action_names"),
@@ -91,3 +94,8 @@ def load_native(path: str | Path, device: str | torch.device = "cpu") -> Agent:
         metadata=metadata,
         device=device,
     )
+    if (metadata.get("hints") or {}).get("source") == "expert":
+        if not (folder / EXPERT_FOLDER / "agent.json").exists():
+            raise RlvizError(f"{folder} was trained on expert hints but has no {EXPERT_FOLDER}/ folder; restore it")
+        agent.hint_expert = load_native(folder / EXPERT_FOLDER, device=device)
+    return agent

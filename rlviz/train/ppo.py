@@ -32,6 +32,7 @@ from tqdm import tqdm
 from rlviz.agent import Agent
 from rlviz.envs import EnvSpec, _snake, action_names, canonical_game, make_env
 from rlviz.errors import RlvizError
+from rlviz.hints import write_hints
 from rlviz.networks import NatureActorCritic
 
 
@@ -61,6 +62,7 @@ class PPOConfig:
     checkpoint_every_s: float = 300.0
     snapshots: list[int] = field(default_factory=list)  # extra agent copies at these steps
     init_from: str | None = None  # an agent folder to continue from when there is no checkpoint
+    hints: str | None = None  # hint pixels (rlviz.hints): an expert agent's path, or "random"
 
     @property
     def batch_size(self) -> int:
@@ -161,6 +163,32 @@ class Trainer:
         self.iteration = 0
         self.wall_time = 0.0
         self.episodes = 0
+        self.hint_expert = self._load_hint_expert(cfg.hints)
+        self.hint_rng = np.random.default_rng([cfg.seed, 7])
+
+    # ---- hint pixels (the overfit-agent experiment) ------------------------------------
+    def _load_hint_expert(self, hints: str | None) -> Agent | None:
+        if hints is None or hints == "random":
+            return None
+        from rlviz.loading import load_agent
+
+        expert = load_agent(hints, game=self.spec.game)
+        if expert.env_spec.game != self.spec.game or expert.env_spec.pipeline != self.spec.pipeline \
+                or expert.n_actions != len(self.action_names):
+            raise RlvizError(f"the hint expert {hints} does not play {self.spec.game} with rlviz's own pipeline; "
+                             "use an agent trained by rlviz train on this game")
+        return expert
+
+    def _with_hints(self, obs_np: np.ndarray) -> np.ndarray:
+        """The vector env's observations with the hint strip written in (unchanged without hints)."""
+        if self.cfg.hints is None:
+            return obs_np
+        n = len(self.action_names)
+        if self.hint_expert is not None:
+            hinted = self.hint_expert.act(obs_np)  # the expert sees the clean frames
+        else:
+            hinted = self.hint_rng.integers(n, size=len(obs_np))
+        return write_hints(obs_np, hinted, n)
 
     # ---- checkpoints -------------------------------------------------------------------
     def save_checkpoint(self) -> None:
@@ -206,6 +234,9 @@ class Trainer:
         state = json.loads((self.ckpt_dir / "state.json").read_text())
         if state["config"]["game"] != self.cfg.game:
             raise RlvizError(f"{self.ckpt_dir} is a {state['config']['game']} run; use another --out")
+        if state["config"].get("hints") != self.cfg.hints:
+            raise RlvizError(f"{self.ckpt_dir} was trained with hints={state['config'].get('hints')}; "
+                             "resume with the same --hints or use another --out")
         for key in ("num_envs", "num_steps"):  # the step count and LR schedule depend on them
             if state["config"][key] != getattr(self.cfg, key):
                 raise RlvizError(
@@ -258,10 +289,17 @@ class Trainer:
                     "config": dataclasses.asdict(self.cfg),
                 },
                 **({"evaluation": evaluation} if evaluation else {}),
+                **({"hints": self._hint_metadata()} if self.cfg.hints else {}),
             },
         )
+        agent.hint_expert = self.hint_expert
         agent.save(folder)
         return agent
+
+    def _hint_metadata(self) -> dict:
+        if self.hint_expert is not None:
+            return {"source": "expert"}
+        return {"source": "random", "seed": self.cfg.seed}
 
     # ---- the algorithm -----------------------------------------------------------------
     def run(self) -> Path:
@@ -274,6 +312,7 @@ class Trainer:
             return self.out
         envs = make_vector_env(cfg, self.spec)
         obs_np, _ = envs.reset(seed=cfg.seed + self.iteration)
+        obs_np = self._with_hints(obs_np)
         n, t = cfg.num_envs, cfg.num_steps
         obs = torch.zeros((t, n, 4, 84, 84), dtype=torch.uint8, device=self.device)
         actions = torch.zeros((t, n), dtype=torch.long, device=self.device)
@@ -312,6 +351,7 @@ class Trainer:
                         action = dist.sample()
                     actions[step], logprobs[step], values[step] = action, dist.log_prob(action), value
                     obs_np, reward, term, trunc, _ = envs.step(action.cpu().numpy())
+                    obs_np = self._with_hints(obs_np)
                     done = np.logical_or(term, trunc)
                     rewards[step] = torch.as_tensor(np.sign(reward), dtype=torch.float32, device=self.device)  # clip rewards
                     next_obs = torch.as_tensor(obs_np, device=self.device)
