@@ -51,6 +51,8 @@ def cmd_video(args: argparse.Namespace) -> int:
 
         if args.highlights:
             raise RlvizError("--highlights and --compare do not combine; make the two videos separately")
+        if args.episodes != 1:
+            raise RlvizError("--episodes and --compare do not combine; a comparison plays one episode of each agent")
 
         other = load_agent(args.compare, game=args.game, device=args.device)
         out = Path(args.out) if args.out else Path("videos") / f"{agent.name}-vs-{other.name}.mp4"
@@ -68,6 +70,7 @@ def cmd_video(args: argparse.Namespace) -> int:
             game=args.game,
             frames=args.frames,
             seed=args.seed,
+            episodes=args.episodes,
             explain=args.explain,
             normalize=args.normalize,
             saliency_frames=args.saliency_frames,
@@ -260,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_agent_args(p)
     p.add_argument("--frames", type=int, default=300, help="number of agent steps to play and explain (default 300)")
     p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
+    p.add_argument("--episodes", type=int, default=1, help="play up to this many episodes in a row, seeds SEED, SEED+1, ... (default 1)")
     p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp, interactions (default saliency)")
     p.add_argument("--out", default=None, help="output .mp4 or .gif (default videos/<agent>-<explain>.mp4)")
     p.add_argument("--normalize", choices=("video", "frame"), default="video", help="saliency brightness scale: whole video (default) or per frame")

@@ -21,13 +21,16 @@ class Moment:
     text: str
 
 
-def value_changes(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
-    """Change of the value estimate over the last ``window`` steps (0 for the first 2*window)."""
+def value_changes(values: np.ndarray, window: int = WINDOW, starts: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Change of the value estimate over the last ``window`` steps; 0 for the first 2*window
+    steps of every episode (``starts``: the indices where episodes begin), so that a reset is
+    never told as a sudden change."""
     v = np.asarray(values, np.float64)
     out = np.zeros_like(v)
     if v.size > window:
         out[window:] = v[window:] - v[:-window]
-    out[: 2 * window] = 0.0  # the first stacks are zero-padded: their values say little
+    for s in set(starts) | {0}:  # the first stacks are zero-padded: their values say little
+        out[s : s + 2 * window] = 0.0
     return out
 
 
@@ -43,18 +46,21 @@ def reward_text(reward: float) -> str:
     return f"The agent scored ({reward:+g})" if reward > 0 else f"The agent lost a point ({reward:+g})"
 
 
-def captions(values, rewards, *, hold: int = 30, window: int = WINDOW) -> list[str]:
+def captions(values, rewards, *, hold: int = 30, window: int = WINDOW, starts: tuple[int, ...] = (0,)) -> list[str]:
     """One caption per step: rewards first, then sharp value drops and rises; each shown
-    for ``hold`` steps after its event."""
+    for ``hold`` steps after its event (and never past the end of its episode)."""
     values = np.asarray(values, np.float64)
     rewards = np.asarray(rewards, np.float64)
-    changes = value_changes(values, window)
+    changes = value_changes(values, window, starts)
     thr = sharp_threshold(changes)
     out = [""] * len(values)
     left = 0
     current = ""
+    new_episode = set(starts)
     for t in range(len(values)):
         text = ""
+        if t in new_episode:
+            left = 0
         if rewards[t] != 0:
             text = reward_text(rewards[t])
         elif changes[t] <= -thr:
@@ -68,12 +74,14 @@ def captions(values, rewards, *, hold: int = 30, window: int = WINDOW) -> list[s
     return out
 
 
-def key_moments(values, rewards, logits=None, *, k: int = 3, min_gap: int = 45, window: int = WINDOW) -> list[Moment]:
+def key_moments(values, rewards, logits=None, *, k: int = 3, min_gap: int = 45, window: int = WINDOW,
+                starts: tuple[int, ...] = (0,)) -> list[Moment]:
     """The ``k`` most telling steps: rewards, the largest value drops and rises, and the
-    sharpest changes of policy, at least ``min_gap`` steps apart, in time order."""
+    sharpest changes of policy, at least ``min_gap`` steps apart, in time order. ``starts``
+    marks where episodes begin; a reset is not a moment."""
     values = np.asarray(values, np.float64)
     rewards = np.asarray(rewards, np.float64)
-    changes = value_changes(values, window)
+    changes = value_changes(values, window, starts)
     scale = float(np.std(values)) or 1.0
     candidates: list[Moment] = []
     for t in np.nonzero(rewards)[0]:
@@ -90,7 +98,7 @@ def key_moments(values, rewards, logits=None, *, k: int = 3, min_gap: int = 45, 
         p /= p.sum(-1, keepdims=True)
         shift = 0.5 * np.abs(p[1:] - p[:-1]).sum(-1)  # total-variation distance between steps
         for t in range(1, len(p)):
-            if np.argmax(p[t]) != np.argmax(p[t - 1]):
+            if np.argmax(p[t]) != np.argmax(p[t - 1]) and t not in starts:
                 candidates.append(Moment(t, "policy-change", float(shift[t - 1]) * 1.5, "The agent suddenly changes its mind"))
     chosen: list[Moment] = []
     for m in sorted(candidates, key=lambda m: -m.size):

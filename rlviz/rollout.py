@@ -34,6 +34,7 @@ class Step:
     value: float
     done: bool
     checksum: int
+    episode: int = 0  # which episode of the rollout (episode e starts from reset(seed=seed + e))
 
 
 def checksum(obs: np.ndarray) -> int:
@@ -48,30 +49,39 @@ def env_for(agent: Agent, game: str | None = None, render_mode: str | None = "rg
     return wrap_for_agent(env, agent)
 
 
-def play(agent: Agent, env: gym.Env, *, seed: int = 0, max_steps: int | None = None) -> Iterator[Step]:
-    """Play greedily from ``reset(seed=seed)``; yields one :class:`Step` per agent step."""
-    obs, _ = env.reset(seed=seed)
-    score, t = 0.0, 0
-    while max_steps is None or t < max_steps:
-        obs = as_uint8_stack(obs)
-        logits, value = agent(obs)
-        action = int(logits.argmax(-1)[0])
-        next_obs, reward, terminated, truncated, _ = env.step(action)
-        score += float(reward)
-        done = bool(terminated or truncated)
-        yield Step(t, obs, action, float(reward), score, logits[0].cpu().numpy(), float(value[0]), done, checksum(obs))
-        t += 1
-        if done:
-            return
-        obs = next_obs
+def play(agent: Agent, env: gym.Env, *, seed: int = 0, max_steps: int | None = None, episodes: int = 1) -> Iterator[Step]:
+    """Play greedily; yields one :class:`Step` per agent step. Episode e starts from
+    ``reset(seed=seed + e)``; play stops after ``episodes`` episodes or ``max_steps`` steps.
+    ``Step.step`` counts over the whole rollout, ``Step.score`` within its episode."""
+    if episodes < 1:
+        raise RlvizError(f"episodes must be at least 1, got {episodes}")
+    t = 0
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        score, done = 0.0, False
+        while not done:
+            if max_steps is not None and t >= max_steps:
+                return
+            obs = as_uint8_stack(obs)
+            logits, value = agent(obs)
+            action = int(logits.argmax(-1)[0])
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            score += float(reward)
+            done = bool(terminated or truncated)
+            yield Step(t, obs, action, float(reward), score, logits[0].cpu().numpy(), float(value[0]), done,
+                       checksum(obs), episode)
+            t += 1
+            obs = next_obs
 
 
 def replay_frames(
     env: gym.Env, steps: Sequence[Step], *, seed: int, render: bool = True
 ) -> Iterator[tuple[np.ndarray | None, np.ndarray]]:
     """Re-run the recorded actions and yield (RGB frame or None, observation) at each step."""
-    obs, _ = env.reset(seed=seed)
+    obs, _ = env.reset(seed=seed + (steps[0].episode if steps else 0))
     for k, step in enumerate(steps):
+        if k and step.episode != steps[k - 1].episode:  # the next episode of a multi-episode rollout
+            obs, _ = env.reset(seed=seed + step.episode)
         obs = as_uint8_stack(obs)
         if checksum(obs) != step.checksum:
             raise RlvizError(
@@ -80,5 +90,5 @@ def replay_frames(
             )
         yield (env.render() if render else None), obs
         obs, _, terminated, truncated, _ = env.step(step.action)
-        if (terminated or truncated) and k + 1 < len(steps):
+        if (terminated or truncated) and k + 1 < len(steps) and steps[k + 1].episode == step.episode:
             raise RlvizError(f"replay ended early at step {k}; the recorded episode cannot be reproduced")

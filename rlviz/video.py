@@ -102,12 +102,12 @@ def training_text(agent: Agent) -> str:
 
 
 # ---- pass 1: play ------------------------------------------------------------------------
-def record(agent: Agent, env, *, seed: int, frames: int, progress: bool = True) -> tuple[list[Step], bool]:
-    """Play greedily; returns the steps and whether Ctrl-C cut the episode short."""
+def record(agent: Agent, env, *, seed: int, frames: int, episodes: int = 1, progress: bool = True) -> tuple[list[Step], bool]:
+    """Play greedily; returns the steps and whether Ctrl-C cut the play short."""
     steps: list[Step] = []
     bar = tqdm(total=frames, unit="step", desc="playing", disable=not progress, leave=False)
     try:
-        for step in play(agent, env, seed=seed, max_steps=frames):
+        for step in play(agent, env, seed=seed, max_steps=frames, episodes=episodes):
             step.obs = None  # memory stays flat in video length: replays bring observations back
             steps.append(step)
             bar.update(1)
@@ -252,6 +252,7 @@ def make_video(
     game: str | None = None,
     frames: int = 300,
     seed: int = 0,
+    episodes: int = 1,
     explain: str | tuple[str, ...] = ("saliency",),
     normalize: str = "video",
     saliency_frames: str = "all",
@@ -264,7 +265,8 @@ def make_video(
     progress: bool = True,
 ) -> VideoResult:
     """Play ``agent`` greedily for up to ``frames`` steps from ``reset(seed)``, explain the
-    frames and write an annotated video to ``out`` (.mp4 or .gif).
+    frames and write an annotated video to ``out`` (.mp4 or .gif). ``episodes=E`` plays up to
+    E episodes one after another (seeds seed, seed + 1, ...) within the ``frames`` steps.
 
     ``highlights=K`` keeps only clips around the K key moments (value drops and rises,
     rewards, sudden changes of policy), each introduced by a caption card and slowed down at
@@ -283,14 +285,15 @@ def make_video(
     env = env_for(agent, game)  # checks observation shape and action count before any work
     start = time.time()
     try:
-        steps, interrupted = record(agent, env, seed=seed, frames=frames, progress=progress)
+        steps, interrupted = record(agent, env, seed=seed, frames=frames, episodes=episodes, progress=progress)
         if not steps:
             raise RlvizError("interrupted before the agent played a step; nothing was written")
         values = np.array([s.value for s in steps])
         rewards = np.array([s.reward for s in steps])
+        starts = episode_starts(steps)
         key: list[moments.Moment] = []
         if highlights:
-            key = moments.key_moments(values, rewards, np.stack([s.logits for s in steps]), k=highlights)
+            key = moments.key_moments(values, rewards, np.stack([s.logits for s in steps]), k=highlights, starts=starts)
             chosen = _selection(len(steps), key, before=int(1.5 * fps), after=int(1.0 * fps))
         else:
             chosen = list(range(len(steps)))
@@ -305,7 +308,7 @@ def make_video(
         scales = video_scales(explained)
         title, subtitle, warning = agent_label(agent)
         renderer = FrameRenderer(layout, agent.action_names, title=title, subtitle=subtitle, warning=warning)
-        caption_track = moments.captions(values, rewards, hold=int(fps)) if captions else None
+        caption_track = moments.captions(values, rewards, hold=int(fps), starts=starts) if captions else None
         written, interrupted = _write(
             path, fps, layout, agent, env, steps, records, seed=seed, renderer=renderer, scales=scales,
             normalize=normalize, captions=caption_track, key=key, explain=explain, title_cards=title_cards,
@@ -320,10 +323,21 @@ def make_video(
     )
 
 
+def episode_starts(steps: list[Step]) -> tuple[int, ...]:
+    """Indices of the steps that begin an episode."""
+    return tuple(k for k, s in enumerate(steps) if k == 0 or s.episode != steps[k - 1].episode)
+
+
 def _takeaways(agent: Agent, steps: list[Step], records: dict[int, ExplainedStep]) -> tuple[list[str], np.ndarray | None]:
     rewards = np.array([s.reward for s in steps])
     won, lost = int((rewards > 0).sum()), int((rewards < 0).sum())
-    items = [f"Final score {steps[-1].score:+g} after {len(steps)} moves ({won} rewards won, {lost} lost)."]
+    starts = episode_starts(steps)
+    if len(starts) == 1:
+        items = [f"Final score {steps[-1].score:+g} after {len(steps)} moves ({won} rewards won, {lost} lost)."]
+    else:
+        scores = [steps[e - 1].score for e in starts[1:]] + [steps[-1].score]
+        items = [f"Scores of its {len(scores)} games: {', '.join(f'{v:+g}' for v in scores)} "
+                 f"({len(steps)} moves, {won} rewards won, {lost} lost)."]
     grids = [r.actor_grid for r in records.values() if r.actor_grid is not None]
     mean_actor = None
     if grids:  # interpolation is linear: the map of the mean grid is the mean of the maps
