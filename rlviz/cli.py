@@ -196,6 +196,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         init_from=args.init_from,
         hints=args.hints,
     )
+    import signal
+
+    def stop(signum, frame):  # `kill` or a closing terminal: save a checkpoint, as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # also in background jobs, where the shell ignores SIGINT
     out = train(cfg, args.out)
     print(f"wrote agent {out} (resume by running the same command)")
     return 0

@@ -68,3 +68,27 @@ def test_resume_drops_episodes_logged_after_the_checkpoint_and_refuses_other_bat
     assert steps == [32] and trainer.episodes == 1
     with pytest.raises(RlvizError, match="num_envs=2"):
         Trainer(PPOConfig(total_steps=128, **{**small, "num_envs": 4}), tmp_path / "run").load_checkpoint()
+
+
+def test_sigterm_stops_training_with_a_checkpoint_to_resume_from(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlviz.cli", "train", "--game", "Pong", "--steps", "1000000", "--envs", "2",
+         "--out", str(out), "--checkpoint-every", "100000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 120
+    while not (out / "episodes.csv").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # a few iterations
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert state["global_step"] == state["iteration"] * 2 * 128
+    assert load_agent(out).metadata["provenance"]["steps"] == state["global_step"]
