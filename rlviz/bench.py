@@ -146,13 +146,24 @@ def _video_subprocess(agent_path: str, frames: int, explain: str, device: str) -
         "import json, resource, sys, time\n"
         "from rlviz import load_agent\nfrom rlviz.video import make_video\n"
         f"agent = load_agent({agent_path!r}, device={device!r})\n"
-        f"r = make_video(agent, sys.argv[1], frames={frames}, explain={explain!r}, title_cards=False, progress=False)\n"
+        # as many episodes as it takes: a long video must not stop at the first game's end
+        f"r = make_video(agent, sys.argv[1], frames={frames}, episodes={frames}, explain={explain!r}, title_cards=False, progress=False)\n"
         "print(json.dumps({'fps': r.frames / r.seconds, 'frames': r.frames, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
     )
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([sys.executable, "-c", code, str(Path(tmp) / "bench.mp4")], capture_output=True, text=True, check=True)
     data = json.loads(out.stdout.strip().splitlines()[-1])
     return data["fps"], data["rss"], data["frames"]
+
+
+def video_memory(agent_path: str, lengths: tuple[int, ...], *, explain: str = "saliency,lrp", device: str = "cpu") -> dict[str, float]:
+    """Peak resident memory (MB) of end-to-end videos of the given lengths, each in a fresh
+    process, keyed by the number of frames written; flat in length when nothing accumulates."""
+    peaks: dict[str, float] = {}
+    for n in lengths:
+        _, rss, written = _video_subprocess(agent_path, n, explain, device)
+        peaks[str(written)] = rss
+    return peaks
 
 
 def run_bench(
@@ -209,9 +220,9 @@ def run_bench(
     )
     if agent_path and video_frames:
         result.video_fps, _, _ = _video_subprocess(agent_path, video_frames, "saliency,lrp" if lrp else "saliency", str(agent.device))
-    for n in memory_frames if agent_path else ():
-        _, rss, written = _video_subprocess(agent_path, n, "saliency,lrp" if lrp else "saliency", str(agent.device))
-        result.video_peak_rss_mb[str(written)] = rss
+    if agent_path and memory_frames:
+        result.video_peak_rss_mb = video_memory(agent_path, memory_frames, explain="saliency,lrp" if lrp else "saliency",
+                                                device=str(agent.device))
     return result
 
 

@@ -247,6 +247,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     agent = _load(args)
     memory = tuple(int(v) for v in args.memory.split(",") if v.strip()) if args.memory else ()
+    if args.memory_only:
+        from rlviz.bench import video_memory
+
+        if not memory:
+            raise RlvizError("--memory-only needs --memory, e.g. --memory 1000,10000")
+        peaks = video_memory(args.agent, memory, device=args.device)
+        for frames, mb in peaks.items():
+            print(f"peak memory of a {frames}-frame saliency+LRP video: {mb:,.0f} MB")
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps({"agent": args.agent, "video_peak_rss_mb": peaks}, indent=2) + "\n")
+            print(f"wrote {args.json}")
+        return 0
     result = run_bench(agent, agent_path=args.agent, frames=args.frames, repeats=args.repeats,
                        video_frames=args.video_frames, memory_frames=memory)
     print(result.table())
@@ -364,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3, help="timed runs per figure; the median is reported (default 3)")
     p.add_argument("--video-frames", type=int, default=0, help="also time an end-to-end saliency+LRP video of this many frames")
     p.add_argument("--memory", default="", help="comma-separated video lengths whose peak memory to measure, e.g. 1000,10000")
+    p.add_argument("--memory-only", action="store_true", help="measure only the --memory videos (skip the speed figures)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: PyTorch's choice)")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)

@@ -76,3 +76,14 @@ def test_faithfulness_command_reports_aopc_with_a_random_baseline(agent_dir, tmp
     aopc = json.loads(out.read_text())["aopc"]
     assert set(aopc) == {"gradient-x-input", "random"}
     assert (tmp_path / "figs" / "faithfulness.png").exists()
+
+
+def test_bench_memory_only_measures_each_video_length(agent_dir, tmp_path, capsys):
+    from rlviz.cli import main
+
+    out = tmp_path / "mem.json"
+    assert main(["bench", "--agent", str(agent_dir), "--memory", "3", "--memory-only", "--json", str(out)]) == 0
+    peaks = json.loads(out.read_text())["video_peak_rss_mb"]
+    assert list(peaks) == ["3"] and 50 < peaks["3"] < 20_000
+    assert main(["bench", "--agent", str(agent_dir), "--memory-only"]) == 2
+    assert "--memory-only needs --memory" in capsys.readouterr().err
