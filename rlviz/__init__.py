@@ -14,10 +14,13 @@ from rlviz.agent import Agent
 from rlviz.envs import EnvSpec, make_env
 from rlviz.errors import RlvizError
 from rlviz.evaluate import evaluate
+from rlviz.explain.faithfulness import faithfulness_report
 from rlviz.explain.interactions import neuron_interactions
 from rlviz.explain.interactions_cnn import frame_interactions, policy_interactions
 from rlviz.explain.lrp import lrp
+from rlviz.explain.overfit import hint_experiment
 from rlviz.explain.perturbation import perturbation_saliency
+from rlviz.explain.sanity import sanity_report
 from rlviz.loading import load_agent
 from rlviz.video import make_comparison_video, make_video, render_still
 
@@ -29,7 +32,9 @@ __all__ = [
     "RlvizError",
     "__version__",
     "evaluate",
+    "faithfulness_report",
     "frame_interactions",
+    "hint_experiment",
     "load_agent",
     "lrp",
     "make_comparison_video",
@@ -39,4 +44,5 @@ __all__ = [
     "perturbation_saliency",
     "policy_interactions",
     "render_still",
+    "sanity_report",
 ]

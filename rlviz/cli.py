@@ -195,6 +195,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         snapshots=[int(s) for s in args.snapshots.split(",") if s.strip()] if args.snapshots else [],
         init_from=args.init_from,
         hints=args.hints,
+        threads=args.threads,
     )
     import signal
 
@@ -365,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=float, default=300.0, help="seconds between checkpoints (default 300)")
     p.add_argument("--snapshots", default="", help="comma-separated steps at which to keep a copy of the agent")
     p.add_argument("--init-from", default=None, metavar="AGENT", help="when --out has no checkpoint, continue from this exported agent (its weights and step count)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: PyTorch's choice; 1 when two runs share a small machine)")
     p.add_argument("--hints", default=None, metavar="EXPERT|random",
                    help="write hint pixels into the bottom strip of every frame: an expert agent's move "
                         "(its folder) or, for a control, random moves (the overfit-agent experiment)")

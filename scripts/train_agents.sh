@@ -54,19 +54,23 @@ spaceinvaders() {
 }
 
 # The overfit-agent experiment (docs/faithfulness.md): the same training twice on Pong with a
-# hint strip, once showing the bundled Pong agent's move, once random moves. Both keep
-# snapshots at the same steps, so they can be compared at equal training.
+# hint strip, once showing an expert's move, once random moves; same settings and steps, with
+# snapshots at the same steps so they can be compared at equal training. The expert is the
+# one bundled inside agents/pong-overfit/expert (a Pong snapshot); set HINT_EXPERT to use
+# another. The two runs fit a 2-core machine side by side with one torch thread each:
+#   bash scripts/train_agents.sh pong-overfit & bash scripts/train_agents.sh pong-control; wait
+HINT_EXPERT="${HINT_EXPERT:-agents/pong-overfit/expert}"
 HINT_STEPS="${HINT_STEPS:-1000000}"
 HINT_SNAPSHOTS=250000,500000,750000
 
 pong_overfit() {
-    $RLVIZ train --game Pong --steps "$HINT_STEPS" --seed 1 --device "$DEVICE" --out runs/pong-overfit \
-        --hints agents/pong --snapshots "$HINT_SNAPSHOTS"
+    $RLVIZ train --game Pong --steps "$HINT_STEPS" --seed 1 --device "$DEVICE" --threads 1 --out runs/pong-overfit \
+        --hints "$HINT_EXPERT" --snapshots "$HINT_SNAPSHOTS"
     bundle runs/pong-overfit pong-overfit
 }
 
 pong_control() {
-    $RLVIZ train --game Pong --steps "$HINT_STEPS" --seed 1 --device "$DEVICE" --out runs/pong-control \
+    $RLVIZ train --game Pong --steps "$HINT_STEPS" --seed 1 --device "$DEVICE" --threads 1 --out runs/pong-control \
         --hints random --snapshots "$HINT_SNAPSHOTS"
     bundle runs/pong-control pong-control
 }
