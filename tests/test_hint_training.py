@@ -47,6 +47,7 @@ def test_a_hinted_agent_carries_its_expert_and_replays_with_the_same_hints(exper
     Trainer(PPOConfig(total_steps=32, hints=str(expert_folder), **SMALL), tmp_path / "run").run()
     agent = load_agent(tmp_path / "run")
     assert agent.metadata["hints"] == {"source": "expert"}
+    assert agent.metadata["provenance"]["config"]["hints"] == "expert/ (teacher)"
     assert (tmp_path / "run" / "expert" / "model.safetensors").exists()
     teacher = load_agent(expert_folder)
     for key, value in teacher.net.state_dict().items():

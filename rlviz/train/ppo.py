@@ -286,7 +286,7 @@ class Trainer:
                     "wall_time_s": round(self.wall_time, 1),
                     "hardware": _hardware(self.cfg.device),
                     "torch": torch.__version__,
-                    "config": dataclasses.asdict(self.cfg),
+                    "config": self._public_config(),
                 },
                 **({"evaluation": evaluation} if evaluation else {}),
                 **({"hints": self._hint_metadata()} if self.cfg.hints else {}),
@@ -295,6 +295,14 @@ class Trainer:
         agent.hint_expert = self.hint_expert
         agent.save(folder)
         return agent
+
+    def _public_config(self) -> dict:
+        """The config for an exported agent: the expert is named, not its path on this machine
+        (it travels in the agent's expert/ folder)."""
+        config = dataclasses.asdict(self.cfg)
+        if self.hint_expert is not None:
+            config["hints"] = f"expert/ ({self.hint_expert.name})"
+        return config
 
     def _hint_metadata(self) -> dict:
         if self.hint_expert is not None:
