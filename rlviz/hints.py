@@ -215,4 +215,3 @@ def wrap_for_agent(env: gym.Env, agent: Any) -> gym.Env:
     if hints["source"] == "expert":
         return HintPixels(env, expert=agent_expert(agent.hint_expert))
     return HintPixels(env, seed=int(hints.get("seed", 0)))
-
