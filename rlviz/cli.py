@@ -233,7 +233,7 @@ def cmd_hints(args: argparse.Namespace) -> int:
         ]
         video = make_comparison_video(
             [overfit, control], args.video, frames=args.video_frames, seed=args.seed, labels=labels,
-            title="The strip at the bottom shows a move. Left: the right move. Right: a random one.",
+            title="The strip at the bottom shows a move to copy. Left: the expert's move. Right: a random one.",
         )
         print(f"wrote {video.path} ({video.frames} frames)")
     return 0

@@ -20,4 +20,9 @@ $RLVIZ video --agent "$AGENT" --explain saliency,interactions --frames 200 --out
 if [ -d agents/pong-first ]; then
     $RLVIZ video --agent agents/pong-first --compare "$AGENT" --frames 300 --out videos/pong-first-vs-early.mp4 --quiet
 fi
+# The overfit-agent experiment: the agent that copies the hint strip beside the control.
+if [ -d agents/pong-overfit ] && [ -d agents/pong-control ]; then
+    $RLVIZ hints --overfit agents/pong-overfit --control agents/pong-control --frames 300 \
+        --json docs/faithfulness/hints.json --video videos/pong-overfit-vs-control.mp4 --video-frames 600
+fi
 ls -la videos

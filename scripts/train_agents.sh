@@ -4,7 +4,8 @@
 # is gone, Pong continues from the bundled pong-early agent (weights and step count).
 #   bash scripts/train_agents.sh pong        # one agent
 #   bash scripts/train_agents.sh             # all of them
-#   bash scripts/train_agents.sh pong-overfit pong-control   # the hint experiment (needs agents/pong)
+#   bash scripts/train_agents.sh pong-overfit pong-control   # the hint experiment pair
+#   bash scripts/train_agents.sh bundle runs/pong/snapshots/step-2000000 pong-2m   # bundle a run or snapshot
 # On a GPU machine add DEVICE=cuda.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,21 +60,27 @@ spaceinvaders() {
 # one bundled inside agents/pong-overfit/expert (a Pong snapshot); set HINT_EXPERT to use
 # another. The two runs fit a 2-core machine side by side with one torch thread each:
 #   bash scripts/train_agents.sh pong-overfit & bash scripts/train_agents.sh pong-control; wait
+# Both runs follow a 1M-step schedule; the bundled pair is their 500k-step snapshot (the
+# overfit agent already copies the hints well by then, and it halves the CPU time).
 HINT_EXPERT="${HINT_EXPERT:-agents/pong-overfit/expert}"
-HINT_STEPS="${HINT_STEPS:-1000000}"
 HINT_SNAPSHOTS=250000,500000,750000
 
 pong_overfit() {
-    $RLVIZ train --game Pong --steps "$HINT_STEPS" --seed 1 --device "$DEVICE" --threads 1 --out runs/pong-overfit \
+    $RLVIZ train --game Pong --steps 1000000 --seed 1 --device "$DEVICE" --threads 1 --out runs/pong-overfit \
         --hints "$HINT_EXPERT" --snapshots "$HINT_SNAPSHOTS"
-    bundle runs/pong-overfit pong-overfit
+    bundle runs/pong-overfit/snapshots/step-500000 pong-overfit
 }
 
 pong_control() {
-    $RLVIZ train --game Pong --steps "$HINT_STEPS" --seed 1 --device "$DEVICE" --threads 1 --out runs/pong-control \
+    $RLVIZ train --game Pong --steps 1000000 --seed 1 --device "$DEVICE" --threads 1 --out runs/pong-control \
         --hints random --snapshots "$HINT_SNAPSHOTS"
-    bundle runs/pong-control pong-control
+    bundle runs/pong-control/snapshots/step-500000 pong-control
 }
+
+if [ "${1:-}" = bundle ]; then  # bundle RUN_FOLDER AGENT_NAME: only copy an agent in and write its card
+    bundle "$2" "$3"
+    exit
+fi
 
 for name in ${@:-pong breakout spaceinvaders pong-overfit pong-control}; do
     "${name//-/_}"
