@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Rebuild every example in videos/ from the bundled agents (CPU is fine; about 10 minutes).
+# Rebuild every example in videos/ from the bundled agents (CPU is fine; about 15 minutes).
+# AGENT picks the agent of the main examples (default: the trained Pong agent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RLVIZ=.venv/bin/rlviz
-AGENT="${AGENT:-agents/pong-early}"
+AGENT="${AGENT:-agents/pong}"
+NAME="$(basename "$AGENT")"
 mkdir -p videos
 
 # The README's picture: one annotated still with all three explanations.
@@ -13,12 +15,12 @@ $RLVIZ video --agent "$AGENT" --explain saliency,lrp --frames 300 --out videos/d
 # A GIF for slides.
 $RLVIZ video --agent "$AGENT" --explain saliency --frames 150 --size 960x540 --no-cards --fps 20 --out videos/demo.gif --quiet
 # Highlights of a whole game: clips around the three key moments.
-$RLVIZ video --agent "$AGENT" --explain saliency,lrp --frames 5000 --highlights 3 --out videos/pong-early-highlights.mp4 --quiet
+$RLVIZ video --agent "$AGENT" --explain saliency,lrp --frames 5000 --highlights 3 --out "videos/$NAME-highlights.mp4" --quiet
 # Which regions the agent combines, frame by frame.
-$RLVIZ video --agent "$AGENT" --explain saliency,interactions --frames 200 --out videos/pong-early-interactions.mp4 --quiet
-# Learning over time: an earlier checkpoint beside the bundled one, from the same start.
-if [ -d agents/pong-first ]; then
-    $RLVIZ video --agent agents/pong-first --compare "$AGENT" --frames 300 --out videos/pong-first-vs-early.mp4 --quiet
+$RLVIZ video --agent "$AGENT" --explain saliency,interactions --frames 200 --out "videos/$NAME-interactions.mp4" --quiet
+# Learning over time: the early checkpoint beside the trained agent, from the same start.
+if [ -d agents/pong-early ] && [ "$AGENT" != agents/pong-early ]; then
+    $RLVIZ video --agent agents/pong-early --compare "$AGENT" --frames 400 --out "videos/pong-early-vs-$NAME.mp4" --quiet
 fi
 # The overfit-agent experiment: the agent that copies the hint strip beside the control.
 if [ -d agents/pong-overfit ] && [ -d agents/pong-control ]; then
