@@ -35,8 +35,11 @@ bundle() {  # bundle RUN_FOLDER AGENT_NAME: copy the exported agent and write it
 pong() {
     local init=()
     [ -d runs/pong/checkpoint ] || [ ! -d agents/pong-early ] || init=(--init-from agents/pong-early)
-    $RLVIZ train --game Pong --steps 4000000 --seed 1 --device "$DEVICE" --out runs/pong \
-        --snapshots 250000,500000,1000000,2000000 "${init[@]}"
+    # The run first followed a 4M-step schedule (the bundled agents/pong of stop 10 is its
+    # 3,999,744-step export, kept as runs/pong/snapshots/step-3999744); it was then extended to 6M
+    # steps, so the learning rate restarted at 1/3 of its peak and decays to 0 at 6M.
+    $RLVIZ train --game Pong --steps 6000000 --seed 1 --device "$DEVICE" --out runs/pong \
+        --snapshots 250000,500000,1000000,2000000,4000000,5000000 "${init[@]}"
     bundle runs/pong pong
 }
 
