@@ -118,6 +118,7 @@ def test_the_experiment_finds_the_agent_that_copies_the_strip():
     assert result.control.saliency_mass < 0.01
     assert result.overfit.uniform_mass == pytest.approx(4 / 84)
     assert json.loads(result.to_json())["control"]["agent"] == "looker"
+    assert result.control.lrp_mass is None and "looker" in result.table()
     with pytest.raises(RlvizError, match="random-hint control"):
         hint_experiment(overfit, overfit, frames=2, progress=False)
     with pytest.raises(RlvizError, match="not trained with hint pixels"):
@@ -131,10 +132,10 @@ def test_cli_hints_writes_the_table_json_and_side_by_side_video(expert_folder, t
     Trainer(PPOConfig(total_steps=32, hints=str(expert_folder), **SMALL), tmp_path / "overfit").run()
     Trainer(PPOConfig(total_steps=32, hints="random", **SMALL), tmp_path / "control").run()
     args = ["hints", "--overfit", str(tmp_path / "overfit"), "--control", str(tmp_path / "control"), "--frames", "6"]
-    assert main(args + ["--json", str(tmp_path / "hints.json"), "--video", str(tmp_path / "h.mp4"), "--video-frames", "5"]) == 0
+    assert main(args + ["--json", str(tmp_path / "new" / "hints.json"), "--video", str(tmp_path / "h.mp4"), "--video-frames", "5"]) == 0
     out = capsys.readouterr().out
     assert "saliency on strip" in out and "overfit" in out
-    doc = json.loads((tmp_path / "hints.json").read_text())
+    doc = json.loads((tmp_path / "new" / "hints.json").read_text())
     assert doc["overfit"]["hints"] == "expert" and doc["control"]["hints"] == "random"
     assert doc["overfit"]["frames"] == 6 and 0 <= doc["control"]["lrp_mass"] <= 1
     assert read_video(tmp_path / "h.mp4").shape == (5, 720, 1280, 3)

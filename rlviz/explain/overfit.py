@@ -42,14 +42,14 @@ class HintMass:
     frames: int
     saliency_mass: float  # mean share of actor-saliency mass on the strip
     saliency_ci: float  # 95% half-width over frames
-    lrp_mass: float  # mean share of |LRP relevance| on the strip
-    lrp_ci: float
+    lrp_mass: float | None  # mean share of |LRP relevance| on the strip (None when not measured)
+    lrp_ci: float | None
     follows_hint: float  # share of steps whose action is the hinted one
     uniform_mass: float  # the share a map spread evenly would give
 
     def row(self) -> str:
-        return (f"{self.agent:<16} {self.hints:<7} {self.saliency_mass:7.1%} ± {self.saliency_ci:5.1%}"
-                f"   {self.lrp_mass:7.1%} ± {self.lrp_ci:5.1%}   {self.follows_hint:7.1%}")
+        lrp = f"{self.lrp_mass:7.1%} ± {self.lrp_ci:5.1%}" if self.lrp_mass is not None else f"{'-':>16}"
+        return f"{self.agent:<16} {self.hints:<7} {self.saliency_mass:7.1%} ± {self.saliency_ci:5.1%}   {lrp}   {self.follows_hint:7.1%}"
 
 
 @dataclass
@@ -111,7 +111,7 @@ def hint_mass(agent: Agent, *, frames: int = 200, seed: int = 0, batch: int = 16
             relevance = np.abs(lrp(agent, chunk)).sum(axis=1)
             lrp_share.append(hint_fraction(relevance, agent.n_actions))
     sal_mean, sal_ci = mean_ci(np.concatenate(sal_share))
-    lrp_mean, lrp_ci = mean_ci(np.concatenate(lrp_share)) if lrp_share else (np.nan, np.nan)
+    lrp_mean, lrp_ci = mean_ci(np.concatenate(lrp_share)) if lrp_share else (None, None)
     size = obs.shape[-1]
     return HintMass(
         agent=agent.name,
@@ -119,8 +119,8 @@ def hint_mass(agent: Agent, *, frames: int = 200, seed: int = 0, batch: int = 16
         frames=len(obs),
         saliency_mass=float(sal_mean),
         saliency_ci=float(sal_ci),
-        lrp_mass=float(lrp_mean),
-        lrp_ci=float(lrp_ci),
+        lrp_mass=None if lrp_mean is None else float(lrp_mean),
+        lrp_ci=None if lrp_ci is None else float(lrp_ci),
         follows_hint=float(np.mean(hinted == chosen)),
         uniform_mass=HINT_ROWS / size,
     )
@@ -138,5 +138,6 @@ def hint_experiment(overfit: Agent, control: Agent, *, frames: int = 200, seed: 
         hint_mass(control, frames=frames, seed=seed, lrp_maps=lrp_maps, progress=progress),
     )
     if json_path is not None:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(json_path).write_text(result.to_json() + "\n")
     return result
