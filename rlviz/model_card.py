@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rlviz.agent import Agent
 from rlviz.evaluate import Evaluation, evaluate, evaluate_random
+from rlviz.hints import hint_source
 
 
 def write_model_card(agent: Agent, folder: str | Path, *, episodes: int = 10, seed: int = 0, progress: bool = True) -> tuple[Evaluation, Evaluation]:
@@ -66,10 +67,10 @@ def write_model_card(agent: Agent, folder: str | Path, *, episodes: int = 10, se
 
 def _hint_rows(agent: Agent) -> list[str]:
     """A model-card row for agents trained on hint pixels (the overfit-agent experiment)."""
-    hints = agent.metadata.get("hints")
-    if not hints:
+    hints = hint_source(agent)
+    if hints is None:
         return []
-    if hints.get("source") == "expert":
+    if hints["source"] == "expert":
         what = f"the move of the expert `{agent.hint_expert.name}` (bundled in `expert/`)"
     else:
         what = "a random move (control)"

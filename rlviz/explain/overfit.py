@@ -30,7 +30,7 @@ from rlviz.agent import Agent
 from rlviz.errors import RlvizError
 from rlviz.explain.faithfulness import mean_ci
 from rlviz.explain.perturbation import perturbation_saliency
-from rlviz.hints import HINT_ROWS, hint_fraction, hint_source
+from rlviz.hints import HINT_ROWS, hint_fraction, hint_source, read_hint
 
 
 @dataclass
@@ -70,30 +70,20 @@ def hinted_play(agent: Agent, *, frames: int = 200, seed: int = 0) -> tuple[np.n
     """Greedy play in the agent's hinted env; returns observations (N, 4, 84, 84) uint8 (hints
     included), the hinted moves (N,) and the agent's moves (N,). Episodes follow each other
     (seed, seed + 1, ...) until ``frames`` steps are collected."""
-    from rlviz.rollout import env_for
+    from rlviz.rollout import env_for, play
 
     if hint_source(agent) is None:
         raise RlvizError(f"agent {agent.name!r} was not trained with hint pixels; train one with rlviz train --hints")
     if frames < 1:
         raise RlvizError(f"frames must be at least 1, got {frames}")
     env = env_for(agent, render_mode=None)
-    obs_list, hinted, chosen = [], [], []
-    try:
-        episode = 0
-        while len(obs_list) < frames:
-            obs, info = env.reset(seed=seed + episode)
-            done = False
-            while not done and len(obs_list) < frames:
-                action = int(agent.act(obs)[0])
-                obs_list.append(np.asarray(obs, np.uint8))
-                hinted.append(int(info["hint_action"]))
-                chosen.append(action)
-                obs, _, terminated, truncated, info = env.step(action)
-                done = terminated or truncated
-            episode += 1
+    try:  # every episode has at least one step, so `frames` episodes always suffice
+        steps = list(play(agent, env, seed=seed, max_steps=frames, episodes=frames))
     finally:
         env.close()
-    return np.stack(obs_list), np.array(hinted), np.array(chosen)
+    obs = np.stack([s.obs for s in steps])
+    hinted = np.array([read_hint(o, agent.n_actions) for o in obs])  # the strip is exact: one block at 255
+    return obs, hinted, np.array([s.action for s in steps])
 
 
 def hint_mass(agent: Agent, *, frames: int = 200, seed: int = 0, batch: int = 16, lrp_maps: bool = True,
