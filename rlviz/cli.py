@@ -196,6 +196,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         init_from=args.init_from,
         hints=args.hints,
         threads=args.threads,
+        life_loss_terminal=not args.full_game_returns,
     )
     import signal
 
@@ -370,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hints", default=None, metavar="EXPERT|random",
                    help="write hint pixels into the bottom strip of every frame: an expert agent's move "
                         "(its folder) or, for a control, random moves (the overfit-agent experiment)")
+    p.add_argument("--full-game-returns", action="store_true",
+                   help="do not end the return estimate when a life is lost (by default a lost life counts as "
+                        "terminal for learning, as in the standard Atari setup; the game itself goes on)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("bench", help="measure explanation speed against the plain-PyTorch ceiling",

@@ -29,6 +29,7 @@ from rlviz import moments
 from rlviz.agent import Agent
 from rlviz.errors import RlvizError
 from rlviz.explain.perturbation import grid_centres, grid_to_map, perturbation_saliency
+from rlviz.heap import release_free_memory
 from rlviz.render import cards
 from rlviz.render.layout import FrameRenderer, FrameView, Scales, compute_layout
 from rlviz.render.video import VideoWriter, check_output_path
@@ -165,6 +166,7 @@ def explain_steps(
         records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames))
         bar.update(len(pending))
         pending.clear()
+        release_free_memory()  # keeps memory flat in video length (rlviz.heap)
 
     try:
         if wanted:

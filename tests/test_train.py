@@ -92,3 +92,33 @@ def test_sigterm_stops_training_with_a_checkpoint_to_resume_from(tmp_path):
     state = json.loads((out / "checkpoint" / "state.json").read_text())
     assert state["global_step"] == state["iteration"] * 2 * 128
     assert load_agent(out).metadata["provenance"]["steps"] == state["global_step"]
+
+
+def test_life_lost_ends_the_return_estimate_where_a_life_or_the_game_ends():
+    import numpy as np
+
+    from rlviz.train.ppo import life_lost
+
+    before, after = np.array([5, 5, 1, 3]), np.array([4, 5, 5, 3])  # env 2: game over, reset to 5 lives
+    done = np.array([False, False, True, False])
+    assert life_lost(before, after, done).tolist() == [True, False, True, False]
+
+
+@pytest.mark.parametrize("life_loss_terminal", [True, False])
+def test_breakout_lives_lost_cut_the_advantages_only_when_asked(tmp_path, monkeypatch, life_loss_terminal):
+    import rlviz.train.ppo as ppo
+
+    seen = []
+    real_gae = ppo.gae
+    monkeypatch.setattr(ppo, "gae", lambda r, v, dones, *a, **k: seen.append(dones.clone()) or real_gae(r, v, dones, *a, **k))
+    cfg = PPOConfig(game="Breakout", num_envs=2, num_steps=256, num_minibatches=2, update_epochs=1,
+                    total_steps=512, checkpoint_every_s=1e9, life_loss_terminal=life_loss_terminal)
+    ppo.Trainer(cfg, tmp_path / "run").run()
+    with open(tmp_path / "run" / "episodes.csv") as f:
+        games_over = len(list(csv.reader(f))) - 1
+    cuts = int(torch.stack(seen).sum())  # steps whose observation starts a new return estimate
+    assert games_over <= 1
+    if life_loss_terminal:  # a random policy loses several lives within 256 steps
+        assert cuts >= games_over + 2
+    else:
+        assert cuts <= games_over

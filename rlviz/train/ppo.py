@@ -63,6 +63,9 @@ class PPOConfig:
     snapshots: list[int] = field(default_factory=list)  # extra agent copies at these steps
     init_from: str | None = None  # an agent folder to continue from when there is no checkpoint
     hints: str | None = None  # hint pixels (rlviz.hints): an expert agent's path, or "random"
+    # A lost life ends the return estimate (the game goes on), as the standard Atari setup's
+    # EpisodicLifeEnv does; it speeds up learning in games with lives (Breakout, SpaceInvaders).
+    life_loss_terminal: bool = True
 
     @property
     def batch_size(self) -> int:
@@ -117,6 +120,11 @@ def _hardware(device: str) -> str:
     except OSError:
         pass
     return f"{model}, {os.cpu_count()} CPU cores"
+
+
+def life_lost(lives_before: np.ndarray, lives_after: np.ndarray, done: np.ndarray) -> np.ndarray:
+    """Where the return estimate ends: the game ended, or a life was lost (the game goes on)."""
+    return np.logical_or(done, lives_after < lives_before)
 
 
 def gae(
@@ -319,8 +327,9 @@ class Trainer:
             self.export_agent(self.out)
             return self.out
         envs = make_vector_env(cfg, self.spec)
-        obs_np, _ = envs.reset(seed=cfg.seed + self.iteration)
+        obs_np, info = envs.reset(seed=cfg.seed + self.iteration)
         obs_np = self._with_hints(obs_np)
+        lives = np.asarray(info["lives"])
         n, t = cfg.num_envs, cfg.num_steps
         obs = torch.zeros((t, n, 4, 84, 84), dtype=torch.uint8, device=self.device)
         actions = torch.zeros((t, n), dtype=torch.long, device=self.device)
@@ -358,12 +367,14 @@ class Trainer:
                         dist = torch.distributions.Categorical(logits=logits)
                         action = dist.sample()
                     actions[step], logprobs[step], values[step] = action, dist.log_prob(action), value
-                    obs_np, reward, term, trunc, _ = envs.step(action.cpu().numpy())
+                    obs_np, reward, term, trunc, info = envs.step(action.cpu().numpy())
                     obs_np = self._with_hints(obs_np)
                     done = np.logical_or(term, trunc)
+                    cut = life_lost(lives, np.asarray(info["lives"]), done) if cfg.life_loss_terminal else done
+                    lives = np.asarray(info["lives"])
                     rewards[step] = torch.as_tensor(np.sign(reward), dtype=torch.float32, device=self.device)  # clip rewards
                     next_obs = torch.as_tensor(obs_np, device=self.device)
-                    next_done = torch.as_tensor(done, dtype=torch.float32, device=self.device)
+                    next_done = torch.as_tensor(cut, dtype=torch.float32, device=self.device)
                     ep_return += reward
                     ep_length += 1
                     for i in np.nonzero(done)[0]:
