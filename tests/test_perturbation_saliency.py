@@ -196,7 +196,8 @@ def test_map_edges_do_not_fade():
     np.testing.assert_allclose(m, 1.0, atol=1e-6)
 
 
-def test_incremental_path_equals_plain_path_within_1e4(pong_agent):
+@pytest.mark.parametrize("which", ["all", "newest"])
+def test_incremental_path_equals_plain_path_within_1e4(pong_agent, which):
     from rlviz.envs import make_env
 
     env = make_env("Pong", render_mode=None)
@@ -209,8 +210,8 @@ def test_incremental_path_equals_plain_path_within_1e4(pong_agent):
             frames.append(np.asarray(obs))
     env.close()
     frames = np.stack(frames)
-    plain = perturbation_saliency(pong_agent, frames, method="plain")
-    fast = perturbation_saliency(pong_agent, frames, method="incremental", batch_size=300)
+    plain = perturbation_saliency(pong_agent, frames, method="plain", frames=which)
+    fast = perturbation_saliency(pong_agent, frames, method="incremental", batch_size=300, frames=which)
     for name in ("actor", "critic"):
         a, b = getattr(plain, name), getattr(fast, name)
         assert (np.abs(a - b).max(axis=(1, 2)) / a.max(axis=(1, 2))).max() < 1e-4
@@ -222,3 +223,16 @@ def test_incremental_path_is_refused_for_unknown_nets(random_obs):
     agent = Agent(BoxReader(slice(0, 10), slice(0, 10)), action_names=["a", "b", "c"])
     with pytest.raises(RlvizError, match="plain"):
         perturbation_saliency(agent, random_obs[0], method="incremental")
+
+
+def test_first_layer_changes_equal_the_convolution_of_every_masked_difference():
+    from rlviz.explain.perturbation import _first_layer_changes, _mask_profiles, _masks
+
+    torch.manual_seed(3)
+    conv = torch.nn.Conv2d(4, 32, 8, stride=4)
+    delta = torch.randn(2, 4, 84, 84)
+    masks = _masks(84, 5, 5.0, "cpu")  # [289, 1, 84, 84], built independently of the profiles
+    with torch.no_grad():
+        fast = _first_layer_changes(conv, delta, _mask_profiles(84, 5, 5.0, 8, 4, "cpu"))  # [N, 17, 17, 20, 20, 32]
+        direct = torch.nn.functional.conv2d((masks[None] * delta[:, None]).reshape(-1, 4, 84, 84), conv.weight, stride=4)
+    torch.testing.assert_close(fast.permute(0, 1, 2, 5, 3, 4).reshape(direct.shape), direct, rtol=1e-4, atol=1e-4)

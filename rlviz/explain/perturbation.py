@@ -59,9 +59,6 @@ def gaussian_mask(centre: tuple[float, float], size: int = 84, sigma: float = MA
     return np.exp(-d2 / (2.0 * sigma**2))
 
 
-TRUNCATE = 1e-5  # mask values below this are set to 0: maps change by < 1e-4 (tested)
-
-
 @lru_cache(maxsize=8)
 def _masks(size: int, stride: int, sigma: float, device: str) -> torch.Tensor:
     """All masks of the grid, [K, 1, size, size] float32, built once per configuration."""
@@ -121,44 +118,6 @@ def grid_to_map(grid: np.ndarray, size: int, centres: np.ndarray) -> np.ndarray:
     return np.einsum("pi,...ij,qj->...pq", u, grid, u).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class _Windows:
-    """Where each truncated mask can change the first conv layer's output.
-
-    The first layer is linear, conv(I + M*D) = conv(I) + conv(M*D), and M*D is zero outside
-    the mask's truncated support, so only a window of conv outputs changes: conv(M*D) is
-    computed on that window alone and added onto conv(I) (incremental inference, as in
-    Krypton, Nakandala et al. 2019). Masks whose windows start at the same place form a
-    group, so each group is one broadcast multiply and one convolution."""
-
-    groups: list[tuple[int, int, torch.Tensor, torch.Tensor]]  # (input row, col, mask ids, crops [G, win, win])
-    win: int
-    out_win: int
-    step: int
-
-
-@lru_cache(maxsize=8)
-def _windows(size: int, stride: int, sigma: float, kernel: int, step: int, device: str) -> _Windows:
-    masks = _masks(size, stride, sigma, device)
-    masks = torch.where(masks >= TRUNCATE, masks, torch.zeros((), device=device))[:, 0]
-    radius = int(math.floor(sigma * math.sqrt(-2.0 * math.log(TRUNCATE))))
-    out_size = (size - kernel) // step + 1
-    out_win = min(out_size, (2 * radius + kernel - 1) // step + 2)
-    win = step * (out_win - 1) + kernel
-    centres = grid_centres(size, stride)
-    # first conv output touched by a mask centred at c: rows ceil((c - radius - kernel + 1) / step) onwards
-    lo = [min(max(0, -(-(int(c) - radius - kernel + 1) // step)), out_size - out_win) for c in centres]
-    groups: dict[tuple[int, int], list[int]] = {}
-    for a, ua in enumerate(lo):
-        for b, ub in enumerate(lo):
-            groups.setdefault((ua, ub), []).append(a * len(centres) + b)
-    out = []
-    for (ua, ub), ids in groups.items():
-        r0, c0 = step * ua, step * ub
-        out.append((r0, c0, torch.tensor(ids, device=device), masks[ids, r0 : r0 + win, c0 : c0 + win].contiguous()))
-    return _Windows(out, win, out_win, step)
-
-
 def _incremental_split(agent: Agent):
     """(first conv, rest of the forward) for nets rlviz knows the structure of, else None.
 
@@ -201,33 +160,54 @@ def _incremental_split(agent: Agent):
     return conv, rest
 
 
+@lru_cache(maxsize=8)
+def _mask_profiles(size: int, stride: int, sigma: float, kernel: int, step: int, device: str) -> torch.Tensor:
+    """The 1-D mask profile under each first-layer receptive field: [G, cells, kernel] with
+    [a, i, d] = g_a(step * i + d), where g_a is the Gaussian of centre a along one axis
+    (a mask is g_a(row) * g_b(col), with no truncation)."""
+    centres = grid_centres(size, stride)
+    axis = np.arange(size, dtype=np.float64)
+    g = np.exp(-((axis[None, :] - centres[:, None]) ** 2) / (2.0 * sigma**2))  # [G, size]
+    profiles = torch.from_numpy(g).unfold(1, kernel, step)  # [G, cells, kernel]
+    return profiles.float().contiguous().to(device)
+
+
+def _first_layer_changes(conv: torch.nn.Conv2d, delta: torch.Tensor, profiles: torch.Tensor) -> torch.Tensor:
+    """conv1(M_ab * D) without the bias for every mask (a, b) of the grid, exactly:
+    [N, G, G, cells, cells, out_channels].
+
+    The first layer is linear and a mask is separable, M_ab(y, x) = g_a(y) g_b(x), so the
+    output at cell (i, j) is sum_{dy,dx} g_a(4i+dy) g_b(4j+dx) Q_ij(dy, dx), where
+    Q_ij(dy, dx) = sum_k W[:, k, dy, dx] D[k, 4i+dy, 4j+dx] does not depend on the mask.
+    Q costs one conv pass per frame; contracting it with the two profiles costs about 1/20
+    of the 289 conv passes it replaces (incremental inference on occlusions, after Krypton,
+    Nakandala et al. 2019, here with the mask's separability)."""
+    kernel, step = conv.kernel_size[0], conv.stride[0]
+    patches = delta.unfold(2, kernel, step).unfold(3, kernel, step)  # [N, C, cells, cells, kernel, kernel]
+    q = torch.einsum("nkijyx,okyx->nijyxo", patches, conv.weight)
+    r = torch.einsum("bjx,nijyxo->nijybo", profiles, q)  # columns: contract dx with g_b
+    return torch.einsum("aiy,nijybo->nabijo", profiles, r)  # rows: contract dy with g_a
+
+
 def _incremental_scores(agent, x, delta, clean_logits, clean_values, k, batch_size, sigma, stride, split):
-    """Scores with the first conv layer recomputed only on each mask's window."""
+    """Scores with the first conv layer's output built from conv1(I) and the separable masks."""
     conv, rest = split
     n, c, h, w = x.shape
-    kernel, step = conv.kernel_size[0], conv.stride[0]
-    layout = _windows(h, stride, sigma, kernel, step, str(agent.device))
-    base = conv(x.contiguous(memory_format=torch.channels_last))  # conv(I), with the bias, once per frame
-    ow, win = layout.out_win, layout.win
-    order = torch.cat([ids for _, _, ids, _ in layout.groups])  # masks sorted by group
+    profiles = _mask_profiles(h, stride, sigma, conv.kernel_size[0], conv.stride[0], str(agent.device))
+    g = profiles.shape[0]
+    base = conv(x).permute(0, 2, 3, 1)  # conv1(I) with the bias, [N, cells, cells, out], once per frame
     actor = torch.empty(n, k, device=agent.device)
     critic = torch.empty(n, k, device=agent.device)
     per_chunk = max(1, batch_size // k)
     for f0 in range(0, n, per_chunk):
         f1 = min(n, f0 + per_chunk)
         frames = f1 - f0
-        # conv(I) for every (frame, mask), then conv(M*D) added on each group's window
-        flat = torch.empty((frames * k, *base.shape[1:]), device=agent.device).contiguous(memory_format=torch.channels_last)
-        out = flat.view(frames, k, *base.shape[1:])
-        out.copy_(base[f0:f1, None].expand(-1, k, -1, -1, -1))
-        start = 0
-        for r0, c0, ids, crops in layout.groups:
-            g = len(ids)
-            patch = delta[f0:f1, None, :, r0 : r0 + win, c0 : c0 + win] * crops[None, :, None]
-            change = torch.nn.functional.conv2d(patch.reshape(-1, c, win, win), conv.weight, None, stride=step)
-            u, v = r0 // step, c0 // step
-            out[:, start : start + g, :, u : u + ow, v : v + ow] += change.reshape(frames, g, *change.shape[1:])
-            start += g
+        # conv1(I + M*D) = conv1(I) + conv1(M*D), written straight into a channels_last batch
+        flat = torch.empty((frames * k, *base.shape[1:]), device=agent.device)  # [B, cells, cells, out]
+        out = flat.view(frames, g, g, *base.shape[1:])
+        for f in range(f0, f1):  # one frame at a time: its temporaries stay in cache
+            torch.add(_first_layer_changes(conv, delta[f : f + 1], profiles), base[f, None, None], out=out[f - f0 : f - f0 + 1])
+        flat = flat.permute(0, 3, 1, 2)  # [B, out, cells, cells] in channels_last memory
         logits, values = [], []
         for lo in range(0, flat.shape[0], batch_size):
             lg, val = rest(flat[lo : lo + batch_size])
@@ -235,8 +215,8 @@ def _incremental_scores(agent, x, delta, clean_logits, clean_values, k, batch_si
             values.append(val)
         logits = torch.cat(logits).reshape(frames, k, -1)
         values = torch.cat(values).reshape(frames, k)
-        actor[f0:f1, order] = 0.5 * ((logits - clean_logits[f0:f1, None]) ** 2).sum(-1)
-        critic[f0:f1, order] = 0.5 * (values - clean_values[f0:f1, None]) ** 2
+        actor[f0:f1] = 0.5 * ((logits - clean_logits[f0:f1, None]) ** 2).sum(-1)
+        critic[f0:f1] = 0.5 * (values - clean_values[f0:f1, None]) ** 2
     return actor.reshape(-1), critic.reshape(-1)
 
 
@@ -284,9 +264,10 @@ def perturbation_saliency(
     shape (N, 84, 84), or (84, 84) for a single observation.
 
     ``method="plain"`` runs every perturbed frame through the whole network;
-    ``"incremental"`` (chosen by ``"auto"`` for rlviz's Nature-CNN nets) recomputes the
-    first conv layer only where a mask changes it, with masks truncated below 1e-5; its
-    maps agree with the plain ones to 1e-4 relative (tested).
+    ``"incremental"`` (chosen by ``"auto"`` for rlviz's Nature-CNN nets) builds the first
+    conv layer's output of every perturbed frame from conv1(I) and the separable masks, at a
+    small fraction of the cost, and runs only the rest of the net per perturbation; the
+    same arithmetic in another order, so its maps agree with the plain ones to 1e-4 (tested).
     """
     if frames not in ("all", "newest"):
         raise RlvizError(f"frames must be 'all' or 'newest', got {frames!r}")
