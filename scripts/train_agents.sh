@@ -47,13 +47,17 @@ pong_early() {  # the earlier checkpoint for learning-over-time comparisons
     bundle runs/pong/snapshots/step-1000000 pong-early
 }
 
+# Breakout and SpaceInvaders: 10M steps (about 6.5 hours each on 2 CPU cores, resumable);
+# a lost life ends the return estimate (the trainer's default, as in the standard setup).
 breakout() {
-    $RLVIZ train --game Breakout --steps 10000000 --seed 1 --device "$DEVICE" --out runs/breakout
+    $RLVIZ train --game Breakout --steps 10000000 --seed 1 --device "$DEVICE" --out runs/breakout \
+        --snapshots 2000000,4000000,6000000,8000000
     bundle runs/breakout breakout
 }
 
 spaceinvaders() {
-    $RLVIZ train --game SpaceInvaders --steps 10000000 --seed 1 --device "$DEVICE" --out runs/spaceinvaders
+    $RLVIZ train --game SpaceInvaders --steps 10000000 --seed 1 --device "$DEVICE" --out runs/spaceinvaders \
+        --snapshots 2000000,4000000,6000000,8000000
     bundle runs/spaceinvaders spaceinvaders
 }
 
