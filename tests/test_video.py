@@ -70,16 +70,17 @@ def test_ctrl_c_during_a_video_leaves_a_playable_file(agent_dir, tmp_path):
     out = tmp_path / "cut.mp4"
     err = open(tmp_path / "stderr.txt", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rlviz.cli", "video", "--agent", str(agent_dir), "--frames", "3000",
+        [sys.executable, "-m", "rlviz.cli", "video", "--agent", str(agent_dir), "--frames", "3000", "--episodes", "4",
          "--batch", "4", "--size", "640x360", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=err, text=True,
     )
     deadline = time.time() + 120
-    while time.time() < deadline:
+    while time.time() < deadline and proc.poll() is None:
         done = re.findall(r"explaining.*?\| *(\d+)/\d+", (tmp_path / "stderr.txt").read_text())
         if done and int(done[-1]) >= 8:
             break
         time.sleep(0.5)
+    assert proc.poll() is None, "the video finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     stdout, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, (tmp_path / "stderr.txt").read_text()[-2000:]
