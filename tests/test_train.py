@@ -68,6 +68,8 @@ def test_resume_drops_episodes_logged_after_the_checkpoint_and_refuses_other_bat
     assert steps == [32] and trainer.episodes == 1
     with pytest.raises(RlvizError, match="num_envs=2"):
         Trainer(PPOConfig(total_steps=128, **{**small, "num_envs": 4}), tmp_path / "run").load_checkpoint()
+    with pytest.raises(RlvizError, match="life_loss_terminal=True"):
+        Trainer(PPOConfig(total_steps=128, life_loss_terminal=False, **small), tmp_path / "run").load_checkpoint()
 
 
 def test_sigterm_stops_training_with_a_checkpoint_to_resume_from(tmp_path):

@@ -245,8 +245,10 @@ class Trainer:
         if state["config"].get("hints") != self.cfg.hints:
             raise RlvizError(f"{self.ckpt_dir} was trained with hints={state['config'].get('hints')}; "
                              "resume with the same --hints or use another --out")
-        for key in ("num_envs", "num_steps"):  # the step count and LR schedule depend on them
-            if state["config"][key] != getattr(self.cfg, key):
+        # the step count and LR schedule depend on the batch shape; the returns on life_loss_terminal
+        # (runs from before that setting have no entry: on Pong, which has no lives, it makes no difference)
+        for key in ("num_envs", "num_steps", "life_loss_terminal"):
+            if state["config"].get(key, getattr(self.cfg, key)) != getattr(self.cfg, key):
                 raise RlvizError(
                     f"{self.ckpt_dir} was trained with {key}={state['config'][key]}; resume with the same value "
                     "or use another --out"
