@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -198,14 +199,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         life_loss_terminal=not args.full_game_returns,
     )
-    import signal
-
-    def stop(signum, frame):  # `kill` or a closing terminal: save a checkpoint, as Ctrl-C does
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)  # also in background jobs, where the shell ignores SIGINT
-    out = train(cfg, args.out)
+    out = train(cfg, args.out)  # Ctrl-C or `kill` saves a checkpoint (see _interrupt_on_signals)
     print(f"wrote agent {out} (resume by running the same command)")
     return 0
 
@@ -390,9 +384,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt_on_signals() -> None:
+    """Make `kill` (SIGTERM) and SIGINT stop a command the way Ctrl-C does: a video is
+    finalised and playable, training saves a checkpoint. Also in background jobs, where the
+    shell starts us with SIGINT ignored."""
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+    except ValueError:  # called from another thread: leave the handlers alone
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _interrupt_on_signals()
     try:
         return int(args.func(args) or 0)
     except RlvizError as exc:

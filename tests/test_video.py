@@ -66,13 +66,15 @@ def test_unwritable_output_fails_before_any_work(pong_agent, tmp_path):
         make_video(pong_agent, tmp_path / "v.avi", frames=5, progress=False)
 
 
-def test_ctrl_c_during_a_video_leaves_a_playable_file(agent_dir, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_during_a_video_leaves_a_playable_file(agent_dir, tmp_path, sig):
     out = tmp_path / "cut.mp4"
     err = open(tmp_path / "stderr.txt", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "rlviz.cli", "video", "--agent", str(agent_dir), "--frames", "3000", "--episodes", "4",
          "--batch", "4", "--size", "640x360", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=err, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as a shell starts a background job
     )
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
@@ -81,7 +83,7 @@ def test_ctrl_c_during_a_video_leaves_a_playable_file(agent_dir, tmp_path):
             break
         time.sleep(0.5)
     assert proc.poll() is None, "the video finished before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     stdout, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, (tmp_path / "stderr.txt").read_text()[-2000:]
     assert str(out) in stdout and "interrupted" in stdout
