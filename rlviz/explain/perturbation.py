@@ -59,12 +59,17 @@ def gaussian_mask(centre: tuple[float, float], size: int = 84, sigma: float = MA
     return np.exp(-d2 / (2.0 * sigma**2))
 
 
+def _axis_gaussians(size: int, stride: int, sigma: float) -> np.ndarray:
+    """g_a(p) for every grid centre a along one axis, [G, size] float64; a mask is g_a(row) g_b(col)."""
+    centres = grid_centres(size, stride)
+    axis = np.arange(size, dtype=np.float64)
+    return np.exp(-((axis[None, :] - centres[:, None]) ** 2) / (2.0 * sigma**2))
+
+
 @lru_cache(maxsize=8)
 def _masks(size: int, stride: int, sigma: float, device: str) -> torch.Tensor:
     """All masks of the grid, [K, 1, size, size] float32, built once per configuration."""
-    centres = grid_centres(size, stride)
-    axis = np.arange(size, dtype=np.float64)
-    g = np.exp(-((axis[None, :] - centres[:, None]) ** 2) / (2.0 * sigma**2))  # [G, size]
+    g = _axis_gaussians(size, stride, sigma)
     masks = g[:, None, :, None] * g[None, :, None, :]  # separable: exp(-(dy^2+dx^2)/2s^2)
     masks = masks.reshape(-1, 1, size, size)
     return torch.from_numpy(masks.astype(np.float32)).to(device)
@@ -165,10 +170,7 @@ def _mask_profiles(size: int, stride: int, sigma: float, kernel: int, step: int,
     """The 1-D mask profile under each first-layer receptive field: [G, cells, kernel] with
     [a, i, d] = g_a(step * i + d), where g_a is the Gaussian of centre a along one axis
     (a mask is g_a(row) * g_b(col), with no truncation)."""
-    centres = grid_centres(size, stride)
-    axis = np.arange(size, dtype=np.float64)
-    g = np.exp(-((axis[None, :] - centres[:, None]) ** 2) / (2.0 * sigma**2))  # [G, size]
-    profiles = torch.from_numpy(g).unfold(1, kernel, step)  # [G, cells, kernel]
+    profiles = torch.from_numpy(_axis_gaussians(size, stride, sigma)).unfold(1, kernel, step)  # [G, cells, kernel]
     return profiles.float().contiguous().to(device)
 
 
@@ -192,7 +194,7 @@ def _first_layer_changes(conv: torch.nn.Conv2d, delta: torch.Tensor, profiles: t
 def _incremental_scores(agent, x, delta, clean_logits, clean_values, k, batch_size, sigma, stride, split):
     """Scores with the first conv layer's output built from conv1(I) and the separable masks."""
     conv, rest = split
-    n, c, h, w = x.shape
+    n, _, h, _ = x.shape
     profiles = _mask_profiles(h, stride, sigma, conv.kernel_size[0], conv.stride[0], str(agent.device))
     g = profiles.shape[0]
     base = conv(x).permute(0, 2, 3, 1)  # conv1(I) with the bias, [N, cells, cells, out], once per frame

@@ -372,8 +372,9 @@ class Trainer:
                     obs_np, reward, term, trunc, info = envs.step(action.cpu().numpy())
                     obs_np = self._with_hints(obs_np)
                     done = np.logical_or(term, trunc)
-                    cut = life_lost(lives, np.asarray(info["lives"]), done) if cfg.life_loss_terminal else done
-                    lives = np.asarray(info["lives"])
+                    new_lives = np.asarray(info["lives"])
+                    cut = life_lost(lives, new_lives, done) if cfg.life_loss_terminal else done
+                    lives = new_lives
                     rewards[step] = torch.as_tensor(np.sign(reward), dtype=torch.float32, device=self.device)  # clip rewards
                     next_obs = torch.as_tensor(obs_np, device=self.device)
                     next_done = torch.as_tensor(cut, dtype=torch.float32, device=self.device)
