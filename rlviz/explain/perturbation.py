@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from rlviz.agent import Agent, to_float_obs
 from rlviz.errors import RlvizError
+from rlviz.explain.kernels import linear_relu
 
 MASK_SIGMA = 5.0
 BLUR_SIGMA = 3.0
@@ -128,8 +129,9 @@ def _incremental_split(agent: Agent):
 
     The rest runs on what the incremental path builds (a fresh channels_last tensor it owns),
     so ReLUs work in place, and fc1 reads the channels_last conv output as a free view, with
-    its weight columns reordered once to match: the same arithmetic as the net's forward,
-    with less memory traffic."""
+    its weight columns reordered once to match, through oneDNN's fused linear + ReLU where
+    it runs (see rlviz.explain.kernels): the same arithmetic as the net's forward, with less
+    memory traffic and a faster kernel."""
     from rlviz.networks import NatureActorCritic, NatureQNetwork
 
     net = agent.net
@@ -156,7 +158,7 @@ def _incremental_split(agent: Agent):
         if fc_w is None:  # columns from (channel, row, col) to (row, col, channel) order
             fc_w = fc.weight.reshape(-1, channels, side, side).permute(0, 2, 3, 1).reshape(fc.weight.shape[0], -1)
         flat = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)  # a view when h is channels_last
-        hidden = torch.addmm(fc.bias, flat, fc_w.t()).relu_()
+        hidden = linear_relu(flat, fc_w, fc.bias)
         out = torch.addmm(head_b, hidden, head_w.t())
         if len(heads) == 2:
             return out[:, :-1], out[:, -1]
@@ -256,7 +258,7 @@ def perturbation_saliency(
     mask_sigma: float = MASK_SIGMA,
     blur_sigma: float = BLUR_SIGMA,
     frames: str = "all",
-    batch_size: int = 1024,
+    batch_size: int = 512,
     method: str = "auto",
 ) -> Saliency:
     """Actor and critic perturbation saliency for uint8 obs (4,84,84) or (N,4,84,84).
