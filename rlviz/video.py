@@ -4,7 +4,8 @@ Three passes keep memory flat in video length and let brightness be normalised o
 whole video:
 1. play the episode greedily, keeping only small records (action, value, logits, reward);
 2. replay it and explain the frames that will be shown (all of them, or the clips around
-   key moments), keeping the 17x17 saliency scores, the LRP scale and the active pairs;
+   key moments), keeping the 17x17 saliency scores (in a temporary file), the LRP scale
+   and the active pairs;
 3. replay it again to get the RGB frames back (LRP maps are recomputed here, cheaply), draw
    each frame and stream it into the video file.
 Ctrl-C while explaining or rendering still finalises a playable video of the frames
@@ -29,6 +30,7 @@ from rlviz import moments
 from rlviz.agent import Agent
 from rlviz.errors import RlvizError
 from rlviz.explain.perturbation import grid_centres, grid_to_map, perturbation_saliency
+from rlviz.gridstore import GridStore
 from rlviz.heap import release_free_memory
 from rlviz.render import cards
 from rlviz.render.layout import FrameRenderer, FrameView, Scales, compute_layout
@@ -40,13 +42,21 @@ PAIRS_SHOWN = 3  # strongest active region pairs drawn per frame
 CARD_SECONDS = 2.5
 
 
-@dataclass
+@dataclass(slots=True)
 class ExplainedStep:
     step: Step
-    actor_grid: np.ndarray | None = None
-    critic_grid: np.ndarray | None = None
+    grids: GridStore | None = None  # where the (actor, critic) saliency grids are kept
+    grid_index: int = -1
     relevance_scale: float | None = None  # 99.5th percentile of |LRP|; the map is redrawn on replay
     pairs: list | None = None  # strongest active region pairs for the chosen action
+
+    @property
+    def actor_grid(self) -> np.ndarray | None:
+        return self.grids[self.grid_index][0] if self.grids is not None else None
+
+    @property
+    def critic_grid(self) -> np.ndarray | None:
+        return self.grids[self.grid_index][1] if self.grids is not None else None
 
 
 @dataclass
@@ -120,12 +130,14 @@ def record(agent: Agent, env, *, seed: int, frames: int, episodes: int = 1, prog
 
 
 # ---- pass 2: explain ---------------------------------------------------------------------
-def _explain_batch(agent: Agent, batch: list[Step], obs: np.ndarray, explain: tuple[str, ...], saliency_frames: str) -> list[ExplainedStep]:
+def _explain_batch(
+    agent: Agent, batch: list[Step], obs: np.ndarray, explain: tuple[str, ...], saliency_frames: str, grids: GridStore
+) -> list[ExplainedStep]:
     out = [ExplainedStep(s) for s in batch]
     if "saliency" in explain:
         sal = perturbation_saliency(agent, obs, frames=saliency_frames)
         for k, e in enumerate(out):
-            e.actor_grid, e.critic_grid = sal.actor_grid[k], sal.critic_grid[k]
+            e.grids, e.grid_index = grids, grids.append(np.stack([sal.actor_grid[k], sal.critic_grid[k]]))
     if "lrp" in explain:
         from rlviz.explain.lrp import lrp
 
@@ -158,12 +170,13 @@ def explain_steps(
     """Replay the episode and explain the ``chosen`` steps in batches; returns the records
     (in the order of ``chosen``) and whether Ctrl-C stopped it."""
     records: list[ExplainedStep] = []
+    grids = GridStore()  # on disk: memory stays flat in video length (rlviz.gridstore)
     wanted = set(chosen)
     pending: list[tuple[Step, np.ndarray]] = []
     bar = tqdm(total=len(wanted), unit="frame", desc="explaining", disable=not progress, leave=False)
 
     def flush() -> None:
-        records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames))
+        records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames, grids))
         bar.update(len(pending))
         pending.clear()
         release_free_memory()  # keeps memory flat in video length (rlviz.heap)
@@ -340,11 +353,15 @@ def _takeaways(agent: Agent, steps: list[Step], records: dict[int, ExplainedStep
         scores = [steps[e - 1].score for e in starts[1:]] + [steps[-1].score]
         items = [f"Scores of its {len(scores)} games: {', '.join(f'{v:+g}' for v in scores)} "
                  f"({len(steps)} moves, {won} rewards won, {lost} lost)."]
-    grids = [r.actor_grid for r in records.values() if r.actor_grid is not None]
+    total, count = None, 0  # a running sum: the grids are read back one at a time
+    for r in records.values():
+        if r.grids is not None:
+            total = r.actor_grid.astype(np.float64) if total is None else total + r.actor_grid
+            count += 1
     mean_actor = None
-    if grids:  # interpolation is linear: the map of the mean grid is the mean of the maps
+    if count:  # interpolation is linear: the map of the mean grid is the mean of the maps
         size = agent.env_spec.screen_size
-        mean_actor = grid_to_map(np.mean(grids, axis=0), size, grid_centres(size))
+        mean_actor = grid_to_map(total / count, size, grid_centres(size))
         i, j = np.unravel_index(int(np.argmax(mean_actor)), mean_actor.shape)
         items.append(f"To choose its moves it looked most at {cards.region_name(i, j)} of the screen.")
     try:

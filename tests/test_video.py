@@ -150,11 +150,14 @@ def test_lrp_panel_video_decodes_and_uses_one_relevance_scale(pong_agent, tmp_pa
 
 
 def test_colour_legend_values_match_the_data_range(pong_agent, tmp_path):
+    from rlviz.gridstore import GridStore
     from rlviz.render.layout import FrameRenderer, Scales
     from rlviz.video import ExplainedStep, video_scales
 
+    store = GridStore()
     grids = [np.full((17, 17), v) for v in (0.5, 2.0)]
-    records = [ExplainedStep(step=None, actor_grid=g, critic_grid=3 * g, relevance_scale=r) for g, r in zip(grids, (1.5, 4.0))]
+    records = [ExplainedStep(step=None, grids=store, grid_index=store.append(np.stack([g, 3 * g])), relevance_scale=r)
+               for g, r in zip(grids, (1.5, 4.0))]
     scales = video_scales(records)
     assert (scales.actor, scales.critic, scales.relevance) == (2.0, 6.0, 4.0)  # the largest value in the video
     renderer = FrameRenderer(compute_layout(1280, 720, panels=("saliency", "lrp")), ["NOOP", "FIRE"], title="t")
