@@ -74,11 +74,17 @@ def captions(values, rewards, *, hold: int = 30, window: int = WINDOW, starts: t
     return out
 
 
-def key_moments(values, rewards, logits=None, *, k: int = 3, min_gap: int = 45, window: int = WINDOW,
+def key_moments(values, rewards, logits=None, *, k: int = 3, min_gap: int | None = None, window: int = WINDOW,
                 starts: tuple[int, ...] = (0,)) -> list[Moment]:
     """The ``k`` most telling steps: rewards, the largest value drops and rises, and the
     sharpest changes of policy, at least ``min_gap`` steps apart, in time order. ``starts``
-    marks where episodes begin; a reset is not a moment."""
+    marks where episodes begin; a reset is not a moment.
+
+    ``min_gap`` defaults to 45 steps or, in longer rollouts, a (2k)-th of the rollout, so that
+    the moments spread over the game instead of piling up where similar ones come first
+    (a winning Pong agent's points all weigh the same)."""
+    if min_gap is None:
+        min_gap = max(45, len(values) // (2 * max(k, 1)))
     values = np.asarray(values, np.float64)
     rewards = np.asarray(rewards, np.float64)
     changes = value_changes(values, window, starts)

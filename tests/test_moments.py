@@ -56,3 +56,17 @@ def test_captions_name_rewards_and_sharp_drops_and_fade():
     assert len(track) == len(values)
     assert "lose" in track[152] and "lost a point" in track[221]
     assert track[100] == "" and track[260] == ""
+
+
+def test_equal_moments_spread_over_a_long_game_by_default():
+    # a winning Pong agent: 20 points of equal weight, one every 250 steps of a 5,000-step game
+    values = np.zeros(5000)
+    rewards = np.zeros(5000)
+    rewards[100::250] = 1.0
+    found = key_moments(values, rewards, k=3)
+    steps = [m.step for m in found]
+    assert len(steps) == 3
+    assert all(b - a >= 5000 // 6 for a, b in zip(steps, steps[1:]))  # not the first three points
+    assert steps[-1] - steps[0] >= 5000 // 3
+    # an explicit gap still wins over the default
+    assert [m.step for m in key_moments(values, rewards, k=3, min_gap=45)] == [100, 350, 600]
