@@ -80,9 +80,10 @@ def key_moments(values, rewards, logits=None, *, k: int = 3, min_gap: int | None
     sharpest changes of policy, at least ``min_gap`` steps apart, in time order. ``starts``
     marks where episodes begin; a reset is not a moment.
 
-    ``min_gap`` defaults to 45 steps or, in longer rollouts, a (2k)-th of the rollout, so that
-    the moments spread over the game instead of piling up where similar ones come first
-    (a winning Pong agent's points all weigh the same)."""
+    ``min_gap`` defaults to 45 steps or, in longer rollouts, a (2k)-th of the rollout, and of
+    equal moments the one farthest from those already chosen is taken, so that the moments
+    spread over the game instead of piling up where similar ones come first (a winning Pong
+    agent's points all weigh the same)."""
     if min_gap is None:
         min_gap = max(45, len(values) // (2 * max(k, 1)))
     values = np.asarray(values, np.float64)
@@ -107,9 +108,9 @@ def key_moments(values, rewards, logits=None, *, k: int = 3, min_gap: int | None
             if np.argmax(p[t]) != np.argmax(p[t - 1]) and t not in starts:
                 candidates.append(Moment(t, "policy-change", float(shift[t - 1]) * 1.5, "The agent suddenly changes its mind"))
     chosen: list[Moment] = []
-    for m in sorted(candidates, key=lambda m: -m.size):
-        if all(abs(m.step - c.step) >= min_gap for c in chosen):
-            chosen.append(m)
-        if len(chosen) == k:
+    while len(chosen) < k:  # the largest moment first; among equal ones, the farthest from those chosen
+        allowed = [m for m in candidates if all(abs(m.step - c.step) >= min_gap for c in chosen)]
+        if not allowed:
             break
+        chosen.append(max(allowed, key=lambda m: (m.size, min((abs(m.step - c.step) for c in chosen), default=0))))
     return sorted(chosen, key=lambda m: m.step)

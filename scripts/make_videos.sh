@@ -19,6 +19,12 @@ $RLVIZ video --agent "$AGENT" --seed "$SEED" --explain saliency --frames 150 --s
 $RLVIZ video --agent "$AGENT" --seed "$SEED" --explain saliency,lrp --frames 5000 --highlights 3 --out "videos/$NAME-highlights.mp4" --quiet
 # Which regions the agent combines, frame by frame.
 $RLVIZ video --agent "$AGENT" --seed "$SEED" --explain saliency,interactions --frames 200 --out "videos/$NAME-interactions.mp4" --quiet
+# The other bundled games, once trained: the key moments of a whole game each.
+for game in breakout spaceinvaders; do
+    if [ -d "agents/$game" ]; then
+        $RLVIZ video --agent "agents/$game" --seed "$SEED" --explain saliency,lrp --frames 5000 --highlights 3 --out "videos/$game-highlights.mp4" --quiet
+    fi
+done
 # Learning over time: the early checkpoint beside the trained agent, from the same start.
 if [ -d agents/pong-early ] && [ "$AGENT" != agents/pong-early ]; then
     $RLVIZ video --agent agents/pong-early --compare "$AGENT" --seed "$SEED" --frames 400 --out "videos/pong-early-vs-$NAME.mp4" --quiet
