@@ -3,7 +3,7 @@
 On this project's machine (AMD EPYC, torch 2.13 CPU) PyTorch's ``addmm`` goes to MKL's
 sgemm, which runs fc1 of the Nature CNN at about 95 GMAC/s; oneDNN's fused linear + ReLU
 (the op PyTorch's compiler uses for frozen CPU graphs) runs the same product at about
-215 GMAC/s (measured: ``scripts/bench.py`` and docs/speed.md). The oneDNN op is private, so
+215 GMAC/s (measured in one process; docs/speed.md, step 5). The oneDNN op is private, so
 it is used only after a one-time probe shows it exists and agrees with ``addmm``; otherwise
 (GPU, builds without oneDNN, a future PyTorch without the op) the plain op runs.
 """
