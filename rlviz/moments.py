@@ -48,27 +48,31 @@ def reward_text(reward: float) -> str:
 
 def captions(values, rewards, *, hold: int = 30, window: int = WINDOW, starts: tuple[int, ...] = (0,)) -> list[str]:
     """One caption per step: rewards first, then sharp value drops and rises; each shown
-    for ``hold`` steps after its event (and never past the end of its episode)."""
+    for ``hold`` steps after its event (and never past the end of its episode). A caption
+    about a drop (rise) ends early once the value turns and rises (drops) by half a sharp
+    change, so a frame never says "drops" beside a value line that is climbing again."""
     values = np.asarray(values, np.float64)
     rewards = np.asarray(rewards, np.float64)
     changes = value_changes(values, window, starts)
     thr = sharp_threshold(changes)
     out = [""] * len(values)
     left = 0
-    current = ""
+    current, trend = "", 0  # trend: -1 for a drop caption, +1 for a rise, 0 for a reward
     new_episode = set(starts)
     for t in range(len(values)):
-        text = ""
+        text, kind = "", 0
         if t in new_episode:
+            left = 0
+        if trend and trend * changes[t] <= -thr / 2:  # the value turned against the caption
             left = 0
         if rewards[t] != 0:
             text = reward_text(rewards[t])
         elif changes[t] <= -thr:
-            text = "Its value estimate drops sharply: it expects to lose a point"
+            text, kind = "Its value estimate drops sharply: it expects to lose a point", -1
         elif changes[t] >= thr:
-            text = "Its value estimate jumps: it expects to score"
+            text, kind = "Its value estimate jumps: it expects to score", 1
         if text and (rewards[t] != 0 or left == 0):
-            current, left = text, hold
+            current, trend, left = text, kind, hold
         out[t] = current if left > 0 else ""
         left = max(0, left - 1)
     return out

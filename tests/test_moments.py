@@ -71,3 +71,19 @@ def test_equal_moments_spread_over_a_long_game_by_default():
     assert 1500 < steps[1] < 3500
     # an explicit gap still wins over the default: no third point is 3,000 steps from both
     assert [m.step for m in key_moments(values, rewards, k=3, min_gap=3000)] == [100, 4850]
+
+
+def test_a_drop_caption_ends_when_the_value_climbs_again():
+    rng = np.random.default_rng(1)
+    values = 0.02 * rng.standard_normal(300)
+    values[100:] -= 2.0  # a sharp drop at step 100 ...
+    values[112:] += 1.5  # ... and the value climbs back from step 112
+    track = captions(values, np.zeros(300), hold=40)
+    changes = value_changes(values)
+    assert "drops" in track[101]
+    climbing = [t for t in range(101, 141) if changes[t] >= 1.0]
+    assert climbing and all("drops" not in track[t] for t in climbing)
+    # without the climb the caption stays its full hold
+    flat = np.where(np.arange(300) < 100, 0.0, -2.0)
+    held = captions(flat, np.zeros(300), hold=40)
+    assert "drops" in held[139] and held[140] == ""
