@@ -236,3 +236,10 @@ def test_first_layer_changes_equal_the_convolution_of_every_masked_difference():
         fast = _first_layer_changes(conv, delta, _mask_profiles(84, 5, 5.0, 8, 4, "cpu"))  # [N, 17, 17, 20, 20, 32]
         direct = torch.nn.functional.conv2d((masks[None] * delta[:, None]).reshape(-1, 4, 84, 84), conv.weight, stride=4)
     torch.testing.assert_close(fast.permute(0, 1, 2, 5, 3, 4).reshape(direct.shape), direct, rtol=1e-4, atol=1e-4)
+
+
+def test_a_batch_size_below_one_is_refused(pong_agent, random_obs):
+    from rlviz.errors import RlvizError
+
+    with pytest.raises(RlvizError, match="batch_size"):
+        perturbation_saliency(pong_agent, random_obs[0], batch_size=0)
