@@ -3,7 +3,9 @@
 A video keeps every explained frame's two 17x17 saliency grids until it is drawn, so that
 brightness can be normalised over the whole video. In memory that is 2.5 KB a frame (25 MB
 more for a 10,000-frame video than for a 1,000-frame one, measured); on disk it is nothing.
-Grids are written once, in order, and read back one frame at a time while rendering.
+Grids are written once, in order, and read back one frame at a time while rendering. (Where
+the temporary directory is RAM-backed, tmpfs, they still take RAM, but outside the process,
+and TMPDIR can point elsewhere.)
 """
 
 from __future__ import annotations
