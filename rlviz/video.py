@@ -50,13 +50,9 @@ class ExplainedStep:
     relevance_scale: float | None = None  # 99.5th percentile of |LRP|; the map is redrawn on replay
     pairs: list | None = None  # strongest active region pairs for the chosen action
 
-    @property
-    def actor_grid(self) -> np.ndarray | None:
-        return self.grids[self.grid_index][0] if self.grids is not None else None
-
-    @property
-    def critic_grid(self) -> np.ndarray | None:
-        return self.grids[self.grid_index][1] if self.grids is not None else None
+    def saliency_grids(self) -> np.ndarray | None:
+        """The [2, 17, 17] (actor, critic) grids, in one read from the store; None without saliency."""
+        return self.grids[self.grid_index] if self.grids is not None else None
 
 
 @dataclass
@@ -200,10 +196,14 @@ def explain_steps(
 def video_scales(records: list[ExplainedStep]) -> Scales:
     """One brightness scale per map type for the whole video: the largest saliency score,
     and the largest per-frame 99.5th percentile of |relevance| (LRP maps are peaky)."""
-    actor = max((float(r.actor_grid.max()) for r in records if r.actor_grid is not None), default=1.0)
-    critic = max((float(r.critic_grid.max()) for r in records if r.critic_grid is not None), default=1.0)
+    actor = critic = -np.inf  # running maxima: the grids are read back one record at a time
+    for r in records:
+        if (grids := r.saliency_grids()) is not None:
+            actor, critic = max(actor, float(grids[0].max())), max(critic, float(grids[1].max()))
     rel = [r.relevance_scale for r in records if r.relevance_scale is not None]
     pairs = [p.strength for r in records if r.pairs for p in r.pairs]
+    if actor == -np.inf:  # no saliency in this video
+        actor = critic = 1.0
     return Scales(actor=actor, critic=critic, relevance=max(rel) if rel else 1.0, interactions=max(pairs) if pairs else 1.0)
 
 
@@ -217,10 +217,11 @@ def _relevance_scale(relevance: np.ndarray) -> float:
 
 def maps_of(record: ExplainedStep, size: int = 84) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(actor, critic) 84x84 saliency maps of one record."""
+    grids = record.saliency_grids()
+    if grids is None:
+        return None, None
     centres = grid_centres(size)
-    actor = grid_to_map(record.actor_grid, size, centres) if record.actor_grid is not None else None
-    critic = grid_to_map(record.critic_grid, size, centres) if record.critic_grid is not None else None
-    return actor, critic
+    return grid_to_map(grids[0], size, centres), grid_to_map(grids[1], size, centres)
 
 
 def _relevance_map(agent: Agent, obs: np.ndarray) -> np.ndarray:
@@ -355,8 +356,8 @@ def _takeaways(agent: Agent, steps: list[Step], records: dict[int, ExplainedStep
                  f"({len(steps)} moves, {won} rewards won, {lost} lost)."]
     total, count = None, 0  # a running sum: the grids are read back one at a time
     for r in records.values():
-        if r.grids is not None:
-            total = r.actor_grid.astype(np.float64) if total is None else total + r.actor_grid
+        if (grids := r.saliency_grids()) is not None:
+            total = grids[0].astype(np.float64) if total is None else total + grids[0]
             count += 1
     mean_actor = None
     if count:  # interpolation is linear: the map of the mean grid is the mean of the maps
