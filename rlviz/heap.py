@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 from functools import lru_cache
 
 
@@ -32,3 +33,9 @@ def release_free_memory() -> bool:
         return False
     trim(0)
     return True
+
+
+def resident_mb() -> float:
+    """This process's resident memory now, in MB (Linux: /proc/self/statm)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import tempfile
 import threading
@@ -18,12 +17,8 @@ import time
 from pathlib import Path
 
 from rlviz import load_agent
+from rlviz.heap import resident_mb
 from rlviz.video import make_video
-
-
-def resident_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def main() -> None:

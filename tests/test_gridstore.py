@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rlviz.gridstore import GridStore
+from rlviz.heap import resident_mb
 
 
 def test_grids_come_back_exactly_in_any_order():
@@ -32,10 +33,6 @@ def test_bad_index_and_shape_are_refused():
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux")
 def test_stored_grids_do_not_stay_in_memory():
-    def resident_mb() -> float:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
     store = GridStore()
     frame = np.ones((2, 17, 17), dtype=np.float32)
     before = resident_mb()

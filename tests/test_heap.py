@@ -7,12 +7,7 @@ import os
 import pytest
 import torch
 
-from rlviz.heap import release_free_memory
-
-
-def resident_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+from rlviz.heap import release_free_memory, resident_mb
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm") or not release_free_memory(), reason="needs Linux with glibc")
