@@ -35,6 +35,7 @@ class Step:
     done: bool
     checksum: int
     episode: int = 0  # which episode of the rollout (episode e starts from reset(seed=seed + e))
+    lives: int = 0  # lives left after this step (ALE's count; 0 in games without lives, like Pong)
 
 
 def checksum(obs: np.ndarray) -> int:
@@ -65,11 +66,11 @@ def play(agent: Agent, env: gym.Env, *, seed: int = 0, max_steps: int | None = N
             obs = as_uint8_stack(obs)
             logits, value = agent(obs)
             action = int(logits.argmax(-1)[0])
-            next_obs, reward, terminated, truncated, _ = env.step(action)
+            next_obs, reward, terminated, truncated, info = env.step(action)
             score += float(reward)
             done = bool(terminated or truncated)
             yield Step(t, obs, action, float(reward), score, logits[0].cpu().numpy(), float(value[0]), done,
-                       checksum(obs), episode)
+                       checksum(obs), episode, int(info.get("lives", 0)))
             t += 1
             obs = next_obs
 

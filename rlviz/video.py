@@ -306,10 +306,11 @@ def make_video(
             raise RlvizError("interrupted before the agent played a step; nothing was written")
         values = np.array([s.value for s in steps])
         rewards = np.array([s.reward for s in steps])
+        lives = np.array([s.lives for s in steps])
         starts = episode_starts(steps)
         key: list[moments.Moment] = []
         if highlights:
-            key = moments.key_moments(values, rewards, np.stack([s.logits for s in steps]), k=highlights, starts=starts)
+            key = moments.key_moments(values, rewards, np.stack([s.logits for s in steps]), lives, k=highlights, starts=starts)
             chosen = _selection(len(steps), key, before=int(1.5 * fps), after=int(1.0 * fps))
         else:
             chosen = list(range(len(steps)))
@@ -324,7 +325,7 @@ def make_video(
         scales = video_scales(explained)
         title, subtitle, warning = agent_label(agent)
         renderer = FrameRenderer(layout, agent.action_names, title=title, subtitle=subtitle, warning=warning)
-        caption_track = moments.captions(values, rewards, hold=int(fps), starts=starts) if captions else None
+        caption_track = moments.captions(values, rewards, lives, hold=int(fps), starts=starts) if captions else None
         written, interrupted = _write(
             path, fps, layout, agent, env, steps, records, seed=seed, renderer=renderer, scales=scales,
             normalize=normalize, captions=caption_track, key=key, explain=explain, title_cards=title_cards,
@@ -346,14 +347,20 @@ def episode_starts(steps: list[Step]) -> tuple[int, ...]:
 
 def _takeaways(agent: Agent, steps: list[Step], records: dict[int, ExplainedStep]) -> tuple[list[str], np.ndarray | None]:
     rewards = np.array([s.reward for s in steps])
-    won, lost = int((rewards > 0).sum()), int((rewards < 0).sum())
     starts = episode_starts(steps)
+    lives = [s.lives for s in steps]
+    won = int((rewards > 0).sum())
+    if max(lives) > 0:  # a game with lives: tell the lives lost, not the (absent) negative rewards
+        n = int(moments.lives_lost(lives, starts).sum())
+        lost = f"{n} {'life' if n == 1 else 'lives'} lost"
+    else:
+        lost = f"{int((rewards < 0).sum())} lost"
     if len(starts) == 1:
-        items = [f"Final score {steps[-1].score:+g} after {len(steps)} moves ({won} rewards won, {lost} lost)."]
+        items = [f"Final score {steps[-1].score:+g} after {len(steps)} moves ({won} rewards won, {lost})."]
     else:
         scores = [steps[e - 1].score for e in starts[1:]] + [steps[-1].score]
         items = [f"Scores of its {len(scores)} games: {', '.join(f'{v:+g}' for v in scores)} "
-                 f"({len(steps)} moves, {won} rewards won, {lost} lost)."]
+                 f"({len(steps)} moves, {won} rewards won, {lost})."]
     total, count = None, 0  # a running sum: the grids are read back one at a time
     for r in records.values():
         if (grids := r.saliency_grids()) is not None:
@@ -548,7 +555,7 @@ def render_still(
         records = {step: explained[0]}
         title, subtitle, warning = agent_label(agent)
         renderer = FrameRenderer(compute_layout(*size, panels=explain), agent.action_names, title=title, subtitle=subtitle, warning=warning)
-        captions = moments.captions([s.value for s in steps], [s.reward for s in steps])
+        captions = moments.captions([s.value for s in steps], [s.reward for s in steps], [s.lives for s in steps])
         for k, view in _views(agent, env, steps, records, seed=seed, captions=captions):
             imageio.imwrite(p, renderer.render(view, frame_scales(records[k])))
     finally:

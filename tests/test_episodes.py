@@ -80,3 +80,21 @@ def test_a_video_of_several_episodes_has_every_step_and_scores_each_game(pong_ag
     steps = list(play(pong_agent, ShortEpisodes(), seed=0, max_steps=15, episodes=3))
     items, _ = video._takeaways(pong_agent, steps, {})
     assert items[0].startswith("Scores of its 3 games: +1, +1, +1")
+
+
+class ShortEpisodesWithLives(ShortEpisodes):
+    """ShortEpisodes with 3 lives, one lost at steps 2 and 4 of each episode (as ALE reports them)."""
+
+    def step(self, action):
+        obs, reward, done, truncated, _ = super().step(action)
+        return obs, reward, done, truncated, {"lives": 3 - self.t // 2}
+
+
+def test_play_records_lives_and_the_end_card_counts_the_lost_ones(pong_agent):
+    steps = list(play(pong_agent, ShortEpisodesWithLives(), seed=0, max_steps=10, episodes=2))
+    assert [s.lives for s in steps] == [3, 2, 2, 1, 1] * 2
+    import rlviz.video as video
+
+    items, _ = video._takeaways(pong_agent, steps, {})
+    assert "4 lives lost" in items[0]
+    assert [s.lives for s in play(pong_agent, ShortEpisodes(), seed=0)] == [0] * 5  # no lives in info

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rlviz.moments import captions, key_moments, value_changes
+from rlviz.moments import captions, key_moments, lives_lost, value_changes
 
 
 def synthetic_trace(n: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -87,3 +87,48 @@ def test_a_drop_caption_ends_when_the_value_climbs_again():
     flat = np.where(np.arange(300) < 100, 0.0, -2.0)
     held = captions(flat, np.zeros(300), hold=40)
     assert "drops" in held[139] and held[140] == ""
+
+
+def test_lives_lost_where_the_count_falls_within_an_episode():
+    lives = [5, 5, 4, 4, 4, 3, 5, 5, 4]  # a new episode starts at index 6 with 5 lives again
+    assert np.flatnonzero(lives_lost(lives, starts=(0, 6))).tolist() == [2, 5, 8]
+    assert not lives_lost([0] * 10).any()  # Pong: no lives, nothing lost
+    # a new episode that starts with fewer lives than the last step of the previous one
+    assert np.flatnonzero(lives_lost([3, 3, 1, 1], starts=(0, 2))).tolist() == []
+
+
+def breakout_like_trace(n: int = 600) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frequent middle-row bricks (+4), one top-row brick (+7) and two lost lives."""
+    rng = np.random.default_rng(2)
+    values = np.sin(np.arange(n) * 2 * np.pi / 200) + 0.02 * rng.standard_normal(n)  # gentle ups and downs
+    rewards = np.zeros(n)
+    rewards[50::20] = 4.0
+    rewards[330] = 7.0
+    lives = np.full(n, 5)
+    lives[200:] = 4
+    lives[450:] = 3
+    return values, rewards, lives
+
+
+def test_lost_lives_outrank_routine_rewards_and_big_rewards_outrank_small_ones():
+    values, rewards, lives = breakout_like_trace()
+    found = key_moments(values, rewards, None, lives, k=3, min_gap=40)
+    assert [(m.kind, m.step) for m in found] == [("life-lost", 200), ("reward", 330), ("life-lost", 450)]
+    assert found[0].text == "The agent lost a life (4 left)"
+    # without lives, the +7 brick comes first and the rest are +4 bricks
+    plain = key_moments(values, rewards, k=3, min_gap=40)
+    assert {m.kind for m in plain} == {"reward"} and 330 in [m.step for m in plain]
+    assert max(plain, key=lambda m: m.size).step == 330
+
+
+def test_captions_tell_lost_lives_and_word_drops_by_the_game():
+    values, rewards, lives = breakout_like_trace()
+    values[440:] -= 3.0  # the value falls just before the second life is lost
+    track = captions(values, np.zeros_like(rewards), lives, hold=20)
+    assert track[200] == "The agent lost a life (4 left)" and track[219] != "" and track[220] == ""
+    assert "expects to lose a life" in track[441]
+    assert track[450] == "The agent lost a life (3 left)"  # a lost life replaces the drop caption
+    ended = captions(values[:460], np.zeros(460), np.r_[lives[:450], np.zeros(10, int)], hold=20)
+    assert ended[450] == "The agent lost its last life: game over"
+    pong = captions(values, np.zeros_like(rewards), np.zeros_like(lives), hold=20)
+    assert "expects to lose a point" in pong[441] and "life" not in " ".join(pong)
