@@ -257,7 +257,7 @@ def _views(
         yield k, FrameView(
             rgb=rgb, step=s.step, action=s.action, probs=probs, value=s.value, score=s.score,
             actor=actor, critic=critic, relevance=relevance, pairs=records[k].pairs, value_history=values, reward_history=rewards,
-            caption=captions[k] if captions else "",
+            caption=captions[k] if captions else "", lives=s.lives,
         )
 
 

@@ -31,6 +31,72 @@ def test_layout_keeps_every_box_inside_the_frame_without_overlap(size, panels):
         assert a.x + a.w <= b.x
 
 
+FULL_ACTIONS = ["NOOP", "FIRE", "UP", "RIGHT", "LEFT", "DOWN", "UPRIGHT", "UPLEFT", "DOWNRIGHT", "DOWNLEFT", "UPFIRE",
+                "RIGHTFIRE", "LEFTFIRE", "DOWNFIRE", "UPRIGHTFIRE", "UPLEFTFIRE", "DOWNRIGHTFIRE", "DOWNLEFTFIRE"]
+
+
+def drawn_text(monkeypatch) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """Collects the box of every text drawn from now on."""
+    from rlviz.render.text import TextLayer
+
+    boxes: list[tuple[str, tuple[int, int, int, int]]] = []
+    draw = TextLayer.draw
+    monkeypatch.setattr(TextLayer, "draw", lambda self, frame: (boxes.extend(self.boxes()), draw(self, frame))[1])
+    return boxes
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("size", [(640, 360), (960, 540), (1280, 720)])
+@pytest.mark.parametrize("n_actions", [4, 6, 18])
+def test_every_text_stays_inside_its_box(size, n_actions, monkeypatch):
+    from rlviz.render.layout import FrameRenderer, FrameView, Scales
+
+    boxes = drawn_text(monkeypatch)
+    lay = compute_layout(*size, panels=("saliency", "lrp", "interactions"))
+    names = FULL_ACTIONS[:n_actions]
+    warning = "UNTRAINED network (random weights): the maps show what an untrained net reacts to"
+    renderer = FrameRenderer(lay, names, title="spaceinvaders-early", subtitle="PPO, 10.0M steps", warning=warning)
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(n_actions))
+    chosen = int(np.argmin(probs))  # the least likely move, so it must be shown even when few rows fit
+    view = FrameView(rgb=np.zeros((210, 160, 3), np.uint8), step=123456, action=chosen, probs=probs, value=-123.45,
+                     score=-99999, actor=rng.random((84, 84)), critic=rng.random((84, 84)),
+                     relevance=rng.standard_normal((84, 84)), pairs=[], value_history=list(rng.random(200)),
+                     reward_history=[0.0] * 200, caption="Its value estimate drops sharply: it expects to lose a life",
+                     lives=5)
+    renderer.render(view, Scales(actor=1.23e-4, critic=123.4, relevance=1.23e-5))
+    width, height = size
+    s = lay.strip
+    for text, (left, top, right, bottom) in boxes:
+        assert 0 <= left and right <= width and 0 <= top and bottom <= height, (text, size)
+        if left >= s.x and top >= s.y:  # drawn in the side strip: stays in it
+            assert right <= s.x + s.w and bottom <= s.y + s.h, (text, size, s)
+    header = [b for _, b in boxes if b[3] <= lay.header.y + lay.header.h]
+    assert len(header) == 4 and not any(overlap(a, b) for i, a in enumerate(header) for b in header[i + 1:])
+    strip = [b for _, b in boxes if b[0] >= s.x and b[1] >= s.y]
+    assert not any(overlap(a, b) for i, a in enumerate(strip) for b in strip[i + 1:])
+    labels = [t for t, _ in boxes if t in names]
+    assert names[chosen] in labels and len(labels) == len(set(labels))
+    if size == (1280, 720) or n_actions <= 6:
+        assert len(labels) == n_actions  # every move has its bar where there is room
+
+
+def test_cards_keep_their_text_inside_the_frame(monkeypatch):
+    from rlviz.render.cards import end_card, title_card
+
+    boxes = drawn_text(monkeypatch)
+    long = "The agent looked most at the bottom left while choosing, and at the top centre while judging. " * 3
+    for width, height in [(640, 360), (1280, 720)]:
+        boxes.clear()
+        title_card(width, height, game="SpaceInvaders", agent="spaceinvaders", training="PPO, 10.0M steps",
+                   methods=("saliency", "lrp", "interactions"), score=1234)
+        end_card(width, height, takeaways=[long, "Final score +1234 after 4000 moves."], rgb=np.zeros((210, 160, 3), np.uint8))
+        assert boxes and all(0 <= l and r <= width and 0 <= t and b <= height for _, (l, t, r, b) in boxes), (width, boxes)
+
+
 def test_layout_refuses_odd_sizes():
     with pytest.raises(ValueError, match="even"):
         compute_layout(1279, 720)

@@ -20,6 +20,8 @@ PANEL_EDGE = (70, 74, 90)
 MUTED = (160, 165, 180)
 HIGHLIGHT = (250, 250, 250)
 CHOSEN_BAR = (0, 158, 115)  # Okabe-Ito bluish green
+MIN_ROW = 14  # px: the smallest action-bar row whose label still reads
+MIN_CHART = 40  # px: the smallest value chart
 
 PANEL_TITLES = {
     "saliency": "Where the agent looks",
@@ -103,6 +105,7 @@ class FrameView:
     value_history: list[float] = field(default_factory=list)
     reward_history: list[float] = field(default_factory=list)
     caption: str = ""
+    lives: int = 0  # lives left; shown beside the score in games with lives
 
 
 @dataclass
@@ -154,15 +157,18 @@ class FrameRenderer:
         canvas = np.zeros((lay.height, lay.width, 3), np.uint8)
         canvas[:] = BACKGROUND
         text = TextLayer()
-        hy = lay.header.h // 2
-        size = max(16, lay.header.h // 2)
+        hy, size = lay.header.h // 2, max(16, lay.header.h // 2)
+        if warning:  # two lines: the title, and under it the warning
+            hy, size = int(lay.header.h * 0.35), max(14, int(lay.header.h * 0.4))
         x = max(12, lay.width // 64)
         text.add((x, hy), title, size, anchor="lm")
         tw = text_size(title, size)[0]
         if subtitle:
             text.add((x + tw + 20, hy), subtitle, max(12, size * 2 // 3), MUTED, "lm")
-        if warning:
-            text.add((lay.width // 2, lay.header.h - 2), warning, max(12, size * 2 // 3), (240, 200, 60), "md")
+        if warning:  # left of the step counter (drawn per frame at the right)
+            room = lay.width - x - text_size("step 000000", max(14, lay.height // 40))[0] - 40
+            label, wsize = _fit_text(warning, max(12, lay.header.h // 4), room)
+            text.add((x, int(lay.header.h * 0.8)), label, wsize, (240, 200, 60), "lm")
         for name, rect in lay.titles.items():
             size = max(13, rect.h * 2 // 3)
             label, tsize = _fit_text(PANEL_TITLES.get(name, name), size, rect.w)
@@ -175,7 +181,9 @@ class FrameRenderer:
             self._legend(canvas, text, name, rect)
         s = lay.strip
         fs = max(14, lay.height // 40)
-        text.add((s.x, s.y + 4), "The agent's choice", fs + 2)
+        rows = self._bars_geometry()[3]
+        heading = "The agent's choice" if rows == len(self.action_names) else f"Its {rows} likeliest moves"
+        text.add((s.x, s.y + 4), heading, fs + 2)
         text.add((s.x, self._value_top() - fs - 10), "How well it expects to do (value)", fs + 2)
         return text.draw(canvas)
 
@@ -197,16 +205,22 @@ class FrameRenderer:
             text.add((rect.x + rect.w, rect.y + bar_h + 8), "for the move", fs, colormaps.POSITIVE_RGB, "ra")
             text.add((rect.x + rect.w // 2, rect.y + bar_h + 8), "0", fs, MUTED, "ma")
 
-    def _bars_geometry(self) -> tuple[int, int, int]:
+    def _bars_geometry(self) -> tuple[int, int, int, int]:
+        """(top, row height, font size, rows shown) of the action bars. The strip holds, top
+        to bottom: a heading, the bars, two lines, the value's title, its chart (at least
+        MIN_CHART px) and two lines. Bars take up to half the strip, never rows under MIN_ROW
+        px: with more actions than fit (18 in a small frame), the likeliest ones are shown."""
         s = self.layout.strip
         fs = max(14, self.layout.height // 40)
         top = s.y + fs + 16
-        row = max(18, min(30, (s.h // 2 - fs - 24) // max(1, len(self.action_names))))
-        return top, row, fs
+        budget = s.h - (7 * fs + 58) - MIN_CHART  # height left for the bars
+        shown = max(1, min(len(self.action_names), budget // MIN_ROW))
+        row = min(30, budget // shown, max(MIN_ROW, (s.h // 2 - fs - 24) // shown))
+        return top, row, fs, shown
 
     def _value_top(self) -> int:
-        top, row, fs = self._bars_geometry()
-        return top + row * len(self.action_names) + 4 * fs + 30
+        top, row, fs, shown = self._bars_geometry()
+        return top + row * shown + 4 * fs + 30
 
     def legend_values(self, scales: Scales) -> dict[str, list[str]]:
         """The numbers printed under each colour bar: the data values at its two ends."""
@@ -257,26 +271,33 @@ class FrameRenderer:
 
     def _draw_bars(self, frame: np.ndarray, text: TextLayer, view: FrameView) -> None:
         s = self.layout.strip
-        top, row, fs = self._bars_geometry()
-        label_w = min(s.w // 2, max(text_size(n, fs)[0] for n in self.action_names) + 12)
+        top, row, fs, shown = self._bars_geometry()
+        label_fs = min(fs, row - 2)
+        label_w = min(s.w // 2, max(text_size(n, label_fs)[0] for n in self.action_names) + 12)
         bar_x, bar_w = s.x + label_w, s.w - label_w - 56
-        for i, (name, p) in enumerate(zip(self.action_names, view.probs)):
-            y = top + i * row
+        likeliest = np.argsort(-np.asarray(view.probs), kind="stable")[:shown]
+        if view.action not in likeliest:
+            likeliest[-1] = view.action
+        for k, i in enumerate(sorted(int(a) for a in likeliest)):  # in the game's order, so rows stay put
+            name, p = self.action_names[i], float(view.probs[i])
+            y = top + k * row
             chosen = i == view.action
             colour = CHOSEN_BAR if chosen else (110, 116, 140)
-            cv2.rectangle(frame, (bar_x, y + 3), (bar_x + bar_w, y + row - 3), (40, 43, 56), -1)
-            cv2.rectangle(frame, (bar_x, y + 3), (bar_x + int(round(bar_w * float(p))), y + row - 3), colour, -1)
-            text.add((bar_x - 8, y + row // 2), name, fs, HIGHLIGHT if chosen else MUTED, "rm")
-            text.add((bar_x + bar_w + 6, y + row // 2), f"{100 * float(p):.0f}%", fs - 1, MUTED, "lm")
-        y = top + row * len(self.action_names) + 6
+            pad = max(1, min(3, row // 6))
+            cv2.rectangle(frame, (bar_x, y + pad), (bar_x + bar_w, y + row - pad), (40, 43, 56), -1)
+            cv2.rectangle(frame, (bar_x, y + pad), (bar_x + int(round(bar_w * p)), y + row - pad), colour, -1)
+            text.add((bar_x - 8, y + row // 2), name, label_fs, HIGHLIGHT if chosen else MUTED, "rm")
+            text.add((bar_x + bar_w + 6, y + row // 2), f"{100 * p:.0f}%", label_fs - 1, MUTED, "lm")
+        y = top + row * shown + 6
         text.add((s.x, y), f"chose {self.action_names[view.action]}", fs, HIGHLIGHT)
-        text.add((s.x, y + fs + 6), f"score so far: {view.score:+g}", fs, (235, 235, 235))
+        lives = f"   lives left: {view.lives}" if view.lives > 0 else ""
+        text.add((s.x, y + fs + 6), f"score so far: {view.score:+g}{lives}", fs, (235, 235, 235))
 
     def _draw_value(self, frame: np.ndarray, text: TextLayer, view: FrameView) -> None:
         s = self.layout.strip
         top = self._value_top()
         fs = max(14, self.layout.height // 40)
-        h = max(60, s.y + s.h - top - 2 * fs - 12)
+        h = s.y + s.h - top - 2 * fs - 12  # at least MIN_CHART (see _bars_geometry)
         x0, x1 = s.x, s.x + s.w
         cv2.rectangle(frame, (x0, top), (x1, top + h), (40, 43, 56), -1)
         values = np.asarray(view.value_history[-self.history :], np.float64)

@@ -28,6 +28,12 @@ class TextLayer:
     def add(self, xy: tuple[int, int], text: str, size: int = 18, colour=(235, 235, 235), anchor: str = "la") -> None:
         self.items.append((xy, text, size, colour, anchor))
 
+    def boxes(self) -> list[tuple[str, tuple[int, int, int, int]]]:
+        """(text, (left, top, right, bottom)) of each item as it will be drawn: for layout checks."""
+        measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+        return [(text, tuple(int(v) for v in measure.textbbox(xy, text, font=font(size), anchor=anchor)))
+                for xy, text, size, _, anchor in self.items]
+
     def draw(self, frame: np.ndarray) -> np.ndarray:
         if not self.items:
             return frame
