@@ -84,6 +84,28 @@ def test_every_text_stays_inside_its_box(size, n_actions, monkeypatch):
         assert len(labels) == n_actions  # every move has its bar where there is room
 
 
+@pytest.mark.parametrize("size", [(640, 360), (1280, 720)])
+@pytest.mark.parametrize("panels", [("saliency",), ("saliency", "lrp", "interactions")])
+def test_comparison_text_stays_in_its_agents_column(size, panels, monkeypatch):
+    from rlviz.render.compare_layout import CompareRenderer
+    from rlviz.render.layout import FrameView, Scales
+
+    boxes = drawn_text(monkeypatch)
+    names = FULL_ACTIONS[:6]
+    renderer = CompareRenderer(*size, ["pong-early (1.0M steps)", "pong (6.0M steps)"], [names, names], panels, "pong-early vs pong")
+    view = FrameView(rgb=np.zeros((210, 160, 3), np.uint8), step=12345, action=5, probs=np.full(6, 1 / 6), value=-12.34,
+                     score=-9999, actor=np.ones((84, 84)), critic=np.ones((84, 84)), relevance=np.ones((84, 84)), pairs=[])
+    renderer.render([view, view], [Scales(), Scales()], ["", "game over"])
+    width, height = size
+    per_column = [t for t in boxes if t[1][1] > renderer.header and t[0].startswith(("chose", "value", "game over"))]
+    assert len(per_column) == 5
+    for text, (left, top, right, bottom) in boxes:
+        assert 0 <= left and right <= width and 0 <= top and bottom <= height, text
+    for text, (left, top, right, bottom) in per_column:
+        x0 = renderer.columns[0 if left < width // 2 else 1]
+        assert x0 <= left and right <= x0 + renderer.col_w, (text, size, panels)
+
+
 def test_cards_keep_their_text_inside_the_frame(monkeypatch):
     from rlviz.render.cards import end_card, title_card
 

@@ -77,11 +77,15 @@ class CompareRenderer:
                     image = game
                 frame[y : y + h, x : x + w] = image
             y = self.top + self.ph + self.margin
-            x = boxes[0][0]
             names = self.action_names[c]
             p = float(view.probs[view.action])
-            text.add((x, y), f"chose {names[view.action]} ({100 * p:.0f}% sure)", self.fs, CHOSEN_BAR)
-            text.add((x, y + self.fs + 6), f"value {view.value:+.2f}    score {view.score:+g}    step {view.step}", self.fs, (230, 230, 235))
+            lines = [f"chose {names[view.action]} ({100 * p:.0f}% sure)",
+                     f"value {view.value:+.2f}    score {view.score:+g}    step {view.step}"]
+            widest = max(text_size(line, self.fs)[0] for line in lines)
+            # under the panels, moved left where a long line would leave its column
+            x = max(self.columns[c], min(boxes[0][0], self.columns[c] + self.col_w - widest))
+            text.add((x, y), lines[0], self.fs, CHOSEN_BAR)
+            text.add((x, y + self.fs + 6), lines[1], self.fs, (230, 230, 235))
             if finished[c]:
                 text.add((self.columns[c] + self.col_w // 2, self.top + self.ph // 2), finished[c], self.fs + 4, (240, 200, 60), "mm")
         return text.draw(frame)
