@@ -286,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--saliency-frames", choices=("all", "newest"), default="all", help="perturb all stacked frames (default) or only the newest")
     p.add_argument("--fps", type=float, default=30.0, help="video frame rate (default 30)")
     p.add_argument("--size", default="1280x720", help="video size WIDTHxHEIGHT, even numbers (default 1280x720)")
-    p.add_argument("--highlights", type=int, default=0, metavar="K", help="keep only clips around the K key moments (value drops and rises, rewards, changes of mind)")
+    p.add_argument("--highlights", type=int, default=0, metavar="K", help="keep only clips around the K key moments (lost lives, rewards, value drops and rises, changes of mind)")
     p.add_argument("--compare", default=None, metavar="AGENT", help="a second agent (or checkpoint) played side by side from the same start")
     p.add_argument("--no-captions", action="store_true", help="no plain-language captions at rewards and sharp value changes")
     p.add_argument("--no-cards", action="store_true", help="no title card and end card")

@@ -247,7 +247,14 @@ def test_colour_legend_values_match_the_data_range(pong_agent, tmp_path):
     records = [ExplainedStep(step=None, grids=store, grid_index=store.append(np.stack([g, 3 * g])), relevance_scale=r)
                for g, r in zip(grids, (1.5, 4.0))]
     scales = video_scales(records)
-    assert (scales.actor, scales.critic, scales.relevance) == (2.0, 6.0, 4.0)  # the largest value in the video
+    assert (scales.actor, scales.critic, scales.relevance) == (2.0, 6.0, 4.0)  # in a short video: the largest value
+    # in a long one, the 95th percentile of the frames' peaks: one outlier frame saturates
+    peaks = [1.0 + k / 100 for k in range(99)] + [100.0]
+    many = [ExplainedStep(step=None, grids=store, grid_index=store.append(np.stack([np.full((17, 17), v)] * 2)),
+                          relevance_scale=v) for v in peaks]
+    robust = video_scales(many)
+    expected = np.percentile(peaks, 95, method="higher")  # 1.95
+    assert robust.actor == pytest.approx(expected, rel=1e-6) and robust.relevance == pytest.approx(expected, rel=1e-6)
     renderer = FrameRenderer(compute_layout(1280, 720, panels=("saliency", "lrp")), ["NOOP", "FIRE"], title="t")
     assert renderer.legend_values(scales) == {"saliency": ["0 to 2", "0 to 6"], "lrp": ["-4", "+4"]}
     assert renderer.legend_values(Scales(actor=0.00123)) ["saliency"][0] == "0 to 0.0012"
