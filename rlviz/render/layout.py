@@ -149,6 +149,7 @@ class FrameRenderer:
         self.layout = layout
         self.action_names = action_names
         self.history = history
+        self.fs = max(14, layout.height // 40)  # font size of the side strip, step counter and caption
         self.background = self._static(title, subtitle, warning)
 
     # -- static parts, drawn once -------------------------------------------------------
@@ -166,7 +167,7 @@ class FrameRenderer:
         if subtitle:
             text.add((x + tw + 20, hy), subtitle, max(12, size * 2 // 3), MUTED, "lm")
         if warning:  # left of the step counter (drawn per frame at the right)
-            room = lay.width - x - text_size("step 000000", max(14, lay.height // 40))[0] - 40
+            room = lay.width - x - text_size("step 000000", self.fs)[0] - 40
             label, wsize = _fit_text(warning, max(12, lay.header.h // 4), room)
             text.add((x, int(lay.header.h * 0.8)), label, wsize, (240, 200, 60), "lm")
         for name, rect in lay.titles.items():
@@ -180,7 +181,7 @@ class FrameRenderer:
         for name, rect in lay.legends.items():
             self._legend(canvas, text, name, rect)
         s = lay.strip
-        fs = max(14, lay.height // 40)
+        fs = self.fs
         rows = self._bars_geometry()[3]
         heading = "The agent's choice" if rows == len(self.action_names) else f"Its {rows} likeliest moves"
         text.add((s.x, s.y + 4), heading, fs + 2)
@@ -211,7 +212,7 @@ class FrameRenderer:
         MIN_CHART px) and two lines. Bars take up to half the strip, never rows under MIN_ROW
         px: with more actions than fit (18 in a small frame), the likeliest ones are shown."""
         s = self.layout.strip
-        fs = max(14, self.layout.height // 40)
+        fs = self.fs
         top = s.y + fs + 16
         budget = s.h - (7 * fs + 58) - MIN_CHART  # height left for the bars
         shown = max(1, min(len(self.action_names), budget // MIN_ROW))
@@ -263,7 +264,7 @@ class FrameRenderer:
         self._draw_legend_values(text, scales)
         self._draw_bars(frame, text, view)
         self._draw_value(frame, text, view)
-        fs = max(14, lay.height // 40)
+        fs = self.fs
         text.add((lay.width - 16, lay.header.h // 2), f"step {view.step}", fs, MUTED, "rm")
         if view.caption:
             text.add((lay.width // 2, lay.height - 8), view.caption, fs + 2, HIGHLIGHT, "md")
@@ -296,7 +297,7 @@ class FrameRenderer:
     def _draw_value(self, frame: np.ndarray, text: TextLayer, view: FrameView) -> None:
         s = self.layout.strip
         top = self._value_top()
-        fs = max(14, self.layout.height // 40)
+        fs = self.fs
         h = s.y + s.h - top - 2 * fs - 12  # at least MIN_CHART (see _bars_geometry)
         x0, x1 = s.x, s.x + s.w
         cv2.rectangle(frame, (x0, top), (x1, top + h), (40, 43, 56), -1)
