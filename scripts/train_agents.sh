@@ -58,12 +58,12 @@ breakout() {
     bundle runs/breakout/snapshots/step-4000000 breakout
 }
 
-# Snapshots every 1M steps; the bundled agent is the first to score 500 or more (its card says which).
-SPACEINVADERS_SNAPSHOT="${SPACEINVADERS_SNAPSHOT:-runs/spaceinvaders}"
+# Snapshots every 1M steps: once one scores 500 or more, it becomes the bundled agent and is
+# named below (as Breakout's is); until then the run's final export is bundled.
 spaceinvaders() {
     $RLVIZ train --game SpaceInvaders --steps 10000000 --seed 1 --device "$DEVICE" --out runs/spaceinvaders \
         --snapshots 1000000,2000000,3000000,4000000,5000000,6000000,7000000,8000000,9000000
-    bundle "$SPACEINVADERS_SNAPSHOT" spaceinvaders
+    bundle runs/spaceinvaders spaceinvaders
 }
 
 # The overfit-agent experiment (docs/faithfulness.md): the same training twice on Pong with a
