@@ -113,6 +113,10 @@ def key_moments(values, rewards, logits=None, lives=None, *, k: int = 3, min_gap
     lost life); a value change its size in standard deviations of the value; a policy change
     1.5 times the total-variation distance between the two steps' action probabilities.
 
+    Moments are chosen one at a time, largest first. A moment's size is divided by one plus the
+    number of moments of its kind already chosen, so that the highlights mix kinds: three lost
+    lives tell a viewer less than a lost life, the biggest reward and the sharpest rise.
+
     ``min_gap`` defaults to 45 steps or, in longer rollouts, a (2k)-th of the rollout, and of
     equal moments the one farthest from those already chosen is taken, so that the moments
     spread over the game instead of piling up where similar ones come first (a winning Pong
@@ -147,9 +151,14 @@ def key_moments(values, rewards, logits=None, lives=None, *, k: int = 3, min_gap
             if np.argmax(p[t]) != np.argmax(p[t - 1]) and t not in starts:
                 candidates.append(Moment(t, "policy-change", float(shift[t - 1]) * 1.5, "The agent suddenly changes its mind"))
     chosen: list[Moment] = []
-    while len(chosen) < k:  # the largest moment first; among equal ones, the farthest from those chosen
+
+    def rank(m: Moment) -> tuple[float, int]:  # size shared with its kind's earlier picks; then distance
+        same_kind = sum(c.kind == m.kind for c in chosen)
+        return m.size / (1 + same_kind), min((abs(m.step - c.step) for c in chosen), default=0)
+
+    while len(chosen) < k:
         allowed = [m for m in candidates if all(abs(m.step - c.step) >= min_gap for c in chosen)]
         if not allowed:
             break
-        chosen.append(max(allowed, key=lambda m: (m.size, min((abs(m.step - c.step) for c in chosen), default=0))))
+        chosen.append(max(allowed, key=rank))
     return sorted(chosen, key=lambda m: m.step)

@@ -121,6 +121,24 @@ def test_lost_lives_outrank_routine_rewards_and_big_rewards_outrank_small_ones()
     assert max(plain, key=lambda m: m.size).step == 330
 
 
+def test_highlights_mix_kinds_instead_of_repeating_the_largest_one():
+    # SpaceInvaders-like: three lost lives, routine +10 hits, one +200 mothership, one sharp rise
+    n = 900
+    values = np.zeros(n)
+    values[600:] += 3.0  # the value estimate jumps at step 600
+    rewards = np.zeros(n)
+    rewards[40::30] = 10.0
+    rewards[420] = 200.0
+    lives = np.full(n, 3)
+    lives[150:], lives[300:], lives[750:] = 2, 1, 0
+    found = key_moments(values, rewards, None, lives, k=3, min_gap=40)
+    assert [m.kind for m in found] == ["life-lost", "reward", "value-rise"]
+    assert found[0].step == 150 and found[1].step == 420 and 600 <= found[2].step < 600 + 8
+    # with room for more, the other lives come back in: a kind is discounted, never dropped
+    more = key_moments(values, rewards, None, lives, k=5, min_gap=40)
+    assert [m.step for m in more if m.kind == "life-lost"] == [150, 300, 750]
+
+
 def test_captions_tell_lost_lives_and_word_drops_by_the_game():
     values, rewards, lives = breakout_like_trace()
     values[440:] -= 3.0  # the value falls just before the second life is lost
