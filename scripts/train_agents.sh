@@ -47,22 +47,26 @@ pong_early() {  # the earlier checkpoint for learning-over-time comparisons
     bundle runs/pong/snapshots/step-1000000 pong-early
 }
 
-# Breakout and SpaceInvaders follow a 10M-step schedule (about 6.5 hours each on 2 CPU cores,
-# resumable); a lost life ends the return estimate (the trainer's default, as in the standard
-# setup). The bundled Breakout agent is the 4M-step snapshot: it already scores about 3x the
-# target of 100, so our run was stopped at 6.1M steps to give the CPU to SpaceInvaders; the
-# snapshot is the same whether the run goes on or not.
+# Breakout follows a 10M-step schedule (about 6.5 hours on 2 CPU cores, resumable); a lost life
+# ends the return estimate (the trainer's default, as in the standard setup). The bundled
+# Breakout agent is the 4M-step snapshot: it already scores about 3x the target of 100, so our
+# run was stopped at 6.1M steps to give the CPU to SpaceInvaders; the snapshot is the same
+# whether the run goes on or not.
 breakout() {
     $RLVIZ train --game Breakout --steps 10000000 --seed 1 --device "$DEVICE" --out runs/breakout \
         --snapshots 2000000,4000000,6000000,8000000
     bundle runs/breakout/snapshots/step-4000000 breakout
 }
 
-# Snapshots every 1M steps: once one scores 500 or more, it becomes the bundled agent and is
-# named below (as Breakout's is); until then the run's final export is bundled.
+# SpaceInvaders follows a 1.5M-step schedule, sized to fit one working session on 2 CPU cores
+# (about 2 hours at 200 steps/s). Without a checkpoint in runs/spaceinvaders, the run continues
+# from the bundled agent (weights and step count, as Pong's does from pong-early): raise --steps
+# to train it further, with the learning rate restarting where the longer schedule has it.
 spaceinvaders() {
-    $RLVIZ train --game SpaceInvaders --steps 10000000 --seed 1 --device "$DEVICE" --out runs/spaceinvaders \
-        --snapshots 1000000,2000000,3000000,4000000,5000000,6000000,7000000,8000000,9000000
+    local init=()
+    [ -d runs/spaceinvaders/checkpoint ] || [ ! -d agents/spaceinvaders ] || init=(--init-from agents/spaceinvaders)
+    $RLVIZ train --game SpaceInvaders --steps 1500000 --seed 1 --device "$DEVICE" --out runs/spaceinvaders \
+        --snapshots 750000,1000000,1250000 "${init[@]}"
     bundle runs/spaceinvaders spaceinvaders
 }
 
