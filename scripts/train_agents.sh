@@ -32,9 +32,14 @@ bundle() {  # bundle RUN_FOLDER AGENT_NAME: copy the exported agent and write it
     fi
 }
 
+start_from() {  # start_from RUN AGENT: sets init to continue from AGENT when RUN has no checkpoint
+    init=()
+    [ -d "$1/checkpoint" ] || [ ! -d "$2" ] || init=(--init-from "$2")
+}
+
 pong() {
-    local init=()
-    [ -d runs/pong/checkpoint ] || [ ! -d agents/pong-early ] || init=(--init-from agents/pong-early)
+    local init
+    start_from runs/pong agents/pong-early
     # The run first followed a 4M-step schedule (the bundled agents/pong of stop 10 is its
     # 3,999,744-step export, kept as runs/pong/snapshots/step-3999744); it was then extended to 6M
     # steps, so the learning rate restarted at 1/3 of its peak and decays to 0 at 6M.
@@ -63,8 +68,8 @@ breakout() {
 # from the bundled agent (weights and step count, as Pong's does from pong-early): raise --steps
 # to train it further, with the learning rate restarting where the longer schedule has it.
 spaceinvaders() {
-    local init=()
-    [ -d runs/spaceinvaders/checkpoint ] || [ ! -d agents/spaceinvaders ] || init=(--init-from agents/spaceinvaders)
+    local init
+    start_from runs/spaceinvaders agents/spaceinvaders
     $RLVIZ train --game SpaceInvaders --steps 1500000 --seed 1 --device "$DEVICE" --out runs/spaceinvaders \
         --snapshots 750000,1000000,1250000 "${init[@]}"
     bundle runs/spaceinvaders spaceinvaders
