@@ -14,6 +14,7 @@ from rlviz.explain.perturbation import (
     gaussian_mask,
     grid_centres,
     grid_to_map,
+    interpolation_matrix,
     passes_per_frame,
     perturb,
     perturbation_saliency,
@@ -189,6 +190,19 @@ def test_score_of_centre_lands_on_its_pixel():
         m = grid_to_map(grid, 84, centres)
         assert m[centres[a], centres[b]] == pytest.approx(1.0)
         assert np.unravel_index(np.argmax(m), m.shape) == (centres[a], centres[b])
+
+
+def test_grid_to_map_equals_explicit_interpolation_sum():
+    """U grid U^T written out as the double sum over grid points, for a batch of random grids."""
+    centres = grid_centres()
+    u = interpolation_matrix(84, centres)
+    grids = np.random.default_rng(0).random((3, 17, 17))
+    expected = np.zeros((3, 84, 84))
+    for i in range(17):
+        for j in range(17):
+            expected += grids[:, i, j, None, None] * np.outer(u[:, i], u[:, j])
+    np.testing.assert_allclose(grid_to_map(grids, 84, centres), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(grid_to_map(grids[1], 84, centres), expected[1], rtol=1e-6, atol=1e-7)
 
 
 def test_map_edges_do_not_fade():

@@ -120,10 +120,18 @@ def interpolation_matrix(size: int, centres: np.ndarray) -> np.ndarray:
     return u
 
 
+@lru_cache(maxsize=8)
+def _cached_interpolation(size: int, centres: tuple) -> np.ndarray:
+    u = interpolation_matrix(size, np.asarray(centres))
+    u.setflags(write=False)
+    return u
+
+
 def grid_to_map(grid: np.ndarray, size: int, centres: np.ndarray) -> np.ndarray:
-    """Interpolate scores [..., G, G] to maps [..., size, size] (score (i,j) lands at (i,j))."""
-    u = interpolation_matrix(size, centres)
-    return np.einsum("pi,...ij,qj->...pq", u, grid, u).astype(np.float32)
+    """Interpolate scores [..., G, G] to maps [..., size, size] (score (i,j) lands at (i,j)):
+    U grid U^T, as two matrix products with U built once per grid (a video draws a map a frame)."""
+    u = _cached_interpolation(size, tuple(np.asarray(centres).tolist()))
+    return (u @ np.asarray(grid, dtype=np.float64) @ u.T).astype(np.float32)
 
 
 def _incremental_split(agent: Agent):
