@@ -6,6 +6,7 @@ The layout is computed once from the canvas size (:func:`compute_layout`); drawi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -102,8 +103,8 @@ class FrameView:
     critic: np.ndarray | None = None
     relevance: np.ndarray | None = None
     pairs: list | None = None  # strongest active region pairs (rlviz.explain.interactions_cnn)
-    value_history: list[float] = field(default_factory=list)
-    reward_history: list[float] = field(default_factory=list)
+    value_history: Sequence[float] = field(default_factory=list)  # up to this step (a list or an array)
+    reward_history: Sequence[float] = field(default_factory=list)
     caption: str = ""
     lives: int = 0  # lives left; shown beside the score in games with lives
 
