@@ -171,11 +171,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         if not Path(args.agent).is_dir():
             raise RlvizError("--write-card needs an rlviz agent folder; save the agent first (agent.save(folder))")
-        ev, baseline = write_model_card(agent, args.agent, episodes=args.episodes, seed=args.seed, progress=not args.quiet)
+        ev, baseline = write_model_card(agent, args.agent, episodes=args.episodes, seed=args.seed, progress=not args.quiet,
+                                        sampled=args.policy == "sampled")
         print(f"random policy: {baseline.mean:+.2f} ± {baseline.std:.2f}; wrote {Path(args.agent) / 'README.md'}")
     else:
-        ev = evaluate(agent, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps, progress=not args.quiet)
-    print(f"{agent.name} on {agent.env_spec.game}: {ev.mean:+.2f} ± {ev.std:.2f} over {len(ev.returns)} episodes (seed {args.seed})")
+        ev = evaluate(agent, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps, progress=not args.quiet,
+                      policy=args.policy)
+    print(f"{agent.name} on {agent.env_spec.game}: {ev.mean:+.2f} ± {ev.std:.2f} over {len(ev.returns)} {ev.policy} episodes (seed {args.seed})")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"agent": str(args.agent), "game": agent.env_spec.game, **ev.to_dict()}, indent=2) + "\n")
@@ -340,12 +342,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     p.set_defaults(func=cmd_hints)
 
-    p = sub.add_parser("evaluate", help="score an agent over seeded episodes", description="Play greedy episodes and print mean ± std of the returns.")
+    p = sub.add_parser("evaluate", help="score an agent over seeded episodes", description="Play seeded episodes (greedy by default) and print mean ± std of the returns.")
     _add_agent_args(p)
     p.add_argument("--episodes", type=int, default=10, help="number of episodes (default 10)")
     p.add_argument("--seed", type=int, default=0, help="episode k resets with seed+k (default 0)")
     p.add_argument("--max-steps", type=int, default=None, help="cut episodes after this many steps")
     p.add_argument("--json", default=None, help="also write the returns to this JSON file")
+    p.add_argument("--policy", choices=("greedy", "sampled"), default="greedy",
+                   help="greedy: the likeliest move (as videos play; default); sampled: each move drawn from the policy, "
+                        "seeded per episode (RL Zoo's default for Atari). With --write-card, sampled adds its score to the card")
     p.add_argument("--write-card", action="store_true", help="store the result in the agent folder and write its model card (README.md) with a random-policy baseline")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)

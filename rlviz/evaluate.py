@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from rlviz.agent import Agent
 from rlviz.envs import EnvSpec, make_env
+from rlviz.errors import RlvizError
 from rlviz.rollout import env_for, play
 
 
@@ -31,18 +32,33 @@ class Evaluation:
         return {**asdict(self), "mean": self.mean, "std": self.std, "episodes": len(self.returns)}
 
 
-def evaluate(agent: Agent, *, episodes: int = 10, seed: int = 0, max_steps: int | None = None, progress: bool = True) -> Evaluation:
-    """Play ``episodes`` greedy episodes, episode k from ``reset(seed=seed + k)``."""
+POLICIES = ("greedy", "sampled")
+
+
+def evaluate(
+    agent: Agent, *, episodes: int = 10, seed: int = 0, max_steps: int | None = None, progress: bool = True,
+    policy: str = "greedy",
+) -> Evaluation:
+    """Play ``episodes`` episodes, episode k from ``reset(seed=seed + k)``.
+
+    ``policy="greedy"`` plays the likeliest move (as rlviz's videos do); ``"sampled"`` draws
+    each move from the policy's distribution, with a generator seeded by ``seed + k``, so it
+    is reproducible: the way RL Zoo evaluates Atari agents, where a greedy policy can loop."""
+    if policy not in POLICIES:
+        raise RlvizError(f"unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
+    if policy == "sampled" and agent.kind == "q":
+        raise RlvizError("a Q-network has no action distribution to sample from; evaluate it with policy 'greedy'")
     env = env_for(agent, render_mode=None)
     returns, lengths = [], []
     for k in tqdm(range(episodes), desc="evaluating", unit="episode", disable=not progress, leave=False):
         score, n = 0.0, 0
-        for step in play(agent, env, seed=seed + k, max_steps=max_steps):
+        rng = np.random.default_rng(seed + k) if policy == "sampled" else None
+        for step in play(agent, env, seed=seed + k, max_steps=max_steps, sample=rng):
             score, n = step.score, n + 1
         returns.append(score)
         lengths.append(n)
     env.close()
-    return Evaluation(returns, lengths, seed, "greedy")
+    return Evaluation(returns, lengths, seed, policy)
 
 
 def evaluate_random(spec: EnvSpec, *, episodes: int = 10, seed: int = 0, max_steps: int | None = None) -> Evaluation:

@@ -10,11 +10,15 @@ from rlviz.evaluate import Evaluation, evaluate, evaluate_random
 from rlviz.hints import hint_source
 
 
-def write_model_card(agent: Agent, folder: str | Path, *, episodes: int = 10, seed: int = 0, progress: bool = True) -> tuple[Evaluation, Evaluation]:
+def write_model_card(
+    agent: Agent, folder: str | Path, *, episodes: int = 10, seed: int = 0, progress: bool = True, sampled: bool = False,
+) -> tuple[Evaluation, Evaluation]:
     """Evaluate ``agent`` and a uniform-random policy over the same seeded episodes, store the
-    result in ``agent.json`` and write ``README.md`` beside it."""
+    result in ``agent.json`` and write ``README.md`` beside it. The headline is the greedy
+    policy (the one rlviz's videos show); ``sampled=True`` adds the sampled policy's score."""
     folder = Path(folder)
     ours = evaluate(agent, episodes=episodes, seed=seed, progress=progress)
+    drawn = evaluate(agent, episodes=episodes, seed=seed, progress=progress, policy="sampled") if sampled else None
     baseline = evaluate_random(agent.env_spec, episodes=episodes, seed=seed)
     doc = json.loads((folder / "agent.json").read_text())
     doc["evaluation"] = {
@@ -26,6 +30,8 @@ def write_model_card(agent: Agent, folder: str | Path, *, episodes: int = 10, se
         "returns": ours.returns,
         "random_policy": {"mean": baseline.mean, "std": baseline.std, "returns": baseline.returns},
     }
+    if drawn is not None:
+        doc["evaluation"]["sampled_policy"] = {"mean": drawn.mean, "std": drawn.std, "returns": drawn.returns}
     (folder / "agent.json").write_text(json.dumps(doc, indent=2) + "\n")
     prov = doc.get("provenance", {})
     spec = doc["env"]
@@ -43,15 +49,19 @@ def write_model_card(agent: Agent, folder: str | Path, *, episodes: int = 10, se
         f"| wall time | {hours:.2f} h |",
         f"| hardware | {prov.get('hardware', 'unknown')} |",
         f"| evaluation | **{ours.mean:+.2f} ± {ours.std:.2f}** (mean ± std of {episodes} greedy episodes, seeds {seed}..{seed + episodes - 1}) |",
+        *([f"| sampled policy | {drawn.mean:+.2f} ± {drawn.std:.2f} (each move drawn from the policy, generator seeded per episode; "
+             "RL Zoo's default for Atari) |"] if drawn else []),
         f"| random policy | {baseline.mean:+.2f} ± {baseline.std:.2f} (same seeds) |",
         *_hint_rows(agent),
         "",
         f"Returns: {', '.join(f'{r:+g}' for r in ours.returns)}",
+        *(["", f"Returns of the sampled policy: {', '.join(f'{r:+g}' for r in drawn.returns)}"] if drawn else []),
         "",
         "Reproduce the evaluation:",
         "",
         "```bash",
         f".venv/bin/rlviz evaluate --agent agents/{folder.name} --episodes {episodes} --seed {seed}",
+        *([f".venv/bin/rlviz evaluate --agent agents/{folder.name} --episodes {episodes} --seed {seed} --policy sampled"] if drawn else []),
         "```",
         "",
         "Training configuration (from `agent.json`):",

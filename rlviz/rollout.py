@@ -50,8 +50,12 @@ def env_for(agent: Agent, game: str | None = None, render_mode: str | None = "rg
     return wrap_for_agent(env, agent)
 
 
-def play(agent: Agent, env: gym.Env, *, seed: int = 0, max_steps: int | None = None, episodes: int = 1) -> Iterator[Step]:
-    """Play greedily; yields one :class:`Step` per agent step. Episode e starts from
+def play(
+    agent: Agent, env: gym.Env, *, seed: int = 0, max_steps: int | None = None, episodes: int = 1,
+    sample: np.random.Generator | None = None,
+) -> Iterator[Step]:
+    """Play greedily (or, with ``sample``, drawing each move from the policy's distribution
+    with that generator); yields one :class:`Step` per agent step. Episode e starts from
     ``reset(seed=seed + e)``; play stops after ``episodes`` episodes or ``max_steps`` steps.
     ``Step.step`` counts over the whole rollout, ``Step.score`` within its episode."""
     if episodes < 1:
@@ -65,7 +69,7 @@ def play(agent: Agent, env: gym.Env, *, seed: int = 0, max_steps: int | None = N
                 return
             obs = as_uint8_stack(obs)
             logits, value = agent(obs)
-            action = int(logits.argmax(-1)[0])
+            action = int(logits.argmax(-1)[0]) if sample is None else _draw(agent, logits, sample)
             next_obs, reward, terminated, truncated, info = env.step(action)
             score += float(reward)
             done = bool(terminated or truncated)
@@ -73,6 +77,12 @@ def play(agent: Agent, env: gym.Env, *, seed: int = 0, max_steps: int | None = N
                        checksum(obs), episode, int(info.get("lives", 0)))
             t += 1
             obs = next_obs
+
+
+def _draw(agent: Agent, logits, rng: np.random.Generator) -> int:
+    """One move drawn from softmax(logits) (the policy PPO trained and samples from)."""
+    p = agent.probabilities(logits)[0].double().cpu().numpy()
+    return int(rng.choice(p.size, p=p / p.sum()))
 
 
 def replay_frames(

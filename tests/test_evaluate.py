@@ -1,0 +1,86 @@
+"""Evaluation policies: greedy plays the likeliest move, sampled draws from the policy, reproducibly."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from rlviz.agent import Agent
+from rlviz.errors import RlvizError
+from rlviz.evaluate import evaluate
+from rlviz.rollout import env_for, play
+
+
+class FixedPolicy(nn.Module):
+    """Ignores its input: the same action distribution in every state."""
+
+    def __init__(self, probs: list[float]) -> None:
+        super().__init__()
+        self.register_buffer("logits", torch.log(torch.tensor(probs)))
+
+    def forward(self, x: torch.Tensor):
+        n = x.shape[0]
+        return self.logits.expand(n, -1), torch.zeros(n)
+
+
+def fixed_agent(pong_agent: Agent, probs: list[float]) -> Agent:
+    return Agent(FixedPolicy(probs), env_spec=pong_agent.env_spec, action_names=pong_agent.action_names, metadata={"name": "fixed"})
+
+
+def test_sampled_moves_follow_the_policy_distribution(pong_agent):
+    probs = [0.05, 0.05, 0.5, 0.3, 0.05, 0.05]
+    agent = fixed_agent(pong_agent, probs)
+    env = env_for(agent, render_mode=None)
+    try:
+        greedy = [s.action for s in play(agent, env, seed=0, max_steps=50)]
+        drawn = [s.action for s in play(agent, env, seed=0, max_steps=2000, sample=np.random.default_rng(1))]
+    finally:
+        env.close()
+    assert set(greedy) == {2}
+    counts = np.bincount(drawn, minlength=6)
+    expected = np.asarray(probs) * len(drawn)
+    assert (np.abs(counts - expected) < 4 * np.sqrt(expected)).all(), counts  # a 4-sigma band per action
+
+
+def test_sampled_evaluation_is_reproducible_and_records_its_policy(pong_agent):
+    agent = fixed_agent(pong_agent, [0.2, 0.2, 0.2, 0.2, 0.1, 0.1])
+    a = evaluate(agent, episodes=2, seed=4, max_steps=300, progress=False, policy="sampled")
+    b = evaluate(agent, episodes=2, seed=4, max_steps=300, progress=False, policy="sampled")
+    assert a.returns == b.returns and a.lengths == b.lengths and a.policy == "sampled"
+    assert evaluate(agent, episodes=1, seed=4, max_steps=5, progress=False).policy == "greedy"
+
+
+def test_sampling_a_q_network_or_an_unknown_policy_is_refused(pong_agent):
+    class Q(nn.Module):
+        def forward(self, x):
+            return torch.zeros(x.shape[0], 6)
+
+    q_agent = Agent(Q(), env_spec=pong_agent.env_spec, action_names=pong_agent.action_names)
+    with pytest.raises(RlvizError, match="Q-network"):
+        evaluate(q_agent, episodes=1, max_steps=5, progress=False, policy="sampled")
+    with pytest.raises(RlvizError, match="unknown policy"):
+        evaluate(pong_agent, episodes=1, max_steps=5, progress=False, policy="softmax")
+
+
+def test_card_with_the_sampled_policy_reports_both_scores(pong_agent, tmp_path, monkeypatch):
+    from rlviz import model_card
+
+    pong_agent.save(tmp_path / "a")
+    calls = []
+
+    def fake_evaluate(agent, *, episodes, seed, progress, policy="greedy"):  # the card's wording, not the game
+        calls.append(policy)
+        from rlviz.evaluate import Evaluation
+        return Evaluation([1.0, 3.0] if policy == "greedy" else [5.0, 9.0], [10, 10], seed, policy)
+
+    monkeypatch.setattr(model_card, "evaluate", fake_evaluate)
+    model_card.write_model_card(pong_agent, tmp_path / "a", episodes=2, seed=0, progress=False, sampled=True)
+    card = (tmp_path / "a" / "README.md").read_text()
+    doc = json.loads((tmp_path / "a" / "agent.json").read_text())
+    assert calls == ["greedy", "sampled"]
+    assert "**+2.00 ± 1.00**" in card and "| sampled policy | +7.00 ± 2.00" in card and "--policy sampled" in card
+    assert doc["evaluation"]["mean"] == 2.0 and doc["evaluation"]["sampled_policy"]["returns"] == [5.0, 9.0]
