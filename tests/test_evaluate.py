@@ -62,6 +62,10 @@ def test_sampling_a_q_network_or_an_unknown_policy_is_refused(pong_agent):
     q_agent = Agent(Q(), env_spec=pong_agent.env_spec, action_names=pong_agent.action_names)
     with pytest.raises(RlvizError, match="Q-network"):
         evaluate(q_agent, episodes=1, max_steps=5, progress=False, policy="sampled")
+    from rlviz.model_card import write_model_card
+
+    with pytest.raises(RlvizError, match="Q-network"):  # refused before any episode is played
+        write_model_card(q_agent, "/nonexistent", episodes=1, progress=False, sampled=True)
     with pytest.raises(RlvizError, match="unknown policy"):
         evaluate(pong_agent, episodes=1, max_steps=5, progress=False, policy="softmax")
 
