@@ -35,6 +35,14 @@ class Evaluation:
 POLICIES = ("greedy", "sampled")
 
 
+def check_policy(agent: Agent, policy: str) -> None:
+    """Refuse a policy that is unknown or that this agent cannot play, before any episode runs."""
+    if policy not in POLICIES:
+        raise RlvizError(f"unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
+    if policy == "sampled" and agent.kind == "q":
+        raise RlvizError("a Q-network has no action distribution to sample from; use the greedy policy (no --policy sampled)")
+
+
 def evaluate(
     agent: Agent, *, episodes: int = 10, seed: int = 0, max_steps: int | None = None, progress: bool = True,
     policy: str = "greedy",
@@ -44,10 +52,7 @@ def evaluate(
     ``policy="greedy"`` plays the likeliest move (as rlviz's videos do); ``"sampled"`` draws
     each move from the policy's distribution, with a generator seeded by ``seed + k``, so it
     is reproducible: the way RL Zoo evaluates Atari agents, where a greedy policy can loop."""
-    if policy not in POLICIES:
-        raise RlvizError(f"unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
-    if policy == "sampled" and agent.kind == "q":
-        raise RlvizError("a Q-network has no action distribution to sample from; evaluate it with policy 'greedy'")
+    check_policy(agent, policy)
     env = env_for(agent, render_mode=None)
     returns, lengths = [], []
     for k in tqdm(range(episodes), desc="evaluating", unit="episode", disable=not progress, leave=False):

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 from rlviz.agent import Agent
-from rlviz.errors import RlvizError
-from rlviz.evaluate import Evaluation, evaluate, evaluate_random
+from rlviz.evaluate import Evaluation, check_policy, evaluate, evaluate_random
 from rlviz.hints import hint_source
 
 
@@ -18,8 +17,8 @@ def write_model_card(
     result in ``agent.json`` and write ``README.md`` beside it. The headline is the greedy
     policy (the one rlviz's videos show); ``sampled=True`` adds the sampled policy's score."""
     folder = Path(folder)
-    if sampled and agent.kind == "q":  # before the long greedy evaluation, not after it
-        raise RlvizError("a Q-network has no action distribution to sample from; write its card without --policy sampled")
+    if sampled:  # refused before the long greedy evaluation, not after it
+        check_policy(agent, "sampled")
     ours = evaluate(agent, episodes=episodes, seed=seed, progress=progress)
     drawn = evaluate(agent, episodes=episodes, seed=seed, progress=progress, policy="sampled") if sampled else None
     baseline = evaluate_random(agent.env_spec, episodes=episodes, seed=seed)

@@ -73,24 +73,22 @@ def saliency_overlay(
     return out
 
 
-def diverging(values: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Signed values -> (colour image, alpha): red for positive, blue for negative,
-    symmetric around zero with |value| = scale at full strength."""
-    v = np.clip(values / scale, -1, 1) if scale > 0 and np.isfinite(scale) else np.zeros_like(values)
-    colour = np.where(v[..., None] >= 0, np.asarray(POSITIVE_RGB, np.float32), np.asarray(NEGATIVE_RGB, np.float32))
-    return colour, np.abs(v).astype(np.float32)
-
-
 def relevance_overlay(rgb: np.ndarray, relevance: np.ndarray, scale: float) -> np.ndarray:
     """Signed relevance (84x84) over a dimmed grayscale frame, red = for, blue = against:
     the colour of the sign, with weight 0.95 * sqrt(|relevance| / scale) (clipped at 1)."""
     h, w = rgb.shape[:2]
     gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
     base = cv2.cvtColor(cv2.convertScaleAbs(gray, alpha=0.45, beta=20), cv2.COLOR_GRAY2RGB)
-    v = resize_map(relevance, h, w)
+    return _signed_tint(base, resize_map(relevance, h, w), scale)
+
+
+def _signed_tint(base: np.ndarray, values: np.ndarray, scale: float) -> np.ndarray:
+    """The diverging map (the LRP panel and its colour bar): ``base`` tinted red where
+    values >= 0 and blue below, with weight 0.95 * sqrt(|value| / scale), clipped at 1."""
+    values = np.ascontiguousarray(values, dtype=np.float32)
     tint = _filled(base.shape, NEGATIVE_RGB).copy()
-    tint = cv2.copyTo(_filled(base.shape, POSITIVE_RGB), (v >= 0).view(np.uint8), tint)
-    weight = cv2.sqrt(normalise(np.abs(v), scale)) * np.float32(0.95)
+    tint = cv2.copyTo(_filled(base.shape, POSITIVE_RGB), (values >= 0).view(np.uint8), tint)
+    weight = cv2.sqrt(normalise(np.abs(values), scale)) * np.float32(0.95)
     return _mix(base, tint, weight)
 
 
@@ -99,8 +97,6 @@ def colour_bar(width: int, height: int, kind: str) -> np.ndarray:
     t = np.linspace(0, 1, width, dtype=np.float32)
     base = np.full((height, width, 3), 24, np.uint8)
     if kind == "diverging":
-        colour, alpha = diverging(np.broadcast_to(t * 2 - 1, (height, width)), 1.0)
-        a = np.sqrt(alpha)[..., None] * 0.95
-        return (base * (1 - a) + colour * a).astype(np.uint8)
+        return _signed_tint(base, np.broadcast_to(t * 2 - 1, (height, width)), 1.0)
     rgb = ACTOR_RGB if kind == "actor" else CRITIC_RGB
     return blend(base, np.sqrt(np.broadcast_to(t, (height, width))), rgb)
