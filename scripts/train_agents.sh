@@ -91,7 +91,9 @@ breakout() {
 # learning rate restarted at 38% of its peak); that run was stopped at 2.83M steps at the end of a
 # session. Greedy play jumps a lot between snapshots (a deterministic game: most noop starts end in
 # the same game), so the bundled agent is the snapshot `pick` chooses on held-out seeds. Without a
-# checkpoint in runs/spaceinvaders, the run continues from the bundled agent (weights and step count).
+# checkpoint in runs/spaceinvaders, the run continues from the bundled agent (weights and step count);
+# `pick` then chooses among that run's own snapshots only (the bundled agent is not a candidate), and
+# the final 3.3M-step export is none of them (`bundle runs/spaceinvaders spaceinvaders` takes it).
 spaceinvaders() {
     local init
     start_from runs/spaceinvaders agents/spaceinvaders
