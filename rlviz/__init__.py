@@ -10,19 +10,18 @@
     >>> rlviz.make_video(agent, "videos/pong.mp4", frames=100, explain="saliency,lrp")
 """
 
-from rlviz.agent import Agent
-from rlviz.envs import EnvSpec, make_env
-from rlviz.errors import RlvizError
-from rlviz.evaluate import evaluate
-from rlviz.explain.faithfulness import faithfulness_report
+from rlviz.agents.agent import Agent
+from rlviz.agents.evaluate import evaluate
+from rlviz.agents.loading import load_agent
+from rlviz.assess.overfit import hint_experiment
 from rlviz.explain.interactions import neuron_interactions
 from rlviz.explain.interactions_cnn import frame_interactions, policy_interactions
 from rlviz.explain.lrp import lrp
-from rlviz.explain.overfit import hint_experiment
 from rlviz.explain.perturbation import perturbation_saliency
-from rlviz.explain.sanity import sanity_report
-from rlviz.loading import load_agent
-from rlviz.video import make_comparison_video, make_video, render_still
+from rlviz.play.envs import EnvSpec, make_env
+from rlviz.present.assessment_reports import faithfulness_report, sanity_report
+from rlviz.present.video import make_comparison_video, make_video, render_still
+from rlviz.util.errors import RlvizError
 
 __version__ = "0.1.0"
 

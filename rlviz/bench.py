@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rlviz.agent import Agent
+from rlviz.agents.agent import Agent
 from rlviz.explain.perturbation import (
     BLUR_SIGMA,
     MASK_SIGMA,
+    _incremental_split,
     gaussian_blur,
     gaussian_mask,
     grid_centres,
-    _incremental_split,
     passes_per_frame,
     perturbation_saliency,
 )
@@ -178,7 +178,7 @@ def _video_subprocess(agent_path: str, frames: int, explain: str, device: str) -
     """Run one video in a fresh process; returns (frames/s, peak RSS in MB, frames written)."""
     code = (
         "import json, resource, sys, time\n"
-        "from rlviz import load_agent\nfrom rlviz.video import make_video\n"
+        "from rlviz import load_agent\nfrom rlviz.present.video import make_video\n"
         f"agent = load_agent({agent_path!r}, device={device!r})\n"
         # as many episodes as it takes: a long video must not stop at the first game's end
         f"r = make_video(agent, sys.argv[1], frames={frames}, episodes={frames}, explain={explain!r}, title_cards=False, progress=False)\n"
@@ -214,7 +214,7 @@ def run_bench(
 ) -> BenchResult:
     """Measure (a)-(e) for ``agent`` on its device; see :class:`BenchResult`."""
     rng = np.random.default_rng(seed)
-    from rlviz.envs import make_env
+    from rlviz.play.envs import make_env
 
     env = make_env(agent.env_spec, render_mode=None)
     obs, _ = env.reset(seed=seed)

@@ -8,7 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
-from rlviz.errors import RlvizError
+from rlviz.util.errors import RlvizError
+
 
 def _default_agent() -> str:
     """The best bundled agent that exists: agents/pong, else agents/pong-early."""
@@ -28,7 +29,7 @@ def _add_agent_args(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace):
-    from rlviz.loading import load_agent
+    from rlviz.agents.loading import load_agent
 
     return load_agent(args.agent, game=args.game, device=args.device)
 
@@ -42,13 +43,13 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def cmd_video(args: argparse.Namespace) -> int:
-    from rlviz.video import make_comparison_video, make_video
+    from rlviz.present.video import make_comparison_video, make_video
 
     agent = _load(args)
     if args.batch is None:  # a GPU needs many frames at once to be full
         args.batch = 64 if agent.device.type == "cuda" else 8
     if args.compare:
-        from rlviz.loading import load_agent
+        from rlviz.agents.loading import load_agent
 
         if args.highlights:
             raise RlvizError("--highlights and --compare do not combine; make the two videos separately")
@@ -91,7 +92,7 @@ def cmd_video(args: argparse.Namespace) -> int:
 
 
 def cmd_frame(args: argparse.Namespace) -> int:
-    from rlviz.video import render_still
+    from rlviz.present.video import render_still
 
     agent = _load(args)
     out = render_still(agent, args.out, step=args.step, seed=args.seed, explain=args.explain, size=_size(args.size))
@@ -100,8 +101,8 @@ def cmd_frame(args: argparse.Namespace) -> int:
 
 
 def cmd_interactions(args: argparse.Namespace) -> int:
-    from rlviz.explain.interactions_cnn import write_interaction_report
-    from rlviz.rollout import env_for
+    from rlviz.play.rollout import env_for
+    from rlviz.present.interaction_report import write_interaction_report
 
     agent = _load(args)
     action: int | str | None = None
@@ -126,8 +127,7 @@ def cmd_interactions(args: argparse.Namespace) -> int:
 
 
 def cmd_faithfulness(args: argparse.Namespace) -> int:
-    from rlviz.explain.faithfulness import faithfulness_report
-    from rlviz.explain.sanity import sanity_report
+    from rlviz.present.assessment_reports import faithfulness_report, sanity_report
 
     agent = _load(args)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
@@ -161,13 +161,13 @@ def cmd_faithfulness(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from rlviz.evaluate import evaluate
+    from rlviz.agents.evaluate import evaluate
 
     if args.episodes < 1:
         raise RlvizError(f"--episodes must be at least 1, got {args.episodes}")
     agent = _load(args)
     if args.write_card:
-        from rlviz.model_card import write_model_card
+        from rlviz.agents.model_card import write_model_card
 
         if not Path(args.agent).is_dir():
             raise RlvizError("--write-card needs an rlviz agent folder; save the agent first (agent.save(folder))")
@@ -207,13 +207,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_hints(args: argparse.Namespace) -> int:
-    from rlviz.explain.overfit import hint_experiment
-    from rlviz.loading import load_agent
+    from rlviz.agents.loading import load_agent
+    from rlviz.assess.overfit import hint_experiment
 
     overfit = load_agent(args.overfit, device=args.device)
     control = load_agent(args.control, device=args.device)
     if args.video:  # check the path before the long measurement
-        from rlviz.render.video import check_output_path
+        from rlviz.present.writer import check_output_path
 
         check_output_path(args.video)
     result = hint_experiment(overfit, control, frames=args.frames, seed=args.seed, json_path=args.json)
@@ -222,7 +222,7 @@ def cmd_hints(args: argparse.Namespace) -> int:
     if args.json:
         print(f"wrote {args.json}")
     if args.video:
-        from rlviz.video import make_comparison_video
+        from rlviz.present.video import make_comparison_video
 
         labels = [
             f"'{result.overfit.agent}': strip shows the expert's move; {result.overfit.saliency_mass:.0%} of its attention there",

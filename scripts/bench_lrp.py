@@ -18,9 +18,9 @@ import time
 import numpy as np
 import torch
 
-from rlviz.agent import Agent, to_float_obs
+from rlviz.agents.agent import Agent, to_float_obs
+from rlviz.agents.networks import NatureActorCritic
 from rlviz.explain.lrp import COMPOSITES, lrp
-from rlviz.networks import NatureActorCritic
 
 
 def _sync(device: torch.device) -> None:

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from rlviz import load_agent
-from rlviz.heap import resident_mb
-from rlviz.video import make_video
+from rlviz.present.video import make_video
+from rlviz.util.heap import resident_mb
 
 
 def main() -> None:

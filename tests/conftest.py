@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from rlviz.agent import Agent
-from rlviz.envs import EnvSpec
-from rlviz.networks import NatureActorCritic
+from rlviz.agents.agent import Agent
+from rlviz.agents.networks import NatureActorCritic
+from rlviz.play.envs import EnvSpec
 
 PONG_ACTIONS = ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
 

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from rlviz import load_agent
-from rlviz.agent import Agent
-from rlviz.envs import EnvSpec
-from rlviz.errors import RlvizError
-from rlviz.networks import NatureQNetwork
-from rlviz.rollout import env_for
+from rlviz.agents.agent import Agent
+from rlviz.agents.networks import NatureQNetwork
+from rlviz.play.envs import EnvSpec
+from rlviz.play.rollout import env_for
+from rlviz.util.errors import RlvizError
 
 
 def test_agent_takes_uint8_and_divides_by_255_outside_the_net(pong_agent, random_obs):

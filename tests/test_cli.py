@@ -6,8 +6,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from rlviz.cli import build_parser, main
 
 

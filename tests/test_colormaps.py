@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rlviz.render import colormaps as cm
+from rlviz.present import colormaps as cm
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rlviz.envs import EnvSpec, action_names, canonical_game, make_env
-from rlviz.errors import RlvizError
+from rlviz.play.envs import EnvSpec, action_names, canonical_game, make_env
+from rlviz.util.errors import RlvizError
 
 
 def test_observations_are_uint8_stacks_newest_last_and_render_is_rgb():
@@ -55,7 +55,7 @@ def test_gymnasium_pipeline_matches_the_training_vector_env_bit_for_bit(game):
     """The trainer steps ale-py's AtariVectorEnv; playback uses make_env. They must agree."""
     from ale_py.vector_env import AtariVectorEnv
 
-    from rlviz.envs import _snake
+    from rlviz.play.envs import _snake
 
     vec = AtariVectorEnv(_snake(game), 1, noop_max=0, use_fire_reset=False, reward_clipping=False,
                          repeat_action_probability=0.0, autoreset_mode="SameStep")

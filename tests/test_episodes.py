@@ -6,10 +6,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlviz import moments
-from rlviz.errors import RlvizError
-from rlviz.render.video import read_video
-from rlviz.rollout import Step, play, replay_frames
+from rlviz.play.rollout import Step, play, replay_frames
+from rlviz.present import moments
+from rlviz.present.writer import read_video
+from rlviz.util.errors import RlvizError
 
 
 class ShortEpisodes(gym.Env):
@@ -71,14 +71,15 @@ def test_a_reset_is_not_a_sudden_value_change():
 
 
 def test_a_video_of_several_episodes_has_every_step_and_scores_each_game(pong_agent, tmp_path, monkeypatch):
-    import rlviz.video as video
+    import rlviz.present.video.api as video
+    from rlviz.present.video.render_pass import takeaways
 
     monkeypatch.setattr(video, "env_for", lambda agent, game=None: ShortEpisodes())
     result = video.make_video(pong_agent, tmp_path / "three.mp4", frames=15, episodes=3, size=(640, 360),
                               title_cards=False, progress=False)
     assert result.frames == 15 and read_video(result.path).shape == (15, 360, 640, 3)
     steps = list(play(pong_agent, ShortEpisodes(), seed=0, max_steps=15, episodes=3))
-    items, _ = video._takeaways(pong_agent, steps, {})
+    items, _ = takeaways(pong_agent, steps, {})
     assert items[0].startswith("Scores of its 3 games: +1, +1, +1")
 
 
@@ -93,8 +94,8 @@ class ShortEpisodesWithLives(ShortEpisodes):
 def test_play_records_lives_and_the_end_card_counts_the_lost_ones(pong_agent):
     steps = list(play(pong_agent, ShortEpisodesWithLives(), seed=0, max_steps=10, episodes=2))
     assert [s.lives for s in steps] == [3, 2, 2, 1, 1] * 2
-    import rlviz.video as video
+    from rlviz.present.video.render_pass import takeaways
 
-    items, _ = video._takeaways(pong_agent, steps, {})
+    items, _ = takeaways(pong_agent, steps, {})
     assert "4 lives lost" in items[0]
     assert [s.lives for s in play(pong_agent, ShortEpisodes(), seed=0)] == [0] * 5  # no lives in info

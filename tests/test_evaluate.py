@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from rlviz.agent import Agent
-from rlviz.errors import RlvizError
-from rlviz.evaluate import evaluate
-from rlviz.rollout import env_for, play
+from rlviz.agents.agent import Agent
+from rlviz.agents.evaluate import evaluate
+from rlviz.play.rollout import env_for, play
+from rlviz.util.errors import RlvizError
 
 
 class FixedPolicy(nn.Module):
@@ -62,7 +62,7 @@ def test_sampling_a_q_network_or_an_unknown_policy_is_refused(pong_agent):
     q_agent = Agent(Q(), env_spec=pong_agent.env_spec, action_names=pong_agent.action_names)
     with pytest.raises(RlvizError, match="Q-network"):
         evaluate(q_agent, episodes=1, max_steps=5, progress=False, policy="sampled")
-    from rlviz.model_card import write_model_card
+    from rlviz.agents.model_card import write_model_card
 
     with pytest.raises(RlvizError, match="Q-network"):  # refused before any episode is played
         write_model_card(q_agent, "/nonexistent", episodes=1, progress=False, sampled=True)
@@ -71,14 +71,14 @@ def test_sampling_a_q_network_or_an_unknown_policy_is_refused(pong_agent):
 
 
 def test_card_with_the_sampled_policy_reports_both_scores(pong_agent, tmp_path, monkeypatch):
-    from rlviz import model_card
+    from rlviz.agents import model_card
 
     pong_agent.save(tmp_path / "a")
     calls = []
 
     def fake_evaluate(agent, *, episodes, seed, progress, policy="greedy"):  # the card's wording, not the game
         calls.append(policy)
-        from rlviz.evaluate import Evaluation
+        from rlviz.agents.evaluate import Evaluation
         return Evaluation([1.0, 3.0] if policy == "greedy" else [5.0, 9.0], [10, 10], seed, policy)
 
     monkeypatch.setattr(model_card, "evaluate", fake_evaluate)

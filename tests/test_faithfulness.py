@@ -9,14 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from rlviz.agent import Agent
-from rlviz.envs import EnvSpec
-from rlviz.errors import RlvizError
-from rlviz.explain.faithfulness import (
+from rlviz.agents.agent import Agent
+from rlviz.assess.faithfulness import (
     available_methods,
     compute_maps,
     deletion_aopc,
-    faithfulness_report,
     insertion_aopc,
     pixel_flipping,
     pixel_flipping_outputs,
@@ -24,6 +21,9 @@ from rlviz.explain.faithfulness import (
 )
 from rlviz.explain.gradient import gradient, gradient_x_input
 from rlviz.explain.perturbation import gaussian_blur
+from rlviz.play.envs import EnvSpec
+from rlviz.present.assessment_reports import faithfulness_report
+from rlviz.util.errors import RlvizError
 
 BOX = (28, 42, 28, 42)  # rows, columns: four 7x7 regions
 

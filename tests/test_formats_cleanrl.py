@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from rlviz.errors import RlvizError
-from rlviz.formats.cleanrl import load_cleanrl
-from rlviz.loading import load_agent
+from rlviz.agents.formats.cleanrl import load_cleanrl
+from rlviz.agents.loading import load_agent
+from rlviz.util.errors import RlvizError
 
 
 def _trunk() -> list[nn.Module]:

@@ -14,9 +14,9 @@ import torch
 
 sb3 = pytest.importorskip("stable_baselines3")
 
-from rlviz.errors import RlvizError  # noqa: E402
-from rlviz.formats.sb3 import load_sb3  # noqa: E402
-from rlviz.loading import load_agent  # noqa: E402
+from rlviz.agents.formats.sb3 import load_sb3  # noqa: E402
+from rlviz.agents.loading import load_agent  # noqa: E402
+from rlviz.util.errors import RlvizError  # noqa: E402
 
 PONG_ACTIONS = ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
 

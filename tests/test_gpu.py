@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from rlviz.agent import Agent
+from rlviz.agents.agent import Agent
+from rlviz.agents.networks import NatureActorCritic
 from rlviz.explain.lrp import lrp
 from rlviz.explain.perturbation import perturbation_saliency
-from rlviz.networks import NatureActorCritic
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 

@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from rlviz.gridstore import GridStore
-from rlviz.heap import resident_mb
+from rlviz.util.gridstore import GridStore
+from rlviz.util.heap import resident_mb
 
 
 def test_grids_come_back_exactly_in_any_order():

@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from rlviz.heap import release_free_memory, resident_mb
+from rlviz.util.heap import release_free_memory, resident_mb
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm") or not release_free_memory(), reason="needs Linux with glibc")

@@ -11,13 +11,13 @@ import torch
 from torch import nn
 
 from rlviz import load_agent
-from rlviz.agent import Agent
-from rlviz.envs import make_env
-from rlviz.errors import RlvizError
-from rlviz.explain.overfit import hint_experiment, hint_mass
-from rlviz.hints import HintPixels, hint_blocks, read_hint
-from rlviz.rollout import env_for
+from rlviz.agents.agent import Agent
+from rlviz.assess.overfit import hint_experiment, hint_mass
+from rlviz.play.envs import make_env
+from rlviz.play.hints import HintPixels, hint_blocks, read_hint
+from rlviz.play.rollout import env_for
 from rlviz.train.ppo import PPOConfig, Trainer
+from rlviz.util.errors import RlvizError
 
 SMALL = dict(game="Pong", num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1, checkpoint_every_s=0.0)
 
@@ -127,7 +127,7 @@ def test_the_experiment_finds_the_agent_that_copies_the_strip():
 
 def test_cli_hints_writes_the_table_json_and_side_by_side_video(expert_folder, tmp_path, capsys):
     from rlviz.cli import main
-    from rlviz.render.video import read_video
+    from rlviz.present.writer import read_video
 
     Trainer(PPOConfig(total_steps=32, hints=str(expert_folder), **SMALL), tmp_path / "overfit").run()
     Trainer(PPOConfig(total_steps=32, hints="random", **SMALL), tmp_path / "control").run()

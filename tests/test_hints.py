@@ -6,8 +6,16 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlviz.errors import RlvizError
-from rlviz.hints import HINT_ROWS, HintPixels, hint_blocks, hint_fraction, hint_mask, read_hint, write_hints
+from rlviz.play.hints import (
+    HINT_ROWS,
+    HintPixels,
+    hint_blocks,
+    hint_fraction,
+    hint_mask,
+    read_hint,
+    write_hints,
+)
+from rlviz.util.errors import RlvizError
 
 
 class NoiseEnv(gym.Env):
@@ -112,7 +120,7 @@ def test_hint_fraction_measures_map_mass_in_the_strip():
 
 
 def test_hint_wrapper_on_real_pong():
-    from rlviz.envs import make_env
+    from rlviz.play.envs import make_env
 
     env = HintPixels(make_env("Pong", render_mode="rgb_array"), expert=lambda obs: 4)
     obs, info = env.reset(seed=0)

@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from rlviz.agent import Agent
-from rlviz.errors import RlvizError
+from rlviz.agents.agent import Agent
+from rlviz.agents.networks import NatureActorCritic, NatureQNetwork
 from rlviz.explain.interactions import (
     Interaction,
     aggregated_influence,
@@ -29,10 +29,13 @@ from rlviz.explain.interactions_cnn import (
     policy_interaction_matrix,
     policy_interactions,
     receptive_field_boxes,
-    write_interaction_report,
 )
-from rlviz.networks import NatureActorCritic, NatureQNetwork
-from rlviz.render.interaction_figures import draw_interaction_matrix, draw_interaction_pairs
+from rlviz.present.interaction_figures import (
+    draw_interaction_matrix,
+    draw_interaction_pairs,
+)
+from rlviz.present.interaction_report import write_interaction_report
+from rlviz.util.errors import RlvizError
 
 # 2 hidden units, 3 inputs; signs must not matter (NID reads |W|)
 W1 = [[1.0, -2.0, 0.5], [-3.0, 1.0, 2.0]]

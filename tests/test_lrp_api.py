@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rlviz.agent import Agent
-from rlviz.errors import RlvizError
+from rlviz.agents.agent import Agent
+from rlviz.agents.networks import NatureActorCritic, NatureQNetwork
 from rlviz.explain.lrp import COMPOSITES, lrp, make_composite, relevance
-from rlviz.networks import NatureActorCritic, NatureQNetwork
+from rlviz.util.errors import RlvizError
 
 DT = torch.float64
 SMALL_OVERRIDES = {  # eps -> 0, so that conservation can be checked tightly
@@ -446,9 +446,9 @@ def test_repeated_calls_do_not_keep_activations_alive():
     import numpy as np
     import torch
 
-    from rlviz.agent import Agent
+    from rlviz.agents.agent import Agent
+    from rlviz.agents.networks import NatureActorCritic
     from rlviz.explain.lrp import lrp
-    from rlviz.networks import NatureActorCritic
 
     torch.manual_seed(0)
     agent = Agent(NatureActorCritic(6))
@@ -475,10 +475,10 @@ def test_every_layer_that_reads_the_observation_gets_the_first_layer_rule(monkey
     import numpy as np
     import torch
 
-    from rlviz.agent import Agent
+    from rlviz.agents.agent import Agent
+    from rlviz.agents.networks import ARCHITECTURES
     from rlviz.explain.lrp import lrp
     from rlviz.explain.lrp.composites import Composite
-    from rlviz.networks import ARCHITECTURES
 
     torch.manual_seed(0)
     agent = Agent(ARCHITECTURES["nature-actor-critic-separate"](6))

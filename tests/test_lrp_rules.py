@@ -11,10 +11,21 @@ import pytest
 import torch
 from torch import nn
 
-from rlviz.errors import RlvizError
 from rlviz.explain.lrp.attribution import relevance
 from rlviz.explain.lrp.composites import Composite
-from rlviz.explain.lrp.rules import AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZBox, Zero, ZPlus, stabilize
+from rlviz.explain.lrp.rules import (
+    AlphaBeta,
+    Epsilon,
+    Flat,
+    Gamma,
+    Rule,
+    WSquare,
+    ZBox,
+    Zero,
+    ZPlus,
+    stabilize,
+)
+from rlviz.util.errors import RlvizError
 
 DT = torch.float64
 

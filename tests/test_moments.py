@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rlviz.moments import captions, key_moments, lives_lost, value_changes
+from rlviz.present.moments import captions, key_moments, lives_lost, value_changes
 
 
 def synthetic_trace(n: int = 400) -> tuple[np.ndarray, np.ndarray]:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlviz.errors import RlvizError
-from rlviz.formats.cleanrl import load_cleanrl
-from rlviz.loading import load_agent
-from rlviz.networks import NatureActorCritic
+from rlviz.agents.formats.cleanrl import load_cleanrl
+from rlviz.agents.loading import load_agent
+from rlviz.agents.networks import NatureActorCritic
+from rlviz.util.errors import RlvizError
 
 
 class Payload:

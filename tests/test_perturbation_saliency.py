@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from rlviz.agent import Agent
+from rlviz.agents.agent import Agent
 from rlviz.explain.perturbation import (
     gaussian_blur,
     gaussian_mask,
@@ -212,7 +212,7 @@ def test_map_edges_do_not_fade():
 
 @pytest.mark.parametrize("which", ["all", "newest"])
 def test_incremental_path_equals_plain_path_within_1e4(pong_agent, which):
-    from rlviz.envs import make_env
+    from rlviz.play.envs import make_env
 
     env = make_env("Pong", render_mode=None)
     obs, _ = env.reset(seed=2)
@@ -232,7 +232,7 @@ def test_incremental_path_equals_plain_path_within_1e4(pong_agent, which):
 
 
 def test_incremental_path_is_refused_for_unknown_nets(random_obs):
-    from rlviz.errors import RlvizError
+    from rlviz.util.errors import RlvizError
 
     agent = Agent(BoxReader(slice(0, 10), slice(0, 10)), action_names=["a", "b", "c"])
     with pytest.raises(RlvizError, match="plain"):
@@ -253,7 +253,7 @@ def test_first_layer_changes_equal_the_convolution_of_every_masked_difference():
 
 
 def test_a_batch_size_below_one_is_refused(pong_agent, random_obs):
-    from rlviz.errors import RlvizError
+    from rlviz.util.errors import RlvizError
 
     with pytest.raises(RlvizError, match="batch_size"):
         perturbation_saliency(pong_agent, random_obs[0], batch_size=0)

@@ -9,20 +9,20 @@ import pytest
 import torch
 from torch import nn
 
-from rlviz.agent import Agent
-from rlviz.envs import EnvSpec
-from rlviz.errors import RlvizError
-from rlviz.explain.sanity import (
+from rlviz.agents.agent import Agent
+from rlviz.agents.networks import NatureActorCriticSeparate, NatureQNetwork
+from rlviz.assess.sanity import (
     cascading_randomization,
     input_invariance,
     randomization_steps,
     randomized_copy,
     rankdata,
-    sanity_report,
     shifted_copy,
     spearman,
 )
-from rlviz.networks import NatureActorCriticSeparate, NatureQNetwork
+from rlviz.play.envs import EnvSpec
+from rlviz.present.assessment_reports import sanity_report
+from rlviz.util.errors import RlvizError
 
 
 class TinyConvPolicy(nn.Module):

@@ -14,12 +14,21 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlviz.envs import EnvSpec, make_env
-from rlviz.sb3_wrappers import FrameStack, ResizeThenGray, WarpFrame, cleanrl_wrapper
+from rlviz.play.envs import EnvSpec, make_env
+from rlviz.play.sb3_wrappers import (
+    FrameStack,
+    ResizeThenGray,
+    WarpFrame,
+    cleanrl_wrapper,
+)
 
 sb3 = pytest.importorskip("stable_baselines3")
 from stable_baselines3.common import atari_wrappers  # noqa: E402
-from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack, VecTransposeImage  # noqa: E402
+from stable_baselines3.common.vec_env import (  # noqa: E402
+    DummyVecEnv,
+    VecFrameStack,
+    VecTransposeImage,
+)
 
 STEPS = 300
 

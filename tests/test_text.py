@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from rlviz.render.text import TextLayer, font
+from rlviz.present.text import TextLayer, font
 
 ITEMS = [
     ((10, 10), "Hello world", 18, (250, 250, 250), "la"),

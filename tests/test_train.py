@@ -55,7 +55,7 @@ def test_a_run_without_checkpoint_can_continue_from_an_exported_agent(tmp_path):
 
 
 def test_resume_drops_episodes_logged_after_the_checkpoint_and_refuses_other_batch_shapes(tmp_path):
-    from rlviz.errors import RlvizError
+    from rlviz.util.errors import RlvizError
 
     small = dict(game="Pong", num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1, checkpoint_every_s=0.0)
     Trainer(PPOConfig(total_steps=64, **small), tmp_path / "run").run()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -12,10 +11,10 @@ import time
 import numpy as np
 import pytest
 
-from rlviz.errors import RlvizError
-from rlviz.render.layout import compute_layout
-from rlviz.render.video import VideoWriter, read_video
-from rlviz.video import make_video
+from rlviz.present.layout import compute_layout
+from rlviz.present.video import make_video
+from rlviz.present.writer import VideoWriter, read_video
+from rlviz.util.errors import RlvizError
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (960, 540), (1920, 1080)])
@@ -37,7 +36,7 @@ FULL_ACTIONS = ["NOOP", "FIRE", "UP", "RIGHT", "LEFT", "DOWN", "UPRIGHT", "UPLEF
 
 def drawn_text(monkeypatch) -> list[tuple[str, tuple[int, int, int, int]]]:
     """Collects the box of every text drawn from now on."""
-    from rlviz.render.text import TextLayer
+    from rlviz.present.text import TextLayer
 
     boxes: list[tuple[str, tuple[int, int, int, int]]] = []
     draw = TextLayer.draw
@@ -52,7 +51,7 @@ def overlap(a, b) -> bool:
 @pytest.mark.parametrize("size", [(640, 360), (960, 540), (1280, 720)])
 @pytest.mark.parametrize("n_actions", [4, 6, 18])
 def test_every_text_stays_inside_its_box(size, n_actions, monkeypatch):
-    from rlviz.render.layout import FrameRenderer, FrameView, Scales
+    from rlviz.present.layout import FrameRenderer, FrameView, Scales
 
     boxes = drawn_text(monkeypatch)
     lay = compute_layout(*size, panels=("saliency", "lrp", "interactions"))
@@ -87,8 +86,8 @@ def test_every_text_stays_inside_its_box(size, n_actions, monkeypatch):
 @pytest.mark.parametrize("size", [(640, 360), (1280, 720)])
 @pytest.mark.parametrize("panels", [("saliency",), ("saliency", "lrp", "interactions")])
 def test_comparison_text_stays_in_its_agents_column(size, panels, monkeypatch):
-    from rlviz.render.compare_layout import CompareRenderer
-    from rlviz.render.layout import FrameView, Scales
+    from rlviz.present.compare_layout import CompareRenderer
+    from rlviz.present.layout import FrameView, Scales
 
     boxes = drawn_text(monkeypatch)
     names = FULL_ACTIONS[:6]
@@ -107,7 +106,7 @@ def test_comparison_text_stays_in_its_agents_column(size, panels, monkeypatch):
 
 
 def test_cards_keep_their_text_inside_the_frame(monkeypatch):
-    from rlviz.render.cards import end_card, title_card
+    from rlviz.present.cards import end_card, title_card
 
     boxes = drawn_text(monkeypatch)
     long = "The agent looked most at the bottom left while choosing, and at the top centre while judging. " * 3
@@ -187,10 +186,10 @@ def test_ctrl_c_during_a_video_leaves_a_playable_file(agent_dir, tmp_path, sig):
 def test_comparison_starts_both_agents_from_the_same_emulator_state(pong_agent, tmp_path):
     import torch
 
-    from rlviz.agent import Agent
-    from rlviz.networks import NatureActorCritic
-    from rlviz.rollout import checksum, env_for
-    from rlviz.video import make_comparison_video
+    from rlviz.agents.agent import Agent
+    from rlviz.agents.networks import NatureActorCritic
+    from rlviz.play.rollout import checksum, env_for
+    from rlviz.present.video import make_comparison_video
 
     torch.manual_seed(5)
     other = Agent(NatureActorCritic(6), env_spec=pong_agent.env_spec, action_names=pong_agent.action_names, metadata={"name": "other"})
@@ -208,7 +207,7 @@ def test_comparison_starts_both_agents_from_the_same_emulator_state(pong_agent, 
 def test_still_frame_is_a_png_of_the_requested_size(pong_agent, tmp_path):
     import imageio.v2 as imageio
 
-    from rlviz.video import render_still
+    from rlviz.present.video import render_still
 
     path = render_still(pong_agent, tmp_path / "still.png", step=5, size=(960, 540))
     assert imageio.imread(path).shape == (540, 960, 3)
@@ -243,9 +242,10 @@ def test_lrp_panel_video_decodes_and_uses_one_relevance_scale(pong_agent, tmp_pa
 
 
 def test_colour_legend_values_match_the_data_range(pong_agent, tmp_path):
-    from rlviz.gridstore import GridStore
-    from rlviz.render.layout import FrameRenderer, Scales
-    from rlviz.video import ExplainedStep, video_scales
+    from rlviz.present.layout import FrameRenderer, Scales
+    from rlviz.present.video.explain_pass import video_scales
+    from rlviz.present.video.records import ExplainedStep
+    from rlviz.util.gridstore import GridStore
 
     store = GridStore()
     grids = [np.full((17, 17), v) for v in (0.5, 2.0)]
@@ -266,7 +266,7 @@ def test_colour_legend_values_match_the_data_range(pong_agent, tmp_path):
 
 
 def test_imported_agents_are_not_labelled_untrained(pong_agent):
-    from rlviz.video import agent_label, training_text
+    from rlviz.present.video.records import agent_label, training_text
 
     assert "UNTRAINED" in agent_label(pong_agent)[2]
     pong_agent.metadata["source"] = {"format": "sb3", "algorithm": "PPO"}
@@ -277,9 +277,9 @@ def test_imported_agents_are_not_labelled_untrained(pong_agent):
 def test_highlight_clips_cut_short_by_ctrl_c_still_render(pong_agent, tmp_path, monkeypatch):
     """Ctrl-C while explaining leaves key moments without explained frames; the frames that
     were explained are still written."""
-    import rlviz.video as video
+    import rlviz.present.video.explain_pass as explain_pass
 
-    real = video._explain_batch
+    real = explain_pass._explain_batch
     calls = {"n": 0}
 
     def interrupt_on_second_batch(*args, **kwargs):
@@ -288,7 +288,7 @@ def test_highlight_clips_cut_short_by_ctrl_c_still_render(pong_agent, tmp_path, 
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(video, "_explain_batch", interrupt_on_second_batch)
+    monkeypatch.setattr(explain_pass, "_explain_batch", interrupt_on_second_batch)
     result = make_video(pong_agent, tmp_path / "cut.mp4", frames=200, highlights=3, fps=10, size=(640, 360),
                         title_cards=False, batch=4, progress=False)
     assert result.interrupted and result.frames >= 4
@@ -296,7 +296,7 @@ def test_highlight_clips_cut_short_by_ctrl_c_still_render(pong_agent, tmp_path, 
 
 
 def test_comparison_cut_short_on_the_second_agent_shows_the_first(pong_agent, tmp_path, monkeypatch):
-    import rlviz.video as video
+    import rlviz.present.video.api as video
 
     real = video.explain_steps
     calls = {"n": 0}
@@ -313,7 +313,7 @@ def test_comparison_cut_short_on_the_second_agent_shows_the_first(pong_agent, tm
 
 
 def test_bad_sizes_and_steps_are_one_line_errors(pong_agent, tmp_path):
-    from rlviz.video import make_comparison_video, render_still
+    from rlviz.present.video import make_comparison_video, render_still
 
     with pytest.raises(RlvizError, match="at least 640x360"):
         make_video(pong_agent, tmp_path / "s.mp4", size=(320, 200), progress=False)
@@ -327,8 +327,10 @@ def test_views_batch_lrp_yet_give_each_frame_its_own_map_and_history(pong_agent)
     """The render pass computes LRP for several frames at once: every view must still carry
     the map of its own observation, and the value history up to its own step."""
     from rlviz.explain.lrp import lrp
-    from rlviz.rollout import env_for, replay_frames
-    from rlviz.video import _views, explain_steps, record
+    from rlviz.play.rollout import env_for, replay_frames
+    from rlviz.present.video.explain_pass import explain_steps
+    from rlviz.present.video.play_pass import record
+    from rlviz.present.video.render_pass import views as render_views
 
     env = env_for(pong_agent)
     try:
@@ -336,7 +338,7 @@ def test_views_batch_lrp_yet_give_each_frame_its_own_map_and_history(pong_agent)
         chosen = [1, 2, 4, 5, 6, 9, 11]  # gaps, as in highlights, and a last batch that is not full
         explained, _ = explain_steps(pong_agent, env, steps, chosen, ("lrp",), seed=3, progress=False)
         records = dict(zip(chosen, explained))
-        views = list(_views(pong_agent, env, steps, records, seed=3, captions=None, batch=3))
+        views = list(render_views(pong_agent, env, steps, records, seed=3, captions=None, batch=3))
         observations = [obs for _, obs in replay_frames(env, steps, seed=3, render=False)]
     finally:
         env.close()

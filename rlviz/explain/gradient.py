@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlviz.agent import Agent, to_float_obs
-from rlviz.errors import RlvizError
+from rlviz.agents.agent import Agent, to_float_obs
+from rlviz.util.errors import RlvizError
 
 Target = str | int | Sequence[int] | np.ndarray
 

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rlviz.errors import RlvizError
+from rlviz.util.errors import RlvizError
 
 # Layers an MLP may contain between its Linear layers: element-wise, so NID's reading holds.
 _ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.SiLU, nn.Softplus,

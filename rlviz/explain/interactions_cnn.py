@@ -30,18 +30,15 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from rlviz.agent import Agent, to_float_obs
-from rlviz.errors import RlvizError
+from rlviz.agents.agent import Agent, to_float_obs
 from rlviz.explain.interactions import (
     N_NULL,
     Interaction,
@@ -50,6 +47,7 @@ from rlviz.explain.interactions import (
     pairwise_strengths,
     rank_pairs,
 )
+from rlviz.util.errors import RlvizError
 
 RGB_SHAPE = (210, 160)
 GROUPS = ("cell", "channel")
@@ -181,7 +179,7 @@ class _Geometry:
     rgb_patches: list[Box]
 
 
-def _geometry(parts: CnnParts, group: str, rgb_shape: tuple[int, int]) -> _Geometry:
+def cell_geometry(parts: CnnParts, group: str, rgb_shape: tuple[int, int]) -> _Geometry:
     channels, rows, cols = parts.grid
     if group == "channel":
         return _Geometry([f"channel {c}" for c in range(channels)], [], [], [])
@@ -198,7 +196,7 @@ def _geometry(parts: CnnParts, group: str, rgb_shape: tuple[int, int]) -> _Geome
     return _Geometry(labels, obs_boxes, rgb_boxes, patches)
 
 
-def _decorate(items: list[Interaction], geo: _Geometry, group: str) -> list[PolicyInteraction]:
+def label_pairs(items: list[Interaction], geo: _Geometry, group: str) -> list[PolicyInteraction]:
     out = []
     for it in items:
         f = it.features
@@ -216,7 +214,7 @@ def _decorate(items: list[Interaction], geo: _Geometry, group: str) -> list[Poli
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_group(group: str) -> None:
+def check_group(group: str) -> None:
     if group not in GROUPS:
         raise RlvizError(f"group must be 'cell' or 'channel', got {group!r}")
 
@@ -242,7 +240,7 @@ def grouped_weights(parts: CnnParts, group: str, activations: torch.Tensor | Non
 
     ``activations`` (N, C, H, W) conv outputs make it |W1[i, j] * a_j| summed per group.
     """
-    _check_group(group)
+    check_group(group)
     c, h, w = parts.grid
     w1 = parts.fc1.weight.detach().double().cpu().abs().reshape(-1, c, h * w)  # channel-major flatten
     if activations is None:
@@ -275,7 +273,7 @@ def policy_interactions(
     the agent combines to choose that action, ``"value"`` = the critic. ``order=2`` ranks
     pairs; ``order=None`` gives any-order sets with the shuffle cut-off (see interactions.py).
     """
-    _check_group(group)
+    check_group(group)
     parts = cnn_parts(agent)
     z = policy_influence(agent, action, parts)
     gw = grouped_weights(parts, group)
@@ -285,7 +283,7 @@ def policy_interactions(
         items = greedy_interactions(gw, z, top_k=top_k, n_null=n_null, seed=seed)
     else:
         raise RlvizError(f"order must be 2 (pairwise) or None / 'any', got {order!r}")
-    return _decorate(items, _geometry(parts, group, rgb_shape), group)
+    return label_pairs(items, cell_geometry(parts, group, rgb_shape), group)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,113 +337,13 @@ def frame_interactions(
     activation it multiplies in this frame, so the pairs are those the agent combines now.
     To explain a chosen action, pass its index as ``action``.
     """
-    _check_group(group)
+    check_group(group)
     parts = cnn_parts(agent)
     mats = activation_interaction_matrices(agent, conv_activations(agent, obs), group=group, action=action)
-    geo = _geometry(parts, group, rgb_shape)
-    return [_decorate(rank_pairs(m, top_k), geo, group) for m in mats]
+    geo = cell_geometry(parts, group, rgb_shape)
+    return [label_pairs(rank_pairs(m, top_k), geo, group) for m in mats]
 
 
 # ---------------------------------------------------------------------------------------------
 # report
 # ---------------------------------------------------------------------------------------------
-
-
-def _analyses(agent: Agent, action: int | str | None) -> list[tuple[str, str, int | str | None]]:
-    """(key, plain title, action) for every analysis a report covers."""
-    items: list[tuple[str, str, int | str | None]] = [("overall", "all actions together", None)]
-    actions = range(agent.n_actions) if action is None else [action]
-    for a in actions:
-        if a == "value":
-            continue
-        name = agent.action_names[int(a)]
-        items.append((f"action_{int(a)}_{_slug(name)}", f"choosing {name}", int(a)))
-    if agent.kind == "actor-critic" and (action is None or action == "value"):
-        items.append(("value", "the value estimate", "value"))
-    return items
-
-
-def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in str(name).lower()).strip("_") or "action"
-
-
-def _to_json(items: list[PolicyInteraction]) -> list[dict[str, Any]]:
-    top = items[0].strength if items and items[0].strength > 0 else 1.0
-    return [
-        {
-            "features": list(it.features),
-            "labels": list(it.labels),
-            "strength": it.strength,
-            "relative_strength": it.strength / top,
-            "obs_boxes": [list(b) for b in it.obs_boxes],
-            "rgb_boxes": [list(b) for b in it.rgb_boxes],
-        }
-        for it in items
-    ]
-
-
-def write_interaction_report(
-    agent: Agent,
-    out_dir: str | Path,
-    *,
-    action: int | str | None = None,
-    group: str = "cell",
-    frame_rgb: np.ndarray | None = None,
-    top_k: int = 10,
-    figure_pairs: int = 5,
-) -> dict[str, Path]:
-    """Write interactions.json and PNG figures (heat map and top pairs on a frame) per analysis.
-
-    ``action=None`` covers the policy overall, every action and (actor-critic) the value;
-    an int covers that action plus the overall view. ``frame_rgb`` (210x160x3 RGB) is the
-    backdrop for the pair figures; without one a neutral grid is drawn. Returns name -> path.
-    """
-    import cv2  # the renderer draws; this function only wires analysis to files
-
-    from rlviz.render.interaction_figures import blank_frame, draw_interaction_matrix, draw_interaction_pairs
-
-    _check_group(group)
-    if action is not None and action != "value" and not (
-        isinstance(action, (int, np.integer)) and 0 <= int(action) < agent.n_actions
-    ):
-        raise RlvizError(f"action must be None, 'value' or an index 0..{agent.n_actions - 1}, got {action!r}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    parts = cnn_parts(agent)
-    rgb_shape = RGB_SHAPE if frame_rgb is None else tuple(np.asarray(frame_rgb).shape[:2])
-    backdrop = blank_frame(rgb_shape) if frame_rgb is None else np.asarray(frame_rgb, np.uint8)
-    geo = _geometry(parts, group, rgb_shape)
-    paths: dict[str, Path] = {}
-    report: dict[str, Any] = {
-        "method": "Neural Interaction Detection (Tsang et al. 2018) on fc1 and the head, weights only",
-        "group": group,
-        "grid": list(parts.grid),
-        "grouping_rule": "weight of a group to an fc1 unit = sum of |W1| over the group's conv3 features",
-        "box_format": "[x0, y0, x1, y1] pixels, x1 and y1 exclusive; obs = 84x84 observation, rgb = game frame",
-        "rgb_shape": list(rgb_shape),
-        "action_names": list(agent.action_names),
-        "analyses": {},
-    }
-    for key, title, act in _analyses(agent, action):
-        z = policy_influence(agent, act, parts)
-        matrix = pairwise_strengths(grouped_weights(parts, group), z).numpy()
-        pairs = _decorate(rank_pairs(matrix, top_k), geo, group)
-        anyorder = _decorate(greedy_interactions(grouped_weights(parts, group), z, top_k=top_k), geo, group)
-        report["analyses"][key] = {
-            "title": title, "action": act,
-            "median_pair_strength": float(np.median(matrix[np.triu_indices_from(matrix, 1)])),
-            "pairs": _to_json(pairs), "any_order": _to_json(anyorder),
-        }
-        grid = parts.grid[1:] if group == "cell" else None
-        heat = draw_interaction_matrix(matrix, title=f"Which {group}s work together: {title}", grid=grid)
-        paths[f"matrix_{key}"] = out / f"matrix_{key}.png"
-        cv2.imwrite(str(paths[f"matrix_{key}"]), cv2.cvtColor(heat, cv2.COLOR_RGB2BGR))
-        if group == "cell":
-            typical = float(np.median(matrix[np.triu_indices_from(matrix, 1)]))
-            fig = draw_interaction_pairs(backdrop, pairs[:figure_pairs], typical_strength=typical,
-                                         title=f"Screen regions combined for {title}")
-            paths[f"pairs_{key}"] = out / f"pairs_{key}.png"
-            cv2.imwrite(str(paths[f"pairs_{key}"]), cv2.cvtColor(fig, cv2.COLOR_RGB2BGR))
-    paths["json"] = out / "interactions.json"
-    paths["json"].write_text(json.dumps(report, indent=1))
-    return paths

@@ -28,9 +28,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rlviz.agent import Agent, to_float_obs
-from rlviz.errors import RlvizError
+from rlviz.agents.agent import Agent, to_float_obs
 from rlviz.explain.kernels import linear_relu
+from rlviz.util.errors import RlvizError
 
 MASK_SIGMA = 5.0
 BLUR_SIGMA = 3.0
@@ -142,7 +142,7 @@ def _incremental_split(agent: Agent):
     its weight columns reordered once to match, through oneDNN's fused linear + ReLU where
     it runs (see rlviz.explain.kernels): the same arithmetic as the net's forward, with less
     memory traffic and a faster kernel."""
-    from rlviz.networks import NatureActorCritic, NatureQNetwork
+    from rlviz.agents.networks import NatureActorCritic, NatureQNetwork
 
     net = agent.net
     if not isinstance(net, (NatureActorCritic, NatureQNetwork)):
@@ -309,7 +309,7 @@ def perturbation_saliency(
         clean_logits, clean_values = agent.forward(x)
         split = _incremental_split(agent) if method != "plain" else None
         if method == "incremental" and split is None:
-            raise RlvizError("incremental saliency needs a Nature-CNN net from rlviz.networks; use method='plain'")
+            raise RlvizError("incremental saliency needs a Nature-CNN net from rlviz.agents.networks; use method='plain'")
         if split is not None:
             actor, critic = _incremental_scores(agent, x, delta, clean_logits, clean_values, k, batch_size, float(mask_sigma), stride, split)
         else:

@@ -4,7 +4,7 @@ The well-known Atari settings: 8 envs x 128 steps, 4 epochs of 4 minibatches (25
 lr 2.5e-4 annealed linearly to 0, clip 0.1, entropy 0.01, value 0.5, gamma 0.99, GAE 0.95,
 Nature-CNN actor-critic. Envs are stepped by ale-py's ``AtariVectorEnv`` (C++ threads), whose
 observations match rlviz's gymnasium pipeline, so the trained agent replays through
-:func:`rlviz.make_env` with the same :class:`~rlviz.envs.EnvSpec`.
+:func:`rlviz.make_env` with the same :class:`~rlviz.play.envs.EnvSpec`.
 
 Training checkpoints (weights, optimizer, counters) go to ``<out>/checkpoint`` every few
 minutes; running the same command again resumes from there. Episode returns are appended
@@ -29,11 +29,11 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
-from rlviz.agent import Agent
-from rlviz.envs import EnvSpec, _snake, action_names, canonical_game, make_env
-from rlviz.errors import RlvizError
-from rlviz.hints import write_hints
-from rlviz.networks import NatureActorCritic
+from rlviz.agents.agent import Agent
+from rlviz.agents.networks import NatureActorCritic
+from rlviz.play.envs import EnvSpec, _snake, action_names, canonical_game, make_env
+from rlviz.play.hints import write_hints
+from rlviz.util.errors import RlvizError
 
 
 @dataclass
@@ -62,7 +62,7 @@ class PPOConfig:
     checkpoint_every_s: float = 300.0
     snapshots: list[int] = field(default_factory=list)  # extra agent copies at these steps
     init_from: str | None = None  # an agent folder to continue from when there is no checkpoint
-    hints: str | None = None  # hint pixels (rlviz.hints): an expert agent's path, or "random"
+    hints: str | None = None  # hint pixels (rlviz.play.hints): an expert agent's path, or "random"
     # A lost life ends the return estimate (the game goes on), as the standard Atari setup's
     # EpisodicLifeEnv does; it speeds up learning in games with lives (Breakout, SpaceInvaders).
     life_loss_terminal: bool = True
@@ -178,7 +178,7 @@ class Trainer:
     def _load_hint_expert(self, hints: str | None) -> Agent | None:
         if hints is None or hints == "random":
             return None
-        from rlviz.loading import load_agent
+        from rlviz.agents.loading import load_agent
 
         expert = load_agent(hints, game=self.spec.game)
         if expert.env_spec.game != self.spec.game or expert.env_spec.pipeline != self.spec.pipeline \
@@ -223,7 +223,7 @@ class Trainer:
     def init_from_agent(self, folder: str | Path) -> None:
         """Continue from an exported agent (weights and step count; the optimizer starts fresh),
         for when the run's checkpoint folder is gone but the agent was kept."""
-        from rlviz.formats.native import load_native
+        from rlviz.agents.formats.native import load_native
 
         agent = load_native(folder)
         if agent.env_spec.game != self.spec.game or not isinstance(agent.net, NatureActorCritic):

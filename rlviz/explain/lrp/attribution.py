@@ -25,12 +25,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from rlviz.agent import Agent, to_float_obs
-from rlviz.errors import RlvizError
-from rlviz.explain.lrp.canonizers import NORMS, apply_batchnorm, batchnorm_pairs, fold_batchnorm
+from rlviz.agents.agent import Agent, to_float_obs
+from rlviz.explain.lrp.canonizers import (
+    NORMS,
+    apply_batchnorm,
+    batchnorm_pairs,
+    fold_batchnorm,
+)
 from rlviz.explain.lrp.composites import Composite, make_composite
 from rlviz.explain.lrp.layers import Conv, Dense, Pool
 from rlviz.explain.lrp.rules import Rule, divide
+from rlviz.util.errors import RlvizError
 
 LAYERS = (nn.Linear, nn.Conv2d)
 POOLS = (nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rlviz.errors import RlvizError
+from rlviz.util.errors import RlvizError
 
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 FOLDABLE = (nn.Linear, nn.Conv2d)

@@ -32,8 +32,17 @@ from typing import Any, Callable
 
 import torch
 
-from rlviz.errors import RlvizError
-from rlviz.explain.lrp.rules import AlphaBeta, Epsilon, Flat, Gamma, Rule, ZBox, Zero, ZPlus
+from rlviz.explain.lrp.rules import (
+    AlphaBeta,
+    Epsilon,
+    Flat,
+    Gamma,
+    Rule,
+    ZBox,
+    Zero,
+    ZPlus,
+)
+from rlviz.util.errors import RlvizError
 
 Bound = float | torch.Tensor
 

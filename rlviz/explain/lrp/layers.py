@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rlviz.errors import RlvizError
+from rlviz.util.errors import RlvizError
 
 
 class Dense:

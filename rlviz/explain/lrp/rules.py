@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from rlviz.errors import RlvizError
+from rlviz.util.errors import RlvizError
 
 
 def stabilize(z: torch.Tensor, epsilon: float) -> torch.Tensor:

@@ -1,0 +1,89 @@
+"""Model cards: an honest README.md for a bundled agent, from a real evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rlviz.agents.agent import Agent
+from rlviz.agents.evaluate import Evaluation, check_policy, evaluate, evaluate_random
+from rlviz.play.hints import hint_source
+
+
+def write_model_card(
+    agent: Agent, folder: str | Path, *, episodes: int = 10, seed: int = 0, progress: bool = True, sampled: bool = False,
+) -> tuple[Evaluation, Evaluation]:
+    """Evaluate ``agent`` and a uniform-random policy over the same seeded episodes, store the
+    result in ``agent.json`` and write ``README.md`` beside it. The headline is the greedy
+    policy (the one rlviz's videos show); ``sampled=True`` adds the sampled policy's score."""
+    folder = Path(folder)
+    if sampled:  # refused before the long greedy evaluation, not after it
+        check_policy(agent, "sampled")
+    ours = evaluate(agent, episodes=episodes, seed=seed, progress=progress)
+    drawn = evaluate(agent, episodes=episodes, seed=seed, progress=progress, policy="sampled") if sampled else None
+    baseline = evaluate_random(agent.env_spec, episodes=episodes, seed=seed)
+    doc = json.loads((folder / "agent.json").read_text())
+    doc["evaluation"] = {
+        "episodes": episodes,
+        "seed": seed,
+        "policy": "greedy",
+        "mean": ours.mean,
+        "std": ours.std,
+        "returns": ours.returns,
+        "random_policy": {"mean": baseline.mean, "std": baseline.std, "returns": baseline.returns},
+    }
+    if drawn is not None:
+        doc["evaluation"]["sampled_policy"] = {"mean": drawn.mean, "std": drawn.std, "returns": drawn.returns}
+    (folder / "agent.json").write_text(json.dumps(doc, indent=2) + "\n")
+    prov = doc.get("provenance", {})
+    spec = doc["env"]
+    hours = prov.get("wall_time_s", 0) / 3600
+    lines = [
+        f"# {folder.name}",
+        "",
+        f"A {doc['architecture']['name']} agent for **{spec['game']}**, trained by rlviz's own trainer.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| game | {spec['game']} (pipeline `{spec['pipeline']}`, frame skip {spec['frame_skip']}, stack {spec['frame_stack']}, sticky actions {spec['sticky_action_prob']}, up to {spec['noop_max']} no-op starts) |",
+        f"| algorithm | {prov.get('algorithm', 'unknown')} |",
+        f"| training steps | {prov.get('steps', 0):,} agent steps ({prov.get('frames', 0):,} emulator frames) |",
+        f"| wall time | {hours:.2f} h |",
+        f"| hardware | {prov.get('hardware', 'unknown')} |",
+        f"| evaluation | **{ours.mean:+.2f} ± {ours.std:.2f}** (mean ± std of {episodes} greedy episodes, seeds {seed}..{seed + episodes - 1}) |",
+        *([f"| sampled policy | {drawn.mean:+.2f} ± {drawn.std:.2f} (each move drawn from the policy, generator seeded per episode; "
+             "RL Zoo's default for Atari) |"] if drawn else []),
+        f"| random policy | {baseline.mean:+.2f} ± {baseline.std:.2f} (same seeds) |",
+        *_hint_rows(agent),
+        "",
+        f"Returns: {', '.join(f'{r:+g}' for r in ours.returns)}",
+        *(["", f"Returns of the sampled policy: {', '.join(f'{r:+g}' for r in drawn.returns)}"] if drawn else []),
+        "",
+        "Reproduce the evaluation:",
+        "",
+        "```bash",
+        f".venv/bin/rlviz evaluate --agent agents/{folder.name} --episodes {episodes} --seed {seed}",
+        *([f".venv/bin/rlviz evaluate --agent agents/{folder.name} --episodes {episodes} --seed {seed} --policy sampled"] if drawn else []),
+        "```",
+        "",
+        "Training configuration (from `agent.json`):",
+        "",
+        "```json",
+        json.dumps(prov.get("config", {}), indent=2),
+        "```",
+        "",
+    ]
+    (folder / "README.md").write_text("\n".join(lines))
+    return ours, baseline
+
+
+def _hint_rows(agent: Agent) -> list[str]:
+    """A model-card row for agents trained on hint pixels (the overfit-agent experiment)."""
+    hints = hint_source(agent)
+    if hints is None:
+        return []
+    if hints["source"] == "expert":
+        what = f"the move of the expert `{agent.hint_expert.name}` (bundled in `expert/`)"
+    else:
+        what = "a random move (control)"
+    return [f"| hint pixels | every frame's bottom 4 rows show {what}; see `rlviz.play.hints` |"]

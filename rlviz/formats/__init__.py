@@ -1,7 +1,0 @@
-"""Loading and saving agents: rlviz's native folder format, SB3 / RL Zoo zips, CleanRL state dicts."""
-
-from rlviz.formats.cleanrl import load_cleanrl
-from rlviz.formats.native import load_native, save_native
-from rlviz.formats.sb3 import load_sb3
-
-__all__ = ["load_cleanrl", "load_native", "load_sb3", "save_native"]

@@ -1,0 +1,319 @@
+"""Composing one video frame: game panels with overlays, a side strip, legends and titles.
+
+The layout is computed once from the canvas size (:func:`compute_layout`); drawing a frame
+(:class:`FrameRenderer`) only pastes images and text into those rectangles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from rlviz.present import colormaps
+from rlviz.present.text import TextLayer, text_size
+from rlviz.util.errors import RlvizError
+
+BACKGROUND = (18, 20, 28)
+PANEL_EDGE = (70, 74, 90)
+MUTED = (160, 165, 180)
+HIGHLIGHT = (250, 250, 250)
+CHOSEN_BAR = (0, 158, 115)  # Okabe-Ito bluish green
+MIN_ROW = 14  # px: the smallest action-bar row whose label still reads
+MIN_CHART = 40  # px: the smallest value chart
+
+PANEL_TITLES = {
+    "saliency": "Where the agent looks",
+    "lrp": "What pushed it towards this move (red) or against it (blue)",
+    "interactions": "Screen regions it combines right now",
+}
+
+
+SHORT_TITLES = {"lrp": "Pushed it to this move (red) / against (blue)", "interactions": "Regions it combines now"}
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def inside(self, width: int, height: int) -> bool:
+        return self.x >= 0 and self.y >= 0 and self.x + self.w <= width and self.y + self.h <= height
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: int
+    height: int
+    header: Rect
+    panels: dict[str, Rect]  # name -> rectangle of the game image
+    titles: dict[str, Rect]
+    legends: dict[str, Rect]
+    strip: Rect
+
+    def rects(self) -> list[Rect]:
+        return [self.header, self.strip, *self.panels.values(), *self.titles.values(), *self.legends.values()]
+
+
+def compute_layout(width: int = 1280, height: int = 720, panels: tuple[str, ...] = ("saliency",)) -> Layout:
+    """Place the game panels (210x160 aspect), their titles and legends, and the side strip."""
+    if width % 2 or height % 2:
+        raise RlvizError(f"video size must be even for H.264 yuv420p, got {width}x{height}; e.g. --size 1280x720")
+    if width < 640 or height < 360:
+        raise RlvizError(f"video size must be at least 640x360, got {width}x{height}; e.g. --size 1280x720")
+    margin = max(12, width // 64)
+    header_h = max(40, height // 13)
+    title_h = max(24, height // 24)
+    legend_h = max(44, height // 11)
+    strip_w = max(260, width // 4)
+    avail_h = height - header_h - title_h - legend_h - 2 * margin
+    avail_w = width - strip_w - (len(panels) + 2) * margin
+    scale = min(avail_h / 210, avail_w / len(panels) / 160)
+    pw, ph = int(160 * scale) // 2 * 2, int(210 * scale) // 2 * 2
+    used = len(panels) * pw + (len(panels) - 1) * margin
+    x0 = margin + max(0, (width - strip_w - 2 * margin - used) // 2)
+    y_title = header_h + margin // 2
+    y_panel = y_title + title_h
+    boxes, titles, legends = {}, {}, {}
+    for k, name in enumerate(panels):
+        x = x0 + k * (pw + margin)
+        titles[name] = Rect(x, y_title, pw, title_h)
+        boxes[name] = Rect(x, y_panel, pw, ph)
+        legends[name] = Rect(x, y_panel + ph + margin // 2, pw, legend_h)
+    strip_x = width - strip_w - margin
+    strip = Rect(strip_x, header_h + margin // 2, strip_w, height - header_h - margin - margin // 2)
+    return Layout(width, height, Rect(0, 0, width, header_h), boxes, titles, legends, strip)
+
+
+@dataclass
+class FrameView:
+    """Everything drawn for one time step (the renderer never runs the network)."""
+
+    rgb: np.ndarray
+    step: int
+    action: int
+    probs: np.ndarray
+    value: float
+    score: float
+    actor: np.ndarray | None = None
+    critic: np.ndarray | None = None
+    relevance: np.ndarray | None = None
+    pairs: list | None = None  # strongest active region pairs (rlviz.explain.interactions_cnn)
+    value_history: Sequence[float] = field(default_factory=list)  # up to this step (a list or an array)
+    reward_history: Sequence[float] = field(default_factory=list)
+    caption: str = ""
+    lives: int = 0  # lives left; shown beside the score in games with lives
+
+
+@dataclass
+class Scales:
+    """Values drawn at full colour strength (per video by default)."""
+
+    actor: float = 1.0
+    critic: float = 1.0
+    relevance: float = 1.0
+    interactions: float = 1.0
+
+
+def pairs_panel(rgb: np.ndarray, pairs: list, width: int, height: int, max_strength: float) -> np.ndarray:
+    """The frame with the given region pairs drawn as linked boxes, sized to a panel."""
+    from rlviz.present.interaction_figures import draw_interaction_pairs
+
+    dimmed = (rgb.astype(np.float32) * 0.6).astype(np.uint8)
+    image = draw_interaction_pairs(dimmed, pairs, scale=2, legend=False, max_strength=max_strength)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def _fit_text(text: str, size: int, width: int) -> tuple[str, int]:
+    while size > 11 and text_size(text, size)[0] > width:
+        size -= 1
+    return text, size
+
+
+class FrameRenderer:
+    """Draws :class:`FrameView` records onto a fixed layout."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        action_names: list[str],
+        *,
+        title: str,
+        subtitle: str = "",
+        warning: str = "",
+        history: int = 150,
+    ) -> None:
+        self.layout = layout
+        self.action_names = action_names
+        self.history = history
+        self.fs = max(14, layout.height // 40)  # font size of the side strip, step counter and caption
+        self.background = self._static(title, subtitle, warning)
+
+    # -- static parts, drawn once -------------------------------------------------------
+    def _static(self, title: str, subtitle: str, warning: str) -> np.ndarray:
+        lay = self.layout
+        canvas = np.zeros((lay.height, lay.width, 3), np.uint8)
+        canvas[:] = BACKGROUND
+        text = TextLayer()
+        hy, size = lay.header.h // 2, max(16, lay.header.h // 2)
+        if warning:  # two lines: the title, and under it the warning
+            hy, size = int(lay.header.h * 0.35), max(14, int(lay.header.h * 0.4))
+        x = max(12, lay.width // 64)
+        text.add((x, hy), title, size, anchor="lm")
+        tw = text_size(title, size)[0]
+        if subtitle:
+            text.add((x + tw + 20, hy), subtitle, max(12, size * 2 // 3), MUTED, "lm")
+        if warning:  # left of the step counter (drawn per frame at the right)
+            room = lay.width - x - text_size("step 000000", self.fs)[0] - 40
+            label, wsize = _fit_text(warning, max(12, lay.header.h // 4), room)
+            text.add((x, int(lay.header.h * 0.8)), label, wsize, (240, 200, 60), "lm")
+        for name, rect in lay.titles.items():
+            size = max(13, rect.h * 2 // 3)
+            label, tsize = _fit_text(PANEL_TITLES.get(name, name), size, rect.w)
+            if tsize < size * 0.8 and name in SHORT_TITLES:  # too cramped: the short wording reads better
+                label, tsize = _fit_text(SHORT_TITLES[name], size, rect.w)
+            text.add((rect.x + rect.w // 2, rect.y + rect.h // 2), label, tsize, anchor="mm")
+        for name, rect in lay.panels.items():
+            cv2.rectangle(canvas, (rect.x - 2, rect.y - 2), (rect.x + rect.w + 1, rect.y + rect.h + 1), PANEL_EDGE, 1)
+        for name, rect in lay.legends.items():
+            self._legend(canvas, text, name, rect)
+        s = lay.strip
+        fs = self.fs
+        rows = self._bars_geometry()[3]
+        heading = "The agent's choice" if rows == len(self.action_names) else f"Its {rows} likeliest moves"
+        text.add((s.x, s.y + 4), heading, fs + 2)
+        text.add((s.x, self._value_top() - fs - 10), "How well it expects to do (value)", fs + 2)
+        return text.draw(canvas)
+
+    def _legend(self, canvas: np.ndarray, text: TextLayer, name: str, rect: Rect) -> None:
+        fs = max(12, rect.h // 4)
+        bar_h = max(8, rect.h // 6)
+        if name == "saliency":
+            half = (rect.w - 10) // 2
+            for k, (kind, label) in enumerate((("actor", "choosing a move"), ("critic", "judging the situation"))):
+                x = rect.x + k * (half + 10)
+                canvas[rect.y + 4 : rect.y + 4 + bar_h, x : x + half] = colormaps.colour_bar(half, bar_h, kind)
+                text.add((x, rect.y + bar_h + 8), label, fs, MUTED)
+        elif name == "interactions":
+            text.add((rect.x, rect.y + 4), "Linked boxes: two places the agent's", fs, MUTED)
+            text.add((rect.x, rect.y + 6 + fs), "decision mixes; thicker = stronger", fs, MUTED)
+        elif name == "lrp":
+            canvas[rect.y + 4 : rect.y + 4 + bar_h, rect.x : rect.x + rect.w] = colormaps.colour_bar(rect.w, bar_h, "diverging")
+            text.add((rect.x, rect.y + bar_h + 8), "against the move", fs, colormaps.NEGATIVE_RGB)
+            text.add((rect.x + rect.w, rect.y + bar_h + 8), "for the move", fs, colormaps.POSITIVE_RGB, "ra")
+            text.add((rect.x + rect.w // 2, rect.y + bar_h + 8), "0", fs, MUTED, "ma")
+
+    def _bars_geometry(self) -> tuple[int, int, int, int]:
+        """(top, row height, font size, rows shown) of the action bars. The strip holds, top
+        to bottom: a heading, the bars, two lines, the value's title, its chart (at least
+        MIN_CHART px) and two lines. Bars take up to half the strip, never rows under MIN_ROW
+        px: with more actions than fit (18 in a small frame), the likeliest ones are shown."""
+        s = self.layout.strip
+        fs = self.fs
+        top = s.y + fs + 16
+        budget = s.h - (7 * fs + 58) - MIN_CHART  # height left for the bars
+        shown = max(1, min(len(self.action_names), budget // MIN_ROW))
+        row = min(30, budget // shown, max(MIN_ROW, (s.h // 2 - fs - 24) // shown))
+        return top, row, fs, shown
+
+    def _value_top(self) -> int:
+        top, row, fs, shown = self._bars_geometry()
+        return top + row * shown + 4 * fs + 30
+
+    def legend_values(self, scales: Scales) -> dict[str, list[str]]:
+        """The numbers printed under each colour bar: the data values at its two ends."""
+        values: dict[str, list[str]] = {}
+        if "saliency" in self.layout.legends:
+            values["saliency"] = [f"0 to {scales.actor:.2g}", f"0 to {scales.critic:.2g}"]
+        if "lrp" in self.layout.legends:
+            values["lrp"] = [f"-{scales.relevance:.2g}", f"+{scales.relevance:.2g}"]
+        return values
+
+    def _draw_legend_values(self, text: TextLayer, scales: Scales) -> None:
+        for name, items in self.legend_values(scales).items():
+            rect = self.layout.legends[name]
+            fs = max(12, rect.h // 4)
+            y = rect.y + max(8, rect.h // 6) + 8 + fs + 2
+            if name == "saliency":
+                half = (rect.w - 10) // 2
+                for k, item in enumerate(items):
+                    text.add((rect.x + k * (half + 10), y), f"scale {item}", fs - 2, MUTED)
+            else:
+                text.add((rect.x, y), items[0], fs - 2, MUTED)
+                text.add((rect.x + rect.w, y), items[1], fs - 2, MUTED, "ra")
+
+    # -- per-frame parts ------------------------------------------------------------------
+    def render(self, view: FrameView, scales: Scales) -> np.ndarray:
+        frame = self.background.copy()
+        text = TextLayer()
+        lay = self.layout
+        for name, rect in lay.panels.items():
+            game = cv2.resize(view.rgb, (rect.w, rect.h), interpolation=cv2.INTER_NEAREST)
+            if name == "saliency":
+                image = colormaps.saliency_overlay(game, view.actor, view.critic, scales.actor, scales.critic)
+            elif name == "lrp" and view.relevance is not None:
+                image = colormaps.relevance_overlay(game, view.relevance, scales.relevance)
+            elif name == "interactions" and view.pairs is not None:
+                image = pairs_panel(view.rgb, view.pairs, rect.w, rect.h, scales.interactions)
+            else:
+                image = game
+            frame[rect.y : rect.y + rect.h, rect.x : rect.x + rect.w] = image
+        self._draw_legend_values(text, scales)
+        self._draw_bars(frame, text, view)
+        self._draw_value(frame, text, view)
+        fs = self.fs
+        text.add((lay.width - 16, lay.header.h // 2), f"step {view.step}", fs, MUTED, "rm")
+        if view.caption:
+            text.add((lay.width // 2, lay.height - 8), view.caption, fs + 2, HIGHLIGHT, "md")
+        return text.draw(frame)
+
+    def _draw_bars(self, frame: np.ndarray, text: TextLayer, view: FrameView) -> None:
+        s = self.layout.strip
+        top, row, fs, shown = self._bars_geometry()
+        label_fs = min(fs, row - 2)
+        label_w = min(s.w // 2, max(text_size(n, label_fs)[0] for n in self.action_names) + 12)
+        bar_x, bar_w = s.x + label_w, s.w - label_w - 56
+        likeliest = np.argsort(-np.asarray(view.probs), kind="stable")[:shown]
+        if view.action not in likeliest:
+            likeliest[-1] = view.action
+        for k, i in enumerate(sorted(int(a) for a in likeliest)):  # in the game's order, so rows stay put
+            name, p = self.action_names[i], float(view.probs[i])
+            y = top + k * row
+            chosen = i == view.action
+            colour = CHOSEN_BAR if chosen else (110, 116, 140)
+            pad = max(1, min(3, row // 6))
+            cv2.rectangle(frame, (bar_x, y + pad), (bar_x + bar_w, y + row - pad), (40, 43, 56), -1)
+            cv2.rectangle(frame, (bar_x, y + pad), (bar_x + int(round(bar_w * p)), y + row - pad), colour, -1)
+            text.add((bar_x - 8, y + row // 2), name, label_fs, HIGHLIGHT if chosen else MUTED, "rm")
+            text.add((bar_x + bar_w + 6, y + row // 2), f"{100 * p:.0f}%", label_fs - 1, MUTED, "lm")
+        y = top + row * shown + 6
+        text.add((s.x, y), f"chose {self.action_names[view.action]}", fs, HIGHLIGHT)
+        lives = f"   lives left: {view.lives}" if view.lives > 0 else ""
+        text.add((s.x, y + fs + 6), f"score so far: {view.score:+g}{lives}", fs, (235, 235, 235))
+
+    def _draw_value(self, frame: np.ndarray, text: TextLayer, view: FrameView) -> None:
+        s = self.layout.strip
+        top = self._value_top()
+        fs = self.fs
+        h = s.y + s.h - top - 2 * fs - 12  # at least MIN_CHART (see _bars_geometry)
+        x0, x1 = s.x, s.x + s.w
+        cv2.rectangle(frame, (x0, top), (x1, top + h), (40, 43, 56), -1)
+        values = np.asarray(view.value_history[-self.history :], np.float64)
+        rewards = np.asarray(view.reward_history[-self.history :], np.float64)
+        if values.size:
+            lo, hi = float(values.min()), float(values.max())
+            pad = max(1e-6, 0.1 * (hi - lo) + 1e-3)
+            lo, hi = lo - pad, hi + pad
+            xs = x0 + (np.arange(values.size) * (s.w - 1) / max(1, self.history - 1)).astype(np.int32)
+            ys = (top + h - 1 - (values - lo) / (hi - lo) * (h - 1)).astype(np.int32)
+            for k in np.nonzero(rewards)[0]:
+                colour = (0, 158, 115) if rewards[k] > 0 else (213, 94, 0)
+                cv2.line(frame, (int(xs[k]), top), (int(xs[k]), top + h), colour, 2)
+            cv2.polylines(frame, [np.stack([xs, ys], 1)], False, (235, 235, 235), 2, cv2.LINE_AA)
+            cv2.circle(frame, (int(xs[-1]), int(ys[-1])), 4, HIGHLIGHT, -1, cv2.LINE_AA)
+        text.add((x0, top + h + 6), f"value now: {view.value:+.2f}", fs, (235, 235, 235))
+        text.add((x0, top + h + fs + 10), "green line: reward won   orange: reward lost", fs - 3, MUTED)

@@ -1,0 +1,245 @@
+"""The end-to-end path: play an agent, explain its frames, render and write the video.
+
+Three passes keep memory flat in video length and let brightness be normalised over the
+whole video:
+1. play the episode greedily, keeping only small records (action, value, logits, reward);
+2. replay it and explain the frames that will be shown (all of them, or the clips around
+   key moments), keeping the 17x17 saliency scores (in a temporary file), the LRP scale
+   and the active pairs;
+3. replay it again to get the RGB frames back (LRP maps are recomputed here, cheaply), draw
+   each frame and stream it into the video file.
+Ctrl-C while explaining or rendering still finalises a playable video of the frames
+explained so far; Ctrl-C while playing explains and renders the steps played so far.
+
+Example:
+    >>> result = make_video(load_agent("agents/pong-early"), "videos/pong.mp4", frames=300)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from rlviz.agents.agent import Agent
+from rlviz.play.rollout import env_for
+from rlviz.present import moments
+from rlviz.present.layout import FrameRenderer, FrameView, Scales, compute_layout
+from rlviz.present.video.explain_pass import explain_steps, frame_scales, video_scales
+from rlviz.present.video.play_pass import record
+from rlviz.present.video.records import (
+    VideoResult,
+    agent_label,
+    episode_starts,
+    parse_explain,
+    training_text,
+)
+from rlviz.present.video.render_pass import select_clips, views, write_video
+from rlviz.present.writer import VideoWriter, check_output_path
+from rlviz.util.errors import RlvizError
+
+
+def make_video(
+    agent: Agent,
+    out: str | Path,
+    *,
+    game: str | None = None,
+    frames: int = 300,
+    seed: int = 0,
+    episodes: int = 1,
+    explain: str | tuple[str, ...] = ("saliency",),
+    normalize: str = "video",
+    saliency_frames: str = "all",
+    highlights: int = 0,
+    captions: bool = True,
+    title_cards: bool = True,
+    fps: float = 30.0,
+    size: tuple[int, int] = (1280, 720),
+    batch: int = 8,
+    progress: bool = True,
+) -> VideoResult:
+    """Play ``agent`` greedily for up to ``frames`` steps from ``reset(seed)``, explain the
+    frames and write an annotated video to ``out`` (.mp4 or .gif). ``episodes=E`` plays up to
+    E episodes one after another (seeds seed, seed + 1, ...) within the ``frames`` steps.
+
+    ``highlights=K`` keeps only clips around the K key moments (value drops and rises,
+    rewards, sudden changes of policy), each introduced by a caption card and slowed down at
+    its key frame. ``captions`` adds plain-language captions at rewards and sharp value
+    changes; ``title_cards`` adds a title card and an end card with take-aways.
+    """
+    explain = parse_explain(explain)
+    if normalize not in ("video", "frame"):
+        raise RlvizError(f"normalize must be 'video' or 'frame', got {normalize!r}")
+    if frames < 1:
+        raise RlvizError(f"frames must be at least 1, got {frames}")
+    if highlights < 0:
+        raise RlvizError(f"highlights must be 0 (off) or a positive count, got {highlights}")
+    path = check_output_path(out)
+    layout = compute_layout(*size, panels=explain)
+    env = env_for(agent, game)  # checks observation shape and action count before any work
+    start = time.time()
+    try:
+        steps, interrupted = record(agent, env, seed=seed, frames=frames, episodes=episodes, progress=progress)
+        if not steps:
+            raise RlvizError("interrupted before the agent played a step; nothing was written")
+        values = np.array([s.value for s in steps])
+        rewards = np.array([s.reward for s in steps])
+        lives = np.array([s.lives for s in steps])
+        starts = episode_starts(steps)
+        key: list[moments.Moment] = []
+        if highlights:
+            key = moments.key_moments(values, rewards, np.stack([s.logits for s in steps]), lives, k=highlights, starts=starts)
+            chosen = select_clips(len(steps), key, before=int(1.5 * fps), after=int(1.0 * fps))
+        else:
+            chosen = list(range(len(steps)))
+        # also after Ctrl-C while playing: the steps played so far are explained and drawn
+        explained, cut = explain_steps(
+            agent, env, steps, chosen, explain, seed=seed, batch=batch, saliency_frames=saliency_frames, progress=progress
+        )
+        interrupted = interrupted or cut
+        if not explained:
+            raise RlvizError("interrupted before any frame was explained; nothing was written")
+        records = {chosen[k]: r for k, r in enumerate(explained)}
+        scales = video_scales(explained)
+        title, subtitle, warning = agent_label(agent)
+        renderer = FrameRenderer(layout, agent.action_names, title=title, subtitle=subtitle, warning=warning)
+        caption_track = moments.captions(values, rewards, lives, hold=int(fps), starts=starts) if captions else None
+        written, interrupted = write_video(
+            path, fps, layout, agent, env, steps, records, seed=seed, renderer=renderer, scales=scales,
+            normalize=normalize, captions=caption_track, key=key, explain=explain, title_cards=title_cards,
+            progress=progress, interrupted=interrupted, batch=batch,
+        )
+    finally:
+        env.close()
+    last = steps[max(records)] if written else steps[0]
+    return VideoResult(
+        path=path, frames=written, score=last.score, seconds=time.time() - start, interrupted=interrupted,
+        scales={"actor": scales.actor, "critic": scales.critic, "relevance": scales.relevance}, moments=key,
+    )
+
+
+def make_comparison_video(
+    agents: list[Agent],
+    out: str | Path,
+    *,
+    frames: int = 300,
+    seed: int = 0,
+    explain: str | tuple[str, ...] = ("saliency",),
+    saliency_frames: str = "all",
+    fps: float = 30.0,
+    size: tuple[int, int] = (1280, 720),
+    batch: int = 8,
+    progress: bool = True,
+    title: str | None = None,
+    labels: list[str] | None = None,
+) -> VideoResult:
+    """Two agents side by side from the same start state (same game, same reset seed), one
+    frame of each per video frame. The one whose episode ends first holds its last frame.
+    ``title`` and ``labels`` (one per agent) replace the default heading and agent captions."""
+    from rlviz.present.compare_layout import CompareRenderer
+
+    if len(agents) != 2:
+        raise RlvizError("a comparison needs exactly two agents")
+    if labels is not None and len(labels) != 2:
+        raise RlvizError(f"a comparison needs one label per agent, got {len(labels)}")
+    explain = parse_explain(explain)
+    compute_layout(*size)  # refuse a bad size before any work
+    games = {a.env_spec.game for a in agents}
+    if len(games) != 1:
+        raise RlvizError(f"both agents must play the same game, got {' and '.join(sorted(games))}")
+    path = check_output_path(out)
+    envs = [env_for(a) for a in agents]
+    start = time.time()
+    all_steps, all_records, interrupted = [], [], False
+    try:
+        for agent, env in zip(agents, envs):
+            steps, cut = record(agent, env, seed=seed, frames=frames, progress=progress)
+            explained, cut2 = ([], True) if cut or not steps else explain_steps(
+                agent, env, steps, list(range(len(steps))), explain, seed=seed, batch=batch,
+                saliency_frames=saliency_frames, progress=progress,
+            )
+            interrupted = interrupted or cut or cut2
+            if not explained:
+                if all_steps:  # cut short on the second agent: show the first alone
+                    break
+                raise RlvizError("interrupted before any frame was explained; nothing was written")
+            all_steps.append(steps)
+            all_records.append({k: r for k, r in enumerate(explained)})
+            if interrupted:
+                break
+        if len(all_steps) < 2:  # cut short while handling the first agent: show it alone
+            all_steps.append(all_steps[0][:0])
+            all_records.append({})
+        if labels is None:
+            labels = [f"'{a.name}'" + (f" ({training_text(a)})" if training_text(a) else " (untrained)") for a in agents]
+        renderer = CompareRenderer(*size, labels, [a.action_names for a in agents], explain,
+                                   title or f"{agents[0].env_spec.game}: two agents, same start")
+        scales = [video_scales(list(r.values())) if r else Scales() for r in all_records]
+        iters = [
+            views(a, e, s, r, seed=seed, captions=None, batch=batch) if r else iter(())
+            for a, e, s, r in zip(agents, envs, all_steps, all_records)
+        ]
+        length = max(len(r) for r in all_records)
+        last: list[FrameView | None] = [None, None]
+        written = 0
+        with VideoWriter(path, fps=fps) as writer:
+            bar = tqdm(total=length, unit="frame", desc="rendering", disable=not progress, leave=False)
+            try:
+                for _ in range(length):
+                    finished = ["", ""]
+                    for c in range(2):
+                        nxt = next(iters[c], None)
+                        if nxt is not None:
+                            last[c] = nxt[1]
+                        elif last[c] is not None:
+                            finished[c] = f"episode over: score {last[c].score:+g}"
+                    writer.write(renderer.render(last, scales, finished))
+                    written += 1
+                    bar.update(1)
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                bar.close()
+    finally:
+        for env in envs:
+            env.close()
+    return VideoResult(path=path, frames=written, score=all_steps[0][-1].score if all_steps[0] else 0.0,
+                       seconds=time.time() - start, interrupted=interrupted)
+
+
+def render_still(
+    agent: Agent,
+    out: str | Path,
+    *,
+    step: int = 0,
+    seed: int = 0,
+    explain: str | tuple[str, ...] = ("saliency",),
+    size: tuple[int, int] = (1280, 720),
+) -> Path:
+    """One annotated frame (PNG) of step ``step`` of the seeded episode, scaled per frame."""
+    import imageio.v2 as imageio
+
+    explain = parse_explain(explain)
+    if step < 0:
+        raise RlvizError(f"--step must be 0 or more, got {step}")
+    p = Path(out)
+    if p.suffix.lower() != ".png":
+        raise RlvizError(f"a still is written as PNG; give a .png file name instead of {p.name}")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    env = env_for(agent)
+    try:
+        steps, _ = record(agent, env, seed=seed, frames=step + 1, progress=False)
+        if len(steps) <= step:
+            raise RlvizError(f"the episode ended after {len(steps)} steps; choose --step below {len(steps)}")
+        explained, _ = explain_steps(agent, env, steps, [step], explain, seed=seed, progress=False)
+        records = {step: explained[0]}
+        title, subtitle, warning = agent_label(agent)
+        renderer = FrameRenderer(compute_layout(*size, panels=explain), agent.action_names, title=title, subtitle=subtitle, warning=warning)
+        captions = moments.captions([s.value for s in steps], [s.reward for s in steps], [s.lives for s in steps])
+        for k, view in views(agent, env, steps, records, seed=seed, captions=captions):
+            imageio.imwrite(p, renderer.render(view, frame_scales(records[k])))
+    finally:
+        env.close()
+    return p

@@ -1,1 +1,0 @@
-"""Drawing explanations: colour maps and overlays, frame layout, video writers. Never runs a network."""
