@@ -269,10 +269,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_objects(args: argparse.Namespace) -> int:
+    from rlviz.assess.faithfulness import collect_frames
     from rlviz.assess.objects import METHODS, object_report
     from rlviz.explain.objects import background, find_objects
     from rlviz.present.faithfulness_figures import save_png
-    from rlviz.present.object_figures import draw_background, draw_object_shares, draw_objects
+    from rlviz.present.object_figures import (
+        draw_background,
+        draw_object_shares,
+        draw_objects,
+    )
 
     agent = _load(args)
     bg = background(agent, steps=args.steps, refresh=args.refresh, cache_dir=args.cache_dir, progress=not args.quiet)
@@ -285,8 +290,9 @@ def cmd_objects(args: argparse.Namespace) -> int:
     if args.frames < 1:
         raise RlvizError(f"--frames must be at least 1, got {args.frames}")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else list(METHODS)
-    report = object_report(agent, frames=args.frames, seed=args.seed, spacing=args.spacing, methods=methods,
-                           aopc=not args.no_aopc, bg=bg, progress=not args.quiet)
+    obs = collect_frames(agent, frames=args.frames, seed=args.seed, spacing=args.spacing)
+    report = object_report(agent, obs=obs, methods=methods, aopc=not args.no_aopc, bg=bg, progress=not args.quiet,
+                           seed=args.seed, spacing=args.spacing)
     print(f"{report['game']}: share of each map's |mass| on objects over {report['frames']} frames "
           f"(object area {100 * report['object_area']:.1f}%)")
     for m, d in report["methods"].items():
@@ -304,12 +310,12 @@ def cmd_objects(args: argparse.Namespace) -> int:
     if figure:
         save_png(figure, draw_object_shares(report))
         print(f"wrote {figure}")
-    if args.boxes:
-        from rlviz.assess.faithfulness import collect_frames
-
-        obs = collect_frames(agent, frames=1, seed=args.seed, spacing=args.spacing)[0]
-        save_png(args.boxes, draw_objects(obs[-1], find_objects(obs, bg, agent.env_spec.game)))
-        print(f"wrote {args.boxes}")
+    if args.boxes:  # the frame with the most objects, labelled with the video method's shares
+        k = max(range(len(obs)), key=lambda i: len(report["per_frame"][i]["objects"]))
+        method = report["video_default"] if report["video_default"] in methods else methods[0]
+        shares = report["per_frame"][k]["methods"][method]["by_object"]
+        save_png(args.boxes, draw_objects(obs[k][-1], find_objects(obs[k], bg, agent.env_spec.game), shares=shares))
+        print(f"wrote {args.boxes} (frame {k} of the rollout sample, shares of {method})")
     return 0
 
 

@@ -35,7 +35,7 @@ def test_reference_rule_on_a_small_net_equals_its_closed_form() -> None:
     x, ref = torch.rand(2, 6, dtype=DT), torch.rand(6, dtype=DT)
     eps = 1e-6
     composite = make_composite("epsilon-gamma-reference", reference=ref, epsilon=eps, stabilizer=eps)
-    onehot = lambda y: torch.nn.functional.one_hot(y.argmax(-1), y.shape[-1]).to(y.dtype)  # noqa: E731
+    onehot = lambda y: torch.nn.functional.one_hot(y.argmax(-1), y.shape[-1]).to(y.dtype)
     got = relevance(net, net, x, onehot, composite)
     w1, b1, w2, b2 = (p.detach() for p in net.parameters())
     for n in range(2):

@@ -37,6 +37,7 @@ from rlviz.explain.objects import (
     object_shares,
     reference_observation,
 )
+from rlviz.explain.objects.games import rules_for
 from rlviz.util.errors import RlvizError
 
 REFERENCE_METHOD = "lrp-epsilon-gamma-reference"
@@ -88,9 +89,7 @@ def object_report(
     bg = background(agent, progress=progress) if bg is None else np.asarray(bg)
     obs = collect_frames(agent, frames=frames, seed=seed, spacing=spacing) if obs is None else np.asarray(obs)
     scene = [find_objects(o, bg, game) for o in obs]
-    names: list[str] = []
-    for objs in scene:
-        names += [o.name for o in objs if o.name not in names]
+    names = _names_in_order(scene, game)
     maps = {m: method_maps(agent, obs, m, bg) for m in methods}
     per_frame = [{"objects": [o.name for o in objs], "methods": {m: object_shares(maps[m][i], objs).to_dict() for m in methods}}
                  for i, objs in enumerate(scene)]
@@ -126,6 +125,15 @@ def object_report(
     if aopc:
         out["random"] = random
     return out
+
+
+def _names_in_order(scene: list[list[Any]], game: str) -> list[str]:
+    """Every object name seen in the frames: the game's named objects in its order, then "object N" by N."""
+    seen = {o.name for objs in scene for o in objs}
+    rules = rules_for(game)
+    named = [n for n in (rules.names if rules else ()) if n in seen]
+    rest = sorted(seen - set(named), key=lambda n: (len(n), n))
+    return named + rest
 
 
 def _paired_halfwidths(report: Any, current: str) -> dict[str, float]:

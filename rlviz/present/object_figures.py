@@ -48,10 +48,11 @@ def draw_objects(frame: np.ndarray, objects: Sequence[Any], *, scale: int = 6, s
         c = colours[o.name]
         cv2.rectangle(img, (left * scale, top * scale), (right * scale - 1, bottom * scale - 1), c, 2)
         label = o.name if shares is None else f"{o.name} {100 * shares.get(o.name, 0.0):.0f}%"
-        y = top * scale - 5 if top * scale > 16 else bottom * scale + 14
-        x = min(left * scale, img.shape[1] - 8 * len(label))
-        _text(img, label, (max(x, 2), y), 0.45, (0, 0, 0), 3)
-        _text(img, label, (max(x, 2), y), 0.45, c, 1)
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+        y = top * scale - 6 if top * scale > th + 8 else bottom * scale + th + 6
+        x = max(2, min(left * scale, img.shape[1] - tw - 4))
+        cv2.rectangle(img, (x - 2, y - th - 3), (x + tw + 2, y + 4), (20, 20, 20), -1)
+        _text(img, label, (x, y), 0.45, c, 1)
     return img
 
 
@@ -81,7 +82,7 @@ def draw_object_shares(report: dict[str, Any], *, width: int = 1320) -> np.ndarr
         for n in names:
             w = d["by_object"].get(n, 0.0) * (x1 - x0)
             if w > 0:
-                cv2.rectangle(img, (int(round(pos)), y + 4), (int(round(pos + w)), y + 22), colours[n], -1)
+                cv2.rectangle(img, (round(pos), y + 4), (round(pos + w), y + 22), colours[n], -1)
             pos += w
         note = f"{100 * d['share_on_objects']:.1f}%"
         if d.get("aopc_deletion") is not None:

@@ -11,10 +11,19 @@ The LRP rule relative to the background is ``rlviz.explain.lrp`` composite
     >>> top_objects(lrp(agent, obs)[0], objects)
 """
 
-from rlviz.explain.objects.background import background, compute_background, reference_observation
+from rlviz.explain.objects.background import (
+    background,
+    compute_background,
+    reference_observation,
+)
 from rlviz.explain.objects.games import GAMES
 from rlviz.explain.objects.saliency import object_saliency, remove_object
-from rlviz.explain.objects.segment import SceneObject, difference_masks, find_objects, label_image
+from rlviz.explain.objects.segment import (
+    SceneObject,
+    difference_masks,
+    find_objects,
+    label_image,
+)
 from rlviz.explain.objects.shares import Shares, mean_shares, object_shares, top_objects
 
 __all__ = [
