@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from rlviz.agents.agent import Agent
-from rlviz.assess.objects import choose_video_default
+from rlviz.assess.objects import VIDEO_DEFAULT, choose_video_default, object_report
 from rlviz.explain.objects import (
     find_objects,
     label_image,
@@ -224,3 +224,55 @@ def test_video_default_is_the_most_object_bound_map_not_less_faithful_than_today
     assert choose_video_default(methods) == "lrp-epsilon-gamma-reference"  # saliency is no relevance panel
     methods["lrp-epsilon-gamma-reference"]["aopc_deletion"] = 0.8  # now clearly worse than today's
     assert choose_video_default(methods) == "lrp-epsilon-gamma-box"
+
+
+def test_strip_text_names_the_top_objects_in_words() -> None:
+    from rlviz.present.object_figures import strip_text
+
+    assert strip_text([("opponent's paddle", 0.623), ("ball", 0.21)]) == "opponent's paddle 62%, ball 21%"
+    assert strip_text([]) == "no objects"
+
+
+def test_cli_objects_writes_the_json_schema_figure_and_boxes(agent_dir, tmp_path, capsys) -> None:
+    import json
+
+    from rlviz.cli import main
+
+    out = tmp_path / "pong.json"
+    code = main(["objects", "--agent", str(agent_dir), "--steps", "12", "--frames", "1", "--spacing", "3", "--no-aopc",
+                 "--methods", "lrp-epsilon-gamma-box,lrp-epsilon-gamma-reference,gradient-x-input",
+                 "--json", str(out), "--boxes", str(tmp_path / "boxes.png"), "--cache-dir", str(tmp_path / "cache"), "--quiet"])
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report["game"] == "Pong" and report["frames"] == 1
+    assert set(report["methods"]) == {"lrp-epsilon-gamma-box", "lrp-epsilon-gamma-reference", "gradient-x-input"}
+    for d in report["methods"].values():
+        assert 0.0 <= d["share_on_objects"] <= 1.0 + 1e-9
+        assert set(d["by_object"]) <= set(report["objects"])
+        assert abs(sum(d["by_object"].values()) - d["share_on_objects"]) < 1e-9
+    assert set(report["object_saliency"]) == set(report["objects"])
+    assert report["video_default"] == VIDEO_DEFAULT  # not measured without AOPC: the recorded choice
+    assert (tmp_path / "pong.png").stat().st_size > 0 and (tmp_path / "boxes.png").stat().st_size > 0
+    assert len(list((tmp_path / "cache").glob("*.png"))) == 1
+
+
+def test_cli_background_without_out_is_a_one_line_error(agent_dir, tmp_path, capsys, monkeypatch) -> None:
+    from rlviz.cli import main
+
+    monkeypatch.setattr(background_module, "compute_background", lambda agent, **kw: np.zeros((84, 84), np.uint8))
+    assert main(["objects", "--agent", str(agent_dir), "--background", "--cache-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0]
+
+
+def test_object_report_measures_shares_saliency_and_aopc_on_a_policy_that_reads_the_ball() -> None:
+    obs, bg, _ = _pong_scene()
+    agent = _one_region_agent(slice(38, 44), slice(26, 44))
+    methods = ["lrp-epsilon-gamma-reference", "gradient-x-input"]
+    report = object_report(agent, obs=obs[None], bg=bg, methods=methods, progress=False)
+    assert report["objects"] == ["ball", "opponent's paddle", "agent's paddle"]
+    ref = report["methods"]["lrp-epsilon-gamma-reference"]
+    assert ref["share_on_objects"] == pytest.approx(1.0) and ref["by_object"]["ball"] == pytest.approx(1.0)
+    assert report["object_saliency"]["ball"]["policy"] > 0 == report["object_saliency"]["agent's paddle"]["policy"]
+    assert all(d["aopc_deletion"] is not None and d["aopc_insertion"] is not None for d in report["methods"].values())
+    assert report["object_area"] == pytest.approx(float((label_image(find_objects(obs, bg, "Pong"), (84, 84)) > 0).mean()))

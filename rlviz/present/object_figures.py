@@ -123,3 +123,9 @@ def _draw_saliency(img: np.ndarray, report: dict[str, Any], names: list[str], co
         _text(img, f"{s['value']:.3g}", (x0 + wv + 4, y + 31), 0.36, FAINT)
     y = y0 + 44 * max(len(names), 1) + 6
     _text(img, "filled: policy 1/2||dlogits||^2; outline: value 1/2 dV^2", (x0 - 140, y), 0.36, FAINT)
+
+
+def strip_text(top: Sequence[tuple[str, float]]) -> str:
+    """The words of a video strip for a frame's top objects: "opponent's paddle 62%, ball 21%"
+    (from ``rlviz.explain.objects.top_objects``); "no objects" when there are none."""
+    return ", ".join(f"{name} {100 * share:.0f}%" for name, share in top) or "no objects"

@@ -229,7 +229,10 @@ class Reference(Rule):
 
     def prepare(self, layer, a, z):
         w = _weights(layer, self)
-        ref = _bound(self.reference, a)
+        reference = self.reference
+        if isinstance(reference, torch.Tensor) and reference.numel() == a[0].numel() and reference.shape != a.shape[1:]:
+            reference = reference.reshape(a.shape[1:])  # e.g. a first Linear after a Flatten
+        ref = _bound(reference, a)
         d = a if ref is None else a - ref  # x - x~
         return d, w, ratio(z, layer.forward(d, w), self.stabilizer)
 
