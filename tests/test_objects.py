@@ -275,4 +275,7 @@ def test_object_report_measures_shares_saliency_and_aopc_on_a_policy_that_reads_
     assert ref["share_on_objects"] == pytest.approx(1.0) and ref["by_object"]["ball"] == pytest.approx(1.0)
     assert report["object_saliency"]["ball"]["policy"] > 0 == report["object_saliency"]["agent's paddle"]["policy"]
     assert all(d["aopc_deletion"] is not None and d["aopc_insertion"] is not None for d in report["methods"].values())
-    assert report["object_area"] == pytest.approx(float((label_image(find_objects(obs, bg, "Pong"), (84, 84)) > 0).mean()))
+    labels = label_image(find_objects(obs, bg, "Pong"), (84, 84))
+    assert report["object_area"] == pytest.approx(float((labels > 0).mean()))
+    assert report["area_by_object"]["ball"] == pytest.approx(float((labels == 1).mean()))
+    assert sum(report["area_by_object"].values()) == pytest.approx(report["object_area"])

@@ -106,7 +106,10 @@ def object_report(
             result[m]["aopc_tolerance"] = diffs.get(m)
         random = {"aopc_deletion": report.aopc["random"], "aopc_insertion": report.insertion_aopc["random"]}
     saliency = [object_saliency(agent, o, objs, bg) for o, objs in zip(obs, scene)]
-    area = [float((label_image(objs, bg.shape) > 0).mean()) for objs in scene]
+    labels = [label_image(objs, bg.shape) for objs in scene]
+    area = [float((lab > 0).mean()) for lab in labels]
+    area_by = {n: float(np.mean([(lab == k + 1).mean() if k < len(objs) and objs[k].name == n else 0.0
+                                 for lab, objs in zip(labels, scene) for k in [_index(objs, n)]])) for n in names}
     out: dict[str, Any] = {
         "game": game,
         "agent": agent.name,
@@ -115,6 +118,7 @@ def object_report(
         "spacing": spacing,
         "objects": names,
         "object_area": float(np.mean(area)) if area else 0.0,
+        "area_by_object": area_by,
         "present": {n: float(np.mean([n in f["objects"] for f in per_frame])) for n in names},
         "methods": result,
         "object_saliency": {n: {k: float(np.mean([s.get(n, {}).get(k, 0.0) for s in saliency])) for k in ("policy", "value")}
@@ -125,6 +129,11 @@ def object_report(
     if aopc:
         out["random"] = random
     return out
+
+
+def _index(objects: list[Any], name: str) -> int:
+    """Position of the object called ``name`` in a frame's list, or len(objects) when absent."""
+    return next((k for k, o in enumerate(objects) if o.name == name), len(objects))
 
 
 def _names_in_order(scene: list[list[Any]], game: str) -> list[str]:
