@@ -8,7 +8,8 @@ saliency, deletion/insertion AOPC with the blur replacement of rlviz faithfulnes
 rows this script adds on its own:
 
 * integrated gradients with the zero and the background baseline (LOCAL HELPER below, 32
-  Riemann steps, only for this table; the library's IG/DeepLIFT belong to issue #23);
+  Riemann steps, only for this table; the library's IG/DeepLIFT belong to issue #23), with
+  their blur AOPC (not candidates for the video's panel: they are not in the library);
 * the deletion AOPC with the *background* as the replacement instead of the blur (same regions
   and order), the removal a background-relative explanation speaks about.
 Writes <out>/<game>.json, <out>/<game>.png and prints Markdown rows.
@@ -92,9 +93,14 @@ def main() -> None:
         base = reference_observation(bg, obs.shape[1])[None]
         extra = {"ig-zero-baseline (local helper)": integrated_gradients_local(agent, obs, torch.zeros_like(base)),
                  "ig-background-baseline (local helper)": integrated_gradients_local(agent, obs, base)}
+        maps = {m: method_maps(agent, obs, m, bg) for m in METHODS} | extra
+        flips = fa.pixel_flipping(agent, obs, methods=["random"], maps={k: maps[k] for k in [*extra, "lrp-epsilon-gamma-box"]})
+        per = flips.aopc_per_frame("deletion")
         for name, m in extra.items():
             report["methods"][name] = mean_shares([object_shares(m[i], s) for i, s in enumerate(scene)]).to_dict()
-        maps = {m: method_maps(agent, obs, m, bg) for m in METHODS} | extra
+            d = per[name] - per["lrp-epsilon-gamma-box"]
+            report["methods"][name].update(aopc_deletion=flips.aopc[name], aopc_insertion=flips.insertion_aopc[name],
+                                           aopc_tolerance=float(1.96 * d.std(ddof=1) / np.sqrt(d.size)))
         maps["random"] = fa.random_map(agent, obs)
         report["background_replacement_aopc"] = background_deletion_aopc(agent, obs, maps, bg)
         report["wall_s"] = round(time.time() - t0, 1)

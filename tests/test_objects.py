@@ -279,3 +279,13 @@ def test_object_report_measures_shares_saliency_and_aopc_on_a_policy_that_reads_
     assert report["object_area"] == pytest.approx(float((labels > 0).mean()))
     assert report["area_by_object"]["ball"] == pytest.approx(float((labels == 1).mean()))
     assert sum(report["area_by_object"].values()) == pytest.approx(report["object_area"])
+
+
+def test_video_default_over_several_games_must_pass_on_every_game() -> None:
+    def game(ref_aopc: float, ref_share: float) -> dict:
+        return {"lrp-epsilon-gamma-box": {"share_on_objects": 0.3, "aopc_deletion": 1.0, "aopc_tolerance": 0.0},
+                "lrp-epsilon-gamma-reference": {"share_on_objects": ref_share, "aopc_deletion": ref_aopc, "aopc_tolerance": 0.05}}
+
+    assert choose_video_default([game(1.0, 1.0), game(0.97, 1.0)]) == "lrp-epsilon-gamma-reference"
+    assert choose_video_default([game(1.0, 1.0), game(0.5, 1.0)]) == "lrp-epsilon-gamma-box"  # fails on one game
+    assert choose_video_default([game(1.0, 1.0), {}]) == VIDEO_DEFAULT  # a game without measurements

@@ -56,16 +56,24 @@ def method_maps(agent: Agent, obs: np.ndarray, name: str, bg: np.ndarray) -> np.
     return compute_maps(agent, obs, name, "action")
 
 
-def choose_video_default(methods: dict[str, dict[str, Any]], current: str = CURRENT_PANEL) -> str:
+def choose_video_default(methods: dict[str, dict[str, Any]] | Sequence[dict[str, dict[str, Any]]],
+                         current: str = CURRENT_PANEL) -> str:
     """The relevance method with the largest share on objects among those whose deletion AOPC is
     not worse than the current panel's: aopc_deletion >= current's - aopc_tolerance (the 95%
-    half-width of the paired per-frame difference). Without AOPC figures: ``VIDEO_DEFAULT``."""
-    if current not in methods or methods[current].get("aopc_deletion") is None:
+    half-width of the paired per-frame difference). Given one ``methods`` dict per game, a
+    method must pass on every game and the largest mean share wins. Without AOPC figures:
+    ``VIDEO_DEFAULT``."""
+    games = [methods] if isinstance(methods, dict) else list(methods)
+    if not games or any(current not in g or g[current].get("aopc_deletion") is None for g in games):
         return VIDEO_DEFAULT
-    floor = methods[current]["aopc_deletion"]
-    fit = [m for m in RELEVANCE_METHODS if m in methods and methods[m].get("aopc_deletion") is not None
-           and methods[m]["aopc_deletion"] >= floor - (methods[m].get("aopc_tolerance") or 0.0)]
-    return max(fit, key=lambda m: methods[m]["share_on_objects"]) if fit else current
+
+    def passes(g: dict[str, dict[str, Any]], m: str) -> bool:
+        d = g.get(m, {})
+        return d.get("aopc_deletion") is not None and (
+            d["aopc_deletion"] >= g[current]["aopc_deletion"] - (d.get("aopc_tolerance") or 0.0))
+
+    fit = [m for m in RELEVANCE_METHODS if all(passes(g, m) for g in games)]
+    return max(fit, key=lambda m: float(np.mean([g[m]["share_on_objects"] for g in games])))
 
 
 def object_report(
