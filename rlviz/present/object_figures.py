@@ -94,13 +94,15 @@ def draw_object_shares(report: dict[str, Any], *, width: int = 1320) -> np.ndarr
         cv2.line(img, (px, y), (px, y + 4), FAINT, 1)
         _text(img, f"{100 * t:.0f}%", (px, y + 18), 0.36, FAINT, align="center")
     ly = top + row * len(methods) + 44
+    area = report.get("area_by_object", {})
     for k, n in enumerate(names + ["no object"]):
         lx = 12 + (k % 4) * 200
         yy = ly + (k // 4) * 22
         cv2.rectangle(img, (lx, yy - 11), (lx + 14, yy + 1), colours.get(n, OTHER), -1)
-        _text(img, n, (lx + 20, yy), 0.42, INK)
+        _text(img, n + (f" (area {100 * area[n]:.1f}%)" if n in area else ""), (lx + 20, yy), 0.42, INK)
     if report.get("video_default"):
-        _text(img, f"bold: the video's relevance panel ({report['video_default']})", (12, ly + 22 * legend_rows + 14), 0.38, FAINT)
+        _text(img, f"bold: the relevance map chosen for this agent by object share and deletion AOPC ({report['video_default']})",
+              (12, ly + 22 * legend_rows + 14), 0.38, FAINT)
     _draw_saliency(img, report, names, colours, (width - 330, top, width - 20))
     return img
 
