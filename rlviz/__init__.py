@@ -20,7 +20,13 @@ from rlviz.assess.overfit import hint_experiment
 from rlviz.explain.interactions import neuron_interactions
 from rlviz.explain.interactions_cnn import frame_interactions, policy_interactions
 from rlviz.explain.lrp import lrp
-from rlviz.explain.objects import background, find_objects, object_saliency, object_shares, top_objects
+from rlviz.explain.objects import (
+    background,
+    find_objects,
+    object_saliency,
+    object_shares,
+    top_objects,
+)
 from rlviz.explain.perturbation import perturbation_saliency
 from rlviz.play.envs import EnvSpec, make_env
 from rlviz.present.assessment_reports import faithfulness_report, sanity_report
