@@ -7,16 +7,26 @@
     >>> sal = rlviz.perturbation_saliency(agent, obs)      # where it looks
     >>> rel = rlviz.lrp(agent, obs)                        # what pushed its move
     >>> pairs = rlviz.policy_interactions(agent, top_k=3)  # which regions it combines
+    >>> objects = rlviz.find_objects(obs, rlviz.background(agent), agent.env_spec.game)
+    >>> rlviz.top_objects(rel[0], objects)                 # [("agent's paddle", 0.6), ...]
     >>> rlviz.make_video(agent, "videos/pong.mp4", frames=100, explain="saliency,lrp")
 """
 
 from rlviz.agents.agent import Agent
 from rlviz.agents.evaluate import evaluate
 from rlviz.agents.loading import load_agent
+from rlviz.assess.objects import object_report
 from rlviz.assess.overfit import hint_experiment
 from rlviz.explain.interactions import neuron_interactions
 from rlviz.explain.interactions_cnn import frame_interactions, policy_interactions
 from rlviz.explain.lrp import lrp
+from rlviz.explain.objects import (
+    background,
+    find_objects,
+    object_saliency,
+    object_shares,
+    top_objects,
+)
 from rlviz.explain.perturbation import perturbation_saliency
 from rlviz.play.envs import EnvSpec, make_env
 from rlviz.present.assessment_reports import faithfulness_report, sanity_report
@@ -30,8 +40,10 @@ __all__ = [
     "EnvSpec",
     "RlvizError",
     "__version__",
+    "background",
     "evaluate",
     "faithfulness_report",
+    "find_objects",
     "frame_interactions",
     "hint_experiment",
     "load_agent",
@@ -40,8 +52,12 @@ __all__ = [
     "make_env",
     "make_video",
     "neuron_interactions",
+    "object_report",
+    "object_saliency",
+    "object_shares",
     "perturbation_saliency",
     "policy_interactions",
     "render_still",
     "sanity_report",
+    "top_objects",
 ]

@@ -268,6 +268,57 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_objects(args: argparse.Namespace) -> int:
+    from rlviz.assess.faithfulness import collect_frames
+    from rlviz.assess.objects import METHODS, object_report
+    from rlviz.explain.objects import background, find_objects
+    from rlviz.present.faithfulness_figures import save_png
+    from rlviz.present.object_figures import (
+        draw_background,
+        draw_object_shares,
+        draw_objects,
+    )
+
+    agent = _load(args)
+    bg = background(agent, steps=args.steps, refresh=args.refresh, cache_dir=args.cache_dir, progress=not args.quiet)
+    if args.background:
+        if not args.out:
+            raise RlvizError("--background writes a PNG: give its path with --out, e.g. --out runs/background.png")
+        save_png(args.out, draw_background(bg, title=f"{agent.env_spec.game} background ({agent.env_spec.pipeline} pipeline, agent {agent.name})"))
+        print(f"wrote {args.out}")
+        return 0
+    if args.frames < 1:
+        raise RlvizError(f"--frames must be at least 1, got {args.frames}")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else list(METHODS)
+    obs = collect_frames(agent, frames=args.frames, seed=args.seed, spacing=args.spacing)
+    report = object_report(agent, obs=obs, methods=methods, aopc=not args.no_aopc, bg=bg, progress=not args.quiet,
+                           seed=args.seed, spacing=args.spacing)
+    print(f"{report['game']}: share of each map's |mass| on objects over {report['frames']} frames "
+          f"(object area {100 * report['object_area']:.1f}%)")
+    for m, d in report["methods"].items():
+        top = sorted(d["by_object"].items(), key=lambda kv: -kv[1])[:3]
+        aopc = f"  AOPC del {d['aopc_deletion']:.3g} ins {d['aopc_insertion']:.3g}" if "aopc_deletion" in d else ""
+        print(f"  {m:30s} {100 * d['share_on_objects']:5.1f}%  " + ", ".join(f"{n} {100 * v:.0f}%" for n, v in top) + aopc)
+    print("object saliency (policy / value): " + ", ".join(
+        f"{n} {s['policy']:.3g} / {s['value']:.3g}" for n, s in report["object_saliency"].items()))
+    print(f"video default: {report['video_default']}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+        print(f"wrote {args.json}")
+    figure = args.figure or (str(Path(args.json).with_suffix(".png")) if args.json else None)
+    if figure:
+        save_png(figure, draw_object_shares(report))
+        print(f"wrote {figure}")
+    if args.boxes:  # the frame with the most objects, labelled with the video method's shares
+        k = max(range(len(obs)), key=lambda i: len(report["per_frame"][i]["objects"]))
+        method = report["video_default"] if report["video_default"] in methods else methods[0]
+        shares = report["per_frame"][k]["methods"][method]["by_object"]
+        save_png(args.boxes, draw_objects(obs[k][-1], find_objects(obs[k], bg, agent.env_spec.game), shares=shares))
+        print(f"wrote {args.boxes} (frame {k} of the rollout sample, shares of {method})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlviz",
@@ -386,6 +437,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: PyTorch's choice)")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("objects", help="explanations in terms of the game's objects: shares of each map, object saliency",
+                       description="Find the objects of each frame (pixels that differ from the game's background, named for Pong, Breakout and SpaceInvaders), measure each map's share on every object and each object's saliency, and pick the video's relevance method. --background writes the background image instead.")
+    _add_agent_args(p)
+    p.add_argument("--background", action="store_true", help="write the background (per-pixel median of greedy play) as a PNG to --out")
+    p.add_argument("--out", default=None, help="PNG path for --background")
+    p.add_argument("--frames", type=int, default=10, help="frames of a greedy rollout to measure (default 10)")
+    p.add_argument("--seed", type=int, default=1, help="rollout seed (default 1)")
+    p.add_argument("--spacing", type=int, default=8, help="take every N-th step of the rollout (default 8)")
+    p.add_argument("--methods", default=None, help="comma-separated methods (default: the LRP composites, gradient-x-input, saliency)")
+    p.add_argument("--json", default=None, help="write shares, object saliency and the video default to this JSON file")
+    p.add_argument("--figure", default=None, help="figure PNG (default: the --json path with .png)")
+    p.add_argument("--boxes", default=None, help="also write the rollout's first frame with its objects boxed and named (PNG)")
+    p.add_argument("--no-aopc", action="store_true", help="skip the deletion/insertion AOPC (faster; the video default is then not measured)")
+    p.add_argument("--steps", type=int, default=1000, help="steps of greedy play for a new background (default 1000)")
+    p.add_argument("--refresh", action="store_true", help="recompute the background even if it is cached")
+    p.add_argument("--cache-dir", default="runs/cache/backgrounds", help="where backgrounds are cached (default runs/cache/backgrounds)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_objects)
     return parser
 
 

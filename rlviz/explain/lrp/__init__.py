@@ -8,6 +8,11 @@ BatchNorm fold, attribution.py the hooks and the user-facing ``lrp``.
 """
 
 from rlviz.explain.lrp.attribution import lrp, relevance
-from rlviz.explain.lrp.composites import COMPOSITES, Composite, make_composite
+from rlviz.explain.lrp.composites import (
+    COMPOSITES,
+    REFERENCE_COMPOSITES,
+    Composite,
+    make_composite,
+)
 
-__all__ = ["COMPOSITES", "Composite", "lrp", "make_composite", "relevance"]
+__all__ = ["COMPOSITES", "REFERENCE_COMPOSITES", "Composite", "lrp", "make_composite", "relevance"]

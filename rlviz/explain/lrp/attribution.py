@@ -295,7 +295,8 @@ def lrp(
     R = f_a * onehot(a); "value" explains V(s) (max_a Q for a Q-network); an int (or one int
     per observation) explains that action's logit. composite: a name from
     ``composites.COMPOSITES`` (default epsilon-gamma-box) or a Composite; ``overrides`` set
-    its parameters, e.g. ``gamma=0.5, epsilon=1e-9, low=0.0, high=1.0``.
+    its parameters, e.g. ``gamma=0.5, epsilon=1e-9, low=0.0, high=1.0``; the composite
+    "epsilon-gamma-reference" explains relative to ``reference=`` (e.g. the game's background).
 
     agent: an rlviz Agent, or a plain nn.Module taking float [N, C, H, W] in [0, 1] and
     returning (logits, value) or one tensor of Q-values. Each batch of ``batch_size`` frames

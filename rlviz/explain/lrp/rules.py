@@ -210,6 +210,41 @@ class ZBox(Rule):
         return relevance
 
 
+class Reference(Rule):
+    """Relative to a reference input x~ (DESIGN.md §8): deep Taylor with the root point taken
+    on the segment from x towards x~ (e.g. the game's empty playfield).
+
+    R_i = sum_j w_ij (x_i - x~_i) / (sum_i' w_i'j (x_i' - x~_i') + eps sign) R_j. Like z^B the bias
+    is not in the denominator, so the layer conserves sum R up to the stabiliser; what a unit
+    whose inputs all equal the reference receives is dropped (no input differs, none can
+    explain it), so input relevance lands only where x differs from x~. ``reference`` is a
+    number or a tensor shaped like one input (or broadcastable to it).
+    """
+
+    direct = True
+
+    def __init__(self, reference: float | torch.Tensor, stabilizer: float = 1e-6) -> None:
+        _nonnegative(stabilizer=stabilizer)
+        self.reference, self.stabilizer = reference, float(stabilizer)
+
+    def prepare(self, layer, a, z):
+        w = _weights(layer, self)
+        reference = self.reference
+        if isinstance(reference, torch.Tensor) and reference.numel() == a[0].numel() and reference.shape != a.shape[1:]:
+            reference = reference.reshape(a.shape[1:])  # e.g. a first Linear after a Flatten
+        ref = _bound(reference, a)
+        d = a if ref is None else a - ref  # x - x~
+        return d, w, ratio(z, layer.forward(d, w), self.stabilizer)
+
+    def backward(self, layer, state, g):
+        d, w, q = state
+        return d * layer.transpose(g * q, w)
+
+    def __repr__(self) -> str:
+        shape = tuple(self.reference.shape) if isinstance(self.reference, torch.Tensor) else self.reference
+        return f"Reference(reference={shape!r}, stabilizer={self.stabilizer!r})"
+
+
 class WSquare(Rule):
     """w^2: R_i = sum_j w_ij^2 / sum_i w_ij^2 R_j (ignores the input values)."""
 
