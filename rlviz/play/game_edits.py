@@ -161,7 +161,7 @@ EDITS: dict[str, dict[str, GameEdit]] = {
     },
 }
 for _game, _edits in EDITS.items():
-    for _name, _edit in _edits.items():
+    for _edit in _edits.values():
         object.__setattr__(_edit, "rom_md5", ROM_MD5[_game])
 
 
