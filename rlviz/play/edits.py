@@ -95,6 +95,10 @@ def parse_edit(text: str, agent: Any) -> Edit:
         raise RlvizError(f"no game edits for {game}; games with edits: {', '.join(EDITS)}; "
                          f"or a view edit: {', '.join(VIEW_EDITS)}")
     if text not in EDITS[game]:
+        elsewhere = [g for g, edits in EDITS.items() if text in edits]
+        if elsewhere:
+            raise RlvizError(f"{text!r} is an edit of {elsewhere[0]}, not of {game} (the agent's game); "
+                             f"{game}'s edits: {', '.join(EDITS[game])}")
         raise RlvizError(f"unknown edit {text!r} for {game}; its edits: {', '.join(EDITS[game])}; "
                          f"view edits: {', '.join(VIEW_EDITS)}")
     edit = game_edit(game, text)
