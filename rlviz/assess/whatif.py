@@ -122,6 +122,7 @@ class WhatIfResult:
     saliency_frames: int = 0
     saliency_original: float | None = None  # mean share of actor saliency on the focus, before
     saliency_edited: float | None = None  # and after the edit
+    focus_area: float | None = None  # the focus's share of the frame: what a map spread evenly would put there
 
     def summary(self) -> str:
         """What changed, in plain words, saying only what the numbers show."""
@@ -148,8 +149,9 @@ class WhatIfResult:
                         if self.first_move_difference is not None else "its moves never differed")
                 lines.append(f"In episode 1 the game first looked different at step {self.first_screen_difference}; {move}.")
         if self.saliency_original is not None and self.saliency_edited is not None:
+            even = f"; a map spread evenly would put {self.focus_area:.0%} there" if self.focus_area is not None else ""
             lines.append(f"Share of its saliency on {self.focus}: {self.saliency_original:.0%} before, "
-                         f"{self.saliency_edited:.0%} after ({self.saliency_frames} frames each).")
+                         f"{self.saliency_edited:.0%} after ({self.saliency_frames} frames each{even}).")
         return "\n".join(lines)
 
     def headline(self) -> str:
@@ -207,6 +209,7 @@ def what_if(
         focus=parsed.focus_says,
     )
     mask = parsed.focus_mask(agent.env_spec.screen_size, agent.n_actions)
+    result.focus_area = None if mask is None else float(mask.mean())
     if saliency_frames and mask is not None:
         ref = after.sample_unedited if view else before.sample
         if ref and after.sample:
