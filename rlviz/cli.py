@@ -297,7 +297,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     if args.video:
         from rlviz.present.whatif_video import make_whatif_video
 
-        video = make_whatif_video(agent, edit, args.video, result=result, frames=args.video_frames, seed=args.seed,
+        video = make_whatif_video(agent, edit, args.video, result=result, frames=args.video_frames, start=args.video_start, seed=args.seed,
                                   size=_size(args.size), progress=not args.quiet)
         print(f"wrote {video.path} ({video.frames} frames)")
     return 0
@@ -390,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.add_argument("--video", default=None, help="also render the unedited and the edited game side by side (.mp4 or .gif)")
     p.add_argument("--video-frames", type=int, default=300, help="steps in the video (default 300)")
+    p.add_argument("--video-start", type=int, default=0, help="play this many steps unseen before the video's first frame (default 0)")
     p.add_argument("--size", default="1280x720", help="video size WIDTHxHEIGHT (default 1280x720)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: PyTorch's choice; 1 on a busy small machine)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

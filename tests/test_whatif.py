@@ -75,7 +75,7 @@ def test_whatif_video_has_the_cards_and_both_columns(pong_agent, tmp_path):
     from rlviz.present.whatif_video import make_whatif_video
 
     result = what_if(pong_agent, "blank:8,13,11,78", episodes=1, max_steps=5, saliency_frames=0, progress=False)
-    video = make_whatif_video(pong_agent, "blank:8,13,11,78", tmp_path / "w.mp4", result=result, frames=2, fps=4,
+    video = make_whatif_video(pong_agent, "blank:8,13,11,78", tmp_path / "w.mp4", result=result, frames=2, start=1, fps=4,
                               size=(640, 360), progress=False)
     assert video.frames == 2
     frames = [f for f in imageio.get_reader(video.path)]

@@ -32,13 +32,14 @@ from rlviz.util.errors import RlvizError
 
 
 def title_lines(agent: Agent, edit: Edit, scores: tuple[float, float], steps: tuple[int, int], seed: int,
-                result: WhatIfResult | None) -> list[str]:
+                result: WhatIfResult | None, start: int = 0) -> list[str]:
     """The title card's paragraphs: the edit, the measured result, what the two columns show."""
     lines = [f"The edit: {edit.says}." + (" The game itself is unchanged; only the agent's view is." if edit.kind == "view" else "")]
     if result is not None:
         lines.append(result.headline() + f" ({len(result.seeds)} episodes, same seeds.)")
-    lines.append(f"In this video (seed {seed}), after {steps[0]} and {steps[1]} moves: "
-                 f"score {scores[0]:+g} unedited, {scores[1]:+g} edited.")
+    shown = f"moves {start} to {max(steps) - 1} of the game from seed {seed}" if start else f"the game from seed {seed}"
+    lines.append(f"This video shows {shown}; after {steps[0]} and {steps[1]} moves the score is "
+                 f"{scores[0]:+g} unedited, {scores[1]:+g} edited.")
     lines.append(f"Left: the game as agent '{agent.name}' learned it. Right: the same start, edited. "
                  "Blue shows where it looks to choose a move.")
     return lines
@@ -51,6 +52,7 @@ def make_whatif_video(
     *,
     result: WhatIfResult | None = None,
     frames: int = 300,
+    start: int = 0,
     seed: int = 0,
     explain: str | tuple[str, ...] = ("saliency",),
     fps: float = 30.0,
@@ -60,26 +62,28 @@ def make_whatif_video(
 ) -> VideoResult:
     """Play ``agent`` for up to ``frames`` steps from ``reset(seed)`` in its own game and in the
     edited one, explain both and write them side by side, between a title card (the edit and
-    ``result``'s headline) and an end card (``result``'s summary)."""
+    ``result``'s headline) and an end card (``result``'s summary). ``start=K`` plays the first K
+    steps unseen and shows the ``frames`` steps after them."""
     parsed = parse_edit(edit, agent) if isinstance(edit, str) else edit
     explain = parse_explain(explain)
-    if frames < 1:
-        raise RlvizError(f"frames must be at least 1, got {frames}")
+    if frames < 1 or start < 0:
+        raise RlvizError(f"frames must be at least 1 and start at least 0, got {frames} and {start}")
     compute_layout(*size)  # refuse a bad size before any work
     path = check_output_path(out)
     envs = [original_env(agent), edited_env(agent, parsed)]
-    start = time.time()
+    began = time.time()
     all_steps, all_records = [], []
     try:
         for env in envs:
-            steps, cut = record(agent, env, seed=seed, frames=frames, progress=progress)
+            steps, cut = record(agent, env, seed=seed, frames=start + frames, progress=progress)
             if cut or not steps:
                 raise RlvizError("interrupted while playing; nothing was written")
-            explained, cut = explain_steps(agent, env, steps, list(range(len(steps))), explain, seed=seed, batch=batch, progress=progress)
+            shown = list(range(start, len(steps))) or [len(steps) - 1]  # an episode over before start: its last frame
+            explained, cut = explain_steps(agent, env, steps, shown, explain, seed=seed, batch=batch, progress=progress)
             if cut:
                 raise RlvizError("interrupted while explaining; nothing was written")
             all_steps.append(steps)
-            all_records.append(dict(enumerate(explained)))
+            all_records.append(dict(zip(shown, explained)))
         game = agent.env_spec.game
         scores = (all_steps[0][-1].score, all_steps[1][-1].score)
         labels = ["unedited game", f"edited: {parsed.text}"]
@@ -94,7 +98,7 @@ def make_whatif_video(
         interrupted = False
         with VideoWriter(path, fps=fps) as writer:
             card = cards.text_card(w, h, f"What if {parsed.says}?",
-                                   title_lines(agent, parsed, scores, (len(all_steps[0]), len(all_steps[1])), seed, result),
+                                   title_lines(agent, parsed, scores, (len(all_steps[0]), len(all_steps[1])), seed, result, start),
                                    footer="made with rlviz whatif")
             for _ in range(2 * card_frames):  # a longer card: it carries the result
                 writer.write(card)
@@ -122,4 +126,4 @@ def make_whatif_video(
     finally:
         for env in envs:
             env.close()
-    return VideoResult(path=path, frames=written, score=scores[1], seconds=time.time() - start, interrupted=interrupted)
+    return VideoResult(path=path, frames=written, score=scores[1], seconds=time.time() - began, interrupted=interrupted)
