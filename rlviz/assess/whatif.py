@@ -131,7 +131,7 @@ class WhatIfResult:
         seeds = f"seed {self.seeds[0]}" if n == 1 else f"seeds {self.seeds[0]}-{self.seeds[-1]}"
         cap = f", each cut at {self.max_steps} steps" if self.max_steps else ""
         lines = [f"Edit: {self.says} ({self.kind} edit '{self.edit}').",
-                 (f"Over {n} episode{'s' if n > 1 else ''} ({seeds}{cap}), {self.agent}'s mean score went from "
+                 (f"Over {n} episode{'s' if n > 1 else ''} ({seeds}{cap}), the mean score of agent '{self.agent}' went from "
                   f"{s.original_mean:+.1f} ± {s.original_std:.1f} to {s.edited_mean:+.1f} ± {s.edited_std:.1f}.")]
         if n > 1:
             verdict = ("the interval excludes zero: the edit changed its score" if s.ci_excludes_zero
