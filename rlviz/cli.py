@@ -274,6 +274,12 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     if args.list:
         print(all_edits_text())
         return 0
+    if args.edit and args.view_edit:
+        raise RlvizError("give one edit at a time: --edit or --view-edit")
+    if args.view_edit:
+        if not args.view_edit.startswith(("blank:", "hint:")):
+            raise RlvizError(f"--view-edit takes blank:x0,y0,x1,y1[=V] or hint:off|random|constant=ACTION, got {args.view_edit!r}")
+        args.edit = args.view_edit
     if not args.edit:
         raise RlvizError("--edit is required; run 'rlviz whatif --list' for the edits of each game")
     if args.threads:
@@ -382,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "report returns with a paired 95%% interval, changed moves and where the saliency moves.")
     _add_agent_args(p)
     p.add_argument("--edit", default=None, help="a game edit (see --list), blank:x0,y0,x1,y1[=V] or hint:off|random|constant=ACTION")
+    p.add_argument("--view-edit", default=None, help="the same for view edits only (blank:... or hint:...): the game is not changed")
     p.add_argument("--list", action="store_true", help="list the edits of each game and exit")
     p.add_argument("--episodes", type=int, default=3, help="episodes with and without the edit, seeds SEED, SEED+1, ... (default 3)")
     p.add_argument("--seed", type=int, default=0, help="first episode's reset seed (default 0)")

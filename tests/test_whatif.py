@@ -67,6 +67,8 @@ def test_cli_lists_edits_and_refuses_unknown_ones_in_one_line(agent_dir, capsys)
     assert main(["whatif", "--agent", str(agent_dir), "--edit", "faster-ball"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "its edits: opponent-frozen, opponent-lazy" in err
+    assert main(["whatif", "--agent", str(agent_dir), "--view-edit", "opponent-frozen"]) == 2
+    assert "--view-edit takes blank:" in capsys.readouterr().err
 
 
 def test_whatif_video_has_the_cards_and_both_columns(pong_agent, tmp_path):
