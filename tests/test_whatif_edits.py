@@ -140,3 +140,28 @@ def test_blank_view_edit_paints_every_stacked_frame_and_leaves_the_game_alone():
 def test_bad_view_edits_are_refused(text):
     with pytest.raises(RlvizError):
         parse_view_edit(text)
+
+
+def test_hint_edits_rewrite_the_strip_in_the_view_and_on_the_rendered_frame():
+    from rlviz.play.hints import HintPixels, read_hint
+    from rlviz.play.view_edits import HintEdit
+
+    def env(mode):
+        return HintEdit(HintPixels(make_env("Pong", noop_max=0), expert=lambda obs: 2), mode)
+
+    off = env("off")
+    obs, info = off.reset(seed=0)
+    assert (np.asarray(obs)[:, 80:, :] == 0).all() and info["hint_shown"] is None
+    assert read_hint(off.unedited, 6) == 2  # the expert's hint is still there underneath
+    assert (off.render()[200:, :] == 0).all()
+    constant = env("constant=LEFT")
+    obs, info = constant.reset(seed=0)
+    assert read_hint(obs, 6) == 3 == info["hint_shown"]
+    frame = constant.render()
+    assert (frame[200:, 3 * 160 // 6 + 2 : 4 * 160 // 6 - 2] == 255).all() and (frame[200:, :20] == 0).all()
+    shown = []
+    for _ in range(2):  # random hints replay with the reset seed
+        r = env("random")
+        r.reset(seed=5)
+        shown.append([r.step(0)[4]["hint_shown"] for _ in range(10)])
+    assert shown[0] == shown[1] and len(set(shown[0])) > 1
