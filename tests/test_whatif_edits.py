@@ -136,6 +136,22 @@ def test_blank_view_edit_paints_every_stacked_frame_and_leaves_the_game_alone():
     assert (np.asarray(ViewEdit(plain, Blank(Box(0, 0, 84, 84), 7)).reset(seed=0)[0]) == 7).all()
 
 
+def test_blank_takes_a_per_frame_mask_from_any_region():
+    # the hook for named objects: a Region may give one mask per stacked frame
+    class Diagonal:
+        says = "one pixel per frame"
+
+        def mask(self, obs):
+            m = np.zeros(obs.shape, bool)
+            for k in range(obs.shape[0]):
+                m[k, k, k] = True
+            return m
+
+    obs = np.full((4, 84, 84), 9, np.uint8)
+    out = Blank(Diagonal(), 0).apply(obs)
+    assert (out == 0).sum() == 4 and all(out[k, k, k] == 0 for k in range(4))
+
+
 @pytest.mark.parametrize("text", ["blank:0,0,90,10", "blank:5,5,5,9", "blank:a,b,c,d", "blank:0,0,4,4=300", "box:1,2,3,4", "hint:sideways"])
 def test_bad_view_edits_are_refused(text):
     with pytest.raises(RlvizError):

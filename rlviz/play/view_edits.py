@@ -43,7 +43,8 @@ VIEW_EDITS = ("blank:x0,y0,x1,y1[=V]", "hint:off", "hint:random", "hint:constant
 
 
 class Region(Protocol):
-    """Where a view edit paints: a boolean (H, W) mask of one observation frame."""
+    """Where a view edit paints: a boolean mask of the observation, (H, W) for every stacked
+    frame alike or (C, H, W) per stacked frame (an object tracked across the stack)."""
 
     says: str
 
@@ -84,10 +85,11 @@ class Blank:
 
     def apply(self, obs: np.ndarray) -> np.ndarray:
         out = np.array(obs, dtype=np.uint8, copy=True)
-        mask = self.region.mask(out)
+        mask = np.asarray(self.region.mask(out), bool)
         frames = out.reshape(-1, *out.shape[-2:])
-        for f in frames:  # per stacked frame: the median of that frame, not of the stack
-            f[mask] = self.value if self.value is not None else np.uint8(np.median(f))
+        masks = np.broadcast_to(mask.reshape(-1, *mask.shape[-2:]), frames.shape)
+        for f, m in zip(frames, masks):  # per stacked frame: the median of that frame, not of the stack
+            f[m] = self.value if self.value is not None else np.uint8(np.median(f))
         return out
 
 
@@ -146,7 +148,8 @@ class ViewEdit(gym.Wrapper):
         if not isinstance(frame, np.ndarray) or frame.ndim != 3 or self.unedited is None:
             return frame
         size = self.unedited.shape[-1]
-        small = self.edit.region.mask(self.unedited)
+        small = np.asarray(self.edit.region.mask(self.unedited), bool)
+        small = small.reshape(-1, *small.shape[-2:])[-1]  # the newest frame's mask: the frame on screen
         h, w = frame.shape[:2]
         rows = (np.arange(h) * size // h)[:, None]
         cols = (np.arange(w) * size // w)[None, :]
