@@ -17,6 +17,7 @@ from rlviz.agents.evaluate import evaluate
 from rlviz.agents.loading import load_agent
 from rlviz.assess.objects import object_report
 from rlviz.assess.overfit import hint_experiment
+from rlviz.assess.whatif import what_if
 from rlviz.explain.interactions import neuron_interactions
 from rlviz.explain.interactions_cnn import frame_interactions, policy_interactions
 from rlviz.explain.lrp import lrp
@@ -31,6 +32,7 @@ from rlviz.explain.perturbation import perturbation_saliency
 from rlviz.play.envs import EnvSpec, make_env
 from rlviz.present.assessment_reports import faithfulness_report, sanity_report
 from rlviz.present.video import make_comparison_video, make_video, render_still
+from rlviz.present.whatif_video import make_whatif_video
 from rlviz.util.errors import RlvizError
 
 __version__ = "0.1.0"
@@ -51,6 +53,7 @@ __all__ = [
     "make_comparison_video",
     "make_env",
     "make_video",
+    "make_whatif_video",
     "neuron_interactions",
     "object_report",
     "object_saliency",
@@ -60,4 +63,5 @@ __all__ = [
     "render_still",
     "sanity_report",
     "top_objects",
+    "what_if",
 ]

@@ -316,6 +316,44 @@ def cmd_objects(args: argparse.Namespace) -> int:
         shares = report["per_frame"][k]["methods"][method]["by_object"]
         save_png(args.boxes, draw_objects(obs[k][-1], find_objects(obs[k], bg, agent.env_spec.game), shares=shares))
         print(f"wrote {args.boxes} (frame {k} of the rollout sample, shares of {method})")
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from rlviz.play.edits import all_edits_text
+
+    if args.list:
+        print(all_edits_text())
+        return 0
+    if args.edit and args.view_edit:
+        raise RlvizError("give one edit at a time: --edit or --view-edit")
+    if args.view_edit:
+        if not args.view_edit.startswith(("blank:", "hint:")):
+            raise RlvizError(f"--view-edit takes blank:x0,y0,x1,y1[=V] or hint:off|random|constant=ACTION, got {args.view_edit!r}")
+        args.edit = args.view_edit
+    if not args.edit:
+        raise RlvizError("--edit is required; run 'rlviz whatif --list' for the edits of each game")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    from rlviz.assess.whatif import what_if
+    from rlviz.play.edits import parse_edit
+
+    agent = _load(args)
+    edit = parse_edit(args.edit, agent)  # refused here, before any episode is played
+    if args.video:
+        from rlviz.present.writer import check_output_path
+
+        check_output_path(args.video)
+    result = what_if(agent, edit, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps,
+                     saliency_frames=args.saliency_frames, progress=not args.quiet, json_path=args.json)
+    print(result.summary())
+    if args.json:
+        print(f"wrote {args.json}")
+    if args.video:
+        from rlviz.present.whatif_video import make_whatif_video
+
+        video = make_whatif_video(agent, edit, args.video, result=result, frames=args.video_frames, start=args.video_start, seed=args.seed,
+                                  size=_size(args.size), progress=not args.quiet)
+        print(f"wrote {video.path} ({video.frames} frames)")
     return 0
 
 
@@ -392,6 +430,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video-frames", type=int, default=600, help="steps in the video (default 600)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     p.set_defaults(func=cmd_hints)
+
+    p = sub.add_parser("whatif", help="change the game (or what the agent sees) and measure what changes",
+                       description="Play the same seeds with and without an edit of the game (RAM) or of the agent's view; "
+                                   "report returns with a paired 95%% interval, changed moves and where the saliency moves.")
+    _add_agent_args(p)
+    p.add_argument("--edit", default=None, help="a game edit (see --list), blank:x0,y0,x1,y1[=V] or hint:off|random|constant=ACTION")
+    p.add_argument("--view-edit", default=None, help="the same for view edits only (blank:... or hint:...): the game is not changed")
+    p.add_argument("--list", action="store_true", help="list the edits of each game and exit")
+    p.add_argument("--episodes", type=int, default=3, help="episodes with and without the edit, seeds SEED, SEED+1, ... (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="first episode's reset seed (default 0)")
+    p.add_argument("--max-steps", type=int, default=None, help="cut each episode after this many steps")
+    p.add_argument("--saliency-frames", type=int, default=16, help="frames per run for the saliency comparison (0: skip; default 16)")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    p.add_argument("--video", default=None, help="also render the unedited and the edited game side by side (.mp4 or .gif)")
+    p.add_argument("--video-frames", type=int, default=300, help="steps in the video (default 300)")
+    p.add_argument("--video-start", type=int, default=0, help="play this many steps unseen before the video's first frame (default 0)")
+    p.add_argument("--size", default="1280x720", help="video size WIDTHxHEIGHT (default 1280x720)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: PyTorch's choice; 1 on a busy small machine)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_whatif)
 
     p = sub.add_parser("evaluate", help="score an agent over seeded episodes", description="Play seeded episodes (greedy by default) and print mean ± std of the returns.")
     _add_agent_args(p)

@@ -34,4 +34,9 @@ if [ -d agents/pong-overfit ] && [ -d agents/pong-control ]; then
     $RLVIZ hints --overfit agents/pong-overfit --control agents/pong-control --frames 300 \
         --json docs/faithfulness/hints.json --video videos/pong-overfit-vs-control.mp4 --video-frames 600
 fi
+# A what-if: the same start with a lazy opponent (docs/whatif.md).
+if [ "$AGENT" = agents/pong ]; then
+    $RLVIZ whatif --agent agents/pong --edit opponent-lazy --episodes 3 --max-steps 3000 --threads 1 --quiet \
+        --json docs/whatif/pong-opponent-lazy.json --video videos/pong-whatif-lazy.mp4 --video-start 500 --video-frames 300
+fi
 ls -la videos

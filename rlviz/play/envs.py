@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -55,9 +56,12 @@ class FireOnReset(gym.Wrapper):
         return obs, info
 
 
-def _base_env(spec: EnvSpec, render_mode: str | None) -> gym.Env:
+Wrap = Callable[[gym.Env], gym.Env] | None  # a wrapper of the emulator env itself, e.g. a game edit
+
+
+def _base_env(spec: EnvSpec, render_mode: str | None, wrap: Wrap = None) -> gym.Env:
     _register_ale()
-    return gym.make(
+    env = gym.make(
         f"ALE/{spec.game}-v5",
         frameskip=1,
         repeat_action_probability=spec.sticky_action_prob,
@@ -65,10 +69,11 @@ def _base_env(spec: EnvSpec, render_mode: str | None) -> gym.Env:
         max_num_frames_per_episode=spec.max_episode_frames,
         render_mode=render_mode,
     )
+    return wrap(env) if wrap is not None else env
 
 
-def _gymnasium_pipeline(spec: EnvSpec, render_mode: str | None) -> gym.Env:
-    env = _base_env(spec, render_mode)
+def _gymnasium_pipeline(spec: EnvSpec, render_mode: str | None, wrap: Wrap = None) -> gym.Env:
+    env = _base_env(spec, render_mode, wrap)
     env = gym.wrappers.AtariPreprocessing(
         env,
         noop_max=spec.noop_max,
@@ -83,12 +88,12 @@ def _gymnasium_pipeline(spec: EnvSpec, render_mode: str | None) -> gym.Env:
     return gym.wrappers.FrameStackObservation(env, spec.frame_stack, padding_type="zero")
 
 
-def _sb3_pipeline(spec: EnvSpec, render_mode: str | None) -> gym.Env:
-    return sb3_wrappers.atari_wrapper(_base_env(spec, render_mode), spec)
+def _sb3_pipeline(spec: EnvSpec, render_mode: str | None, wrap: Wrap = None) -> gym.Env:
+    return sb3_wrappers.atari_wrapper(_base_env(spec, render_mode, wrap), spec)
 
 
-def _cleanrl_pipeline(spec: EnvSpec, render_mode: str | None) -> gym.Env:
-    return sb3_wrappers.cleanrl_wrapper(_base_env(spec, render_mode), spec)
+def _cleanrl_pipeline(spec: EnvSpec, render_mode: str | None, wrap: Wrap = None) -> gym.Env:
+    return sb3_wrappers.cleanrl_wrapper(_base_env(spec, render_mode, wrap), spec)
 
 
 _BUILDERS = {"gymnasium": _gymnasium_pipeline, "sb3": _sb3_pipeline, "cleanrl": _cleanrl_pipeline}
@@ -100,13 +105,15 @@ def make_env(
     seed: int | None = None,
     spec: EnvSpec | None = None,
     render_mode: str | None = "rgb_array",
+    wrap_base: Wrap = None,
     **overrides: Any,
 ) -> gym.Env:
     """Build an Atari env whose observations are uint8 (4, 84, 84), newest frame last.
 
     ``game`` is a short name or full id; ``spec`` (or keyword overrides of its fields)
     chooses the pipeline. ``env.render()`` returns the 210x160x3 RGB frame. The env's
-    spec is available as ``env.rlviz_spec``.
+    spec is available as ``env.rlviz_spec``. ``wrap_base`` wraps the emulator env itself
+    (frameskip 1, under the pipeline), e.g. with a game edit that must act on every frame.
     """
     if isinstance(game, EnvSpec):
         spec = game
@@ -119,7 +126,7 @@ def make_env(
         if unknown:
             raise RlvizError(f"unknown env option(s) {unknown}; known: {sorted(known)}")
         spec = dataclasses.replace(spec, **overrides)
-    env = _BUILDERS[spec.pipeline](spec, render_mode)
+    env = _BUILDERS[spec.pipeline](spec, render_mode, wrap_base)
     env.rlviz_spec = spec  # type: ignore[attr-defined]
     if seed is not None:
         env.action_space.seed(seed)

@@ -1,0 +1,129 @@
+"""The what-if video: the unedited and the edited game side by side from the same start.
+
+One agent, two envs (its own, and the same pipeline with the edit), both reset with the same
+seed. Each column is played, explained and replayed by the video pipeline's passes
+(:mod:`rlviz.present.video`) and drawn by the comparison layout
+(:mod:`rlviz.present.compare_layout`); this module only adds the cards that state the edit and
+its result. A column whose episode ends first holds its last frame.
+
+Example:
+    >>> make_whatif_video(agent, "opponent-frozen", "videos/pong-whatif.mp4", result=what_if(agent, "opponent-frozen"))
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rlviz.agents.agent import Agent
+from rlviz.assess.whatif import WhatIfResult
+from rlviz.play.edits import Edit, edited_env, original_env, parse_edit
+from rlviz.present import cards
+from rlviz.present.compare_layout import CompareRenderer
+from rlviz.present.layout import FrameView, compute_layout
+from rlviz.present.video.explain_pass import explain_steps, video_scales
+from rlviz.present.video.play_pass import record
+from rlviz.present.video.records import CARD_SECONDS, VideoResult, parse_explain
+from rlviz.present.video.render_pass import views
+from rlviz.present.writer import VideoWriter, check_output_path
+from rlviz.util.errors import RlvizError
+
+
+def title_lines(agent: Agent, edit: Edit, scores: tuple[float, float], steps: tuple[int, int], seed: int,
+                result: WhatIfResult | None, start: int = 0) -> list[str]:
+    """The title card's paragraphs: the edit, the measured result, what the two columns show."""
+    lines = [f"The edit: {edit.says}." + (" The game itself is unchanged; only the agent's view is." if edit.kind == "view" else "")]
+    if result is not None:
+        lines.append(result.headline() + f" ({len(result.seeds)} episodes, same seeds.)")
+    shown = f"moves {start} to {max(steps) - 1} of the game from seed {seed}" if start else f"the game from seed {seed}"
+    lines.append(f"This video shows {shown}; after {steps[0]} and {steps[1]} moves the score is "
+                 f"{scores[0]:+g} unedited, {scores[1]:+g} edited.")
+    lines.append(f"Left: the game as agent '{agent.name}' learned it. Right: the same start, edited. "
+                 "Blue shows where it looks to choose a move.")
+    return lines
+
+
+def make_whatif_video(
+    agent: Agent,
+    edit: str | Edit,
+    out: str | Path,
+    *,
+    result: WhatIfResult | None = None,
+    frames: int = 300,
+    start: int = 0,
+    seed: int = 0,
+    explain: str | tuple[str, ...] = ("saliency",),
+    fps: float = 30.0,
+    size: tuple[int, int] = (1280, 720),
+    batch: int = 8,
+    progress: bool = True,
+) -> VideoResult:
+    """Play ``agent`` for up to ``frames`` steps from ``reset(seed)`` in its own game and in the
+    edited one, explain both and write them side by side, between a title card (the edit and
+    ``result``'s headline) and an end card (``result``'s summary). ``start=K`` plays the first K
+    steps unseen and shows the ``frames`` steps after them."""
+    parsed = parse_edit(edit, agent) if isinstance(edit, str) else edit
+    explain = parse_explain(explain)
+    if frames < 1 or start < 0:
+        raise RlvizError(f"frames must be at least 1 and start at least 0, got {frames} and {start}")
+    compute_layout(*size)  # refuse a bad size before any work
+    path = check_output_path(out)
+    envs = [original_env(agent), edited_env(agent, parsed)]
+    began = time.time()
+    all_steps, all_records = [], []
+    try:
+        for env in envs:
+            steps, cut = record(agent, env, seed=seed, frames=start + frames, progress=progress)
+            if cut or not steps:
+                raise RlvizError("interrupted while playing; nothing was written")
+            shown = list(range(start, len(steps))) or [len(steps) - 1]  # an episode over before start: its last frame
+            explained, cut = explain_steps(agent, env, steps, shown, explain, seed=seed, batch=batch, progress=progress)
+            if cut:
+                raise RlvizError("interrupted while explaining; nothing was written")
+            all_steps.append(steps)
+            all_records.append(dict(zip(shown, explained)))
+        game = agent.env_spec.game
+        scores = (all_steps[0][-1].score, all_steps[1][-1].score)
+        labels = ["unedited game", f"edited: {parsed.text}"]
+        renderer = CompareRenderer(*size, labels, [agent.action_names] * 2, explain, f"{game}: what if {parsed.says}?")
+        scales = [video_scales(list(r.values())) for r in all_records]
+        iters = [views(agent, e, s, r, seed=seed, captions=None, batch=batch) for e, s, r in zip(envs, all_steps, all_records)]
+        length = max(len(r) for r in all_records)
+        w, h = size
+        card_frames = int(CARD_SECONDS * fps)
+        last: list[FrameView | None] = [None, None]
+        written = 0
+        interrupted = False
+        with VideoWriter(path, fps=fps) as writer:
+            card = cards.text_card(w, h, f"What if {parsed.says}?",
+                                   title_lines(agent, parsed, scores, (len(all_steps[0]), len(all_steps[1])), seed, result, start),
+                                   footer="made with rlviz whatif")
+            for _ in range(2 * card_frames):  # a longer card: it carries the result
+                writer.write(card)
+            bar = tqdm(total=length, unit="frame", desc="rendering", disable=not progress, leave=False)
+            try:
+                for _ in range(length):
+                    finished = ["", ""]
+                    for c in range(2):
+                        nxt = next(iters[c], None)
+                        if nxt is not None:
+                            last[c] = nxt[1]
+                        elif last[c] is not None:
+                            finished[c] = f"video part over: score {last[c].score:+g}"
+                    writer.write(renderer.render(last, scales, finished))
+                    written += 1
+                    bar.update(1)
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                bar.close()
+            if result is not None and not interrupted:
+                end = cards.text_card(w, h, "What changed", result.summary().splitlines()[1:], footer="made with rlviz whatif")
+                for _ in range(2 * card_frames):
+                    writer.write(end)
+    finally:
+        for env in envs:
+            env.close()
+    return VideoResult(path=path, frames=written, score=scores[1], seconds=time.time() - began, interrupted=interrupted)
