@@ -3,7 +3,7 @@
 It reuses the video's passes (:mod:`rlviz.present.video`): ``play_pass.record`` plays,
 ``explain_pass.explain_steps`` keeps the saliency grids, and one more replay brings back the
 RGB frames and observations, on which LRP runs in batches (and, with ``compare``, the second
-agent is asked what it would have done). LRP maps wait in a float16 file on disk until their
+agent is asked what it would have done). LRP maps wait in a float32 file on disk until their
 colour scale over the whole rollout is known; then every layer is written as atlas PNGs
 (:mod:`.encode`) and the page reads one ``data.js`` of small per-step arrays.
 
@@ -199,7 +199,7 @@ def make_report(
 
 
 def _replay_pass(agent, compare, env, steps, layers, folder, tmp, *, seed, batch, progress):
-    """Replay once: frames and observations into their atlases, LRP maps into float16 files,
+    """Replay once: frames and observations into their atlases, LRP maps into float32 files,
     the compared agent's outputs. Returns (other agent's (logits, values), stack sources,
     first RGB frame, interrupted)."""
     from rlviz.explain.lrp import lrp
@@ -210,7 +210,7 @@ def _replay_pass(agent, compare, env, steps, layers, folder, tmp, *, seed, batch
     size = agent.env_spec.screen_size
     obs_atlas = encode.Atlas(folder / "img" / "obs", size, size, "L")
     lrp_layers = [ly for ly in layers if ly.palette == "relevance"]
-    stores = {ly.key: np.lib.format.open_memmap(tmp / f"{ly.key}.npy", "w+", np.float16, (n, size, size)) for ly in lrp_layers}
+    stores = {ly.key: np.lib.format.open_memmap(tmp / f"{ly.key}.npy", "w+", np.float32, (n, size, size)) for ly in lrp_layers}
     scales = {ly.key: np.zeros(n, np.float32) for ly in lrp_layers}
     other_logits, other_values = [], []
     stacks: list[list[int]] = []

@@ -117,5 +117,5 @@ class Atlas:
             img = Image.fromarray(canvas, mode=self.mode)
         else:
             img = palette_image(canvas, self.mode)
-        img.save(self.folder / f"{self._chunk}.png", optimize=True)
+        img.save(self.folder / f"{self._chunk}.png", compress_level=9)  # not optimize=True: it renumbers palette levels
         self._tiles.clear()
