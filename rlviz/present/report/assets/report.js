@@ -42,10 +42,12 @@
   const xToStep = (x) => Math.round(state.view[0] + (x - x0()) / (x1() - x0()) * (state.view[1] - state.view[0]));
   const clampStep = (s) => Math.max(0, Math.min(N - 1, s));
 
+  const range = (v) => v.reduce(([a, b], x) => [Math.min(a, x), Math.max(b, x)], [Infinity, -Infinity]);
+  const VALUE_RANGE = range(D.compare ? D.value.concat(D.compare.value) : D.value);
+  const MAX_LIVES = range(D.lives)[1];
+
   function track(y, h, values, colour, label, lo, hi, dashed) {
     if (!values || !values.length) return;
-    lo = lo !== undefined ? lo : Math.min(...values);
-    hi = hi !== undefined ? hi : Math.max(...values);
     if (hi - lo < 1e-9) { hi = lo + 1; }
     const a = Math.max(0, Math.floor(state.view[0])), b = Math.min(N - 1, Math.ceil(state.view[1]));
     const every = Math.max(1, Math.floor((b - a) / (x1() - x0())));
@@ -66,8 +68,7 @@
     const a = Math.max(0, Math.floor(state.view[0])), b = Math.min(N - 1, Math.ceil(state.view[1]));
     const C = D.compare;
     // value (and the compared agent's value on the same observations, dashed)
-    const vals = C ? D.value.concat(C.value) : D.value;
-    const lo = Math.min(...vals), hi = Math.max(...vals);
+    const [lo, hi] = VALUE_RANGE;
     track(18, 70, D.value, "#56b4e9", "value", lo, hi);
     if (C) track(18, 70, C.value, "#cc79a7", "", lo, hi, true);
     // rewards: green up, orange down; lives as a step line
@@ -76,7 +77,7 @@
       const r = D.reward[s];
       if (r) { tctx.fillStyle = r > 0 ? "#009e73" : "#e69f00"; tctx.fillRect(stepToX(s) - 1, r > 0 ? 96 : 106, 3, 10); }
     }
-    if (Math.max(...D.lives) > 0) track(96, 20, D.lives, "#bbbbbb", "", 0, Math.max(...D.lives));
+    if (MAX_LIVES > 0) track(96, 20, D.lives, "#bbbbbb", "", 0, MAX_LIVES);
     // chosen action (colour) with its probability (height); entropy below
     tctx.fillStyle = "#aaa"; tctx.fillText("action", 4, 132);
     const w = Math.max(1, (x1() - x0()) / (b - a + 1));
