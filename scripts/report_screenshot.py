@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from headless_chromium import Browser  # noqa: E402  (the tests' small CDP client)
+from headless_chromium import Browser
 
 
 def main() -> int:

@@ -55,12 +55,15 @@ class Browser:
             os.dup2(to_child_r, 3)
             os.dup2(from_child_w, 4)
 
+        self._log = open(os.environ.get("RLVIZ_CHROMIUM_LOG", os.devnull), "w")  # noqa: SIM115 - closed in close()
         self._proc = subprocess.Popen(
             [exe, "--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
              f"--user-data-dir={self._profile}", f"--window-size={width},{height}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(os.environ.get("RLVIZ_CHROMIUM_LOG", os.devnull), "w"),
-            preexec_fn=fds, pass_fds=(3, 4),  # kept open after fds() put the pipes there
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
+            # the pipes must sit on fds 3 and 4 in the child, which only a preexec_fn can arrange (dup2 is
+            # async-signal-safe); pass_fds keeps them open after fds() put them there
+            preexec_fn=fds, pass_fds=(3, 4),  # noqa: PLW1509
         )
         os.close(to_child_r)
         os.close(from_child_w)
@@ -180,9 +183,10 @@ class Browser:
             self._proc.wait()
         os.close(self._to_child)
         os.close(self._from_child)
+        self._log.close()
         shutil.rmtree(self._profile, ignore_errors=True)
 
-    def __enter__(self) -> Browser:
+    def __enter__(self) -> Browser:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc) -> None:

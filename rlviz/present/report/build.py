@@ -29,7 +29,13 @@ from rlviz.play.rollout import Step, env_for, replay_frames
 from rlviz.present import moments
 from rlviz.present.report import encode
 from rlviz.present.report.summary import copy_figures, model_card_html
-from rlviz.present.video.explain_pass import BRIGHT_FRAMES, explain_steps, maps_of, relevance_scale, video_scales
+from rlviz.present.video.explain_pass import (
+    BRIGHT_FRAMES,
+    explain_steps,
+    maps_of,
+    relevance_scale,
+    video_scales,
+)
 from rlviz.present.video.play_pass import record
 from rlviz.present.video.records import agent_label, episode_starts
 from rlviz.util.errors import RlvizError

@@ -50,7 +50,7 @@ def relevance_levels(values: np.ndarray, scale: float) -> np.ndarray:
 
 def saliency_palette(colour: tuple[int, int, int]) -> tuple[list[int], bytes]:
     """(RGB palette, alpha per level): one colour, opacity growing with the level."""
-    alpha = bytes(int(round(255 * SALIENCY_STRENGTH * i / 255)) for i in range(256))
+    alpha = bytes(round(255 * SALIENCY_STRENGTH * i / 255) for i in range(256))
     return list(colour) * 256, alpha
 
 
@@ -60,7 +60,7 @@ def relevance_palette() -> tuple[list[int], bytes]:
     alpha = bytearray()
     for i in range(256):
         rgb += list(POSITIVE_RGB if i >= ZERO else NEGATIVE_RGB)
-        alpha.append(int(round(255 * RELEVANCE_STRENGTH * min(abs(i - ZERO), 127) / 127)))
+        alpha.append(round(255 * RELEVANCE_STRENGTH * min(abs(i - ZERO), 127) / 127))
     return rgb, bytes(alpha)
 
 
