@@ -4,10 +4,12 @@ replay and the explainers called directly)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
-from report_case import STEPS, small_report
+from report_case import PONG_ACTIONS, STEPS, read_data, small_report
 
 from rlviz.cli import main
 from rlviz.explain.lrp import lrp
@@ -111,7 +113,7 @@ def test_model_card_is_escaped_html():
     (["--compare", "agents/breakout"], "same game and pipeline"),
 ])
 def test_cli_report_refuses_bad_input_in_one_line(agent_dir, tmp_path, capsys, argv, says):
-    if "agents/breakout" in argv and not __import__("pathlib").Path("agents/breakout").is_dir():
+    if "agents/breakout" in argv and not Path("agents/breakout").is_dir():
         pytest.skip("the bundled breakout agent is not here")
     code = main(["report", "--agent", str(agent_dir), "--out", str(tmp_path / "r"), "--quiet", *argv])
     err = capsys.readouterr().err.strip()
@@ -122,3 +124,20 @@ def test_cli_report_refuses_a_file_as_the_folder(agent_dir, tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     assert main(["report", "--agent", str(agent_dir), "--out", str(tmp_path / "f"), "--quiet"]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_q_network_report_shows_q_values_not_probabilities(tmp_path):
+    import torch
+
+    from rlviz.agents.agent import Agent
+    from rlviz.agents.networks import NatureQNetwork
+    from rlviz.play.envs import EnvSpec
+    from rlviz.present.report import make_report
+
+    torch.manual_seed(0)
+    agent = Agent(NatureQNetwork(6), env_spec=EnvSpec("Pong"), action_names=PONG_ACTIONS, metadata={"name": "q"})
+    result = make_report(agent, tmp_path / "q", frames=3, methods="lrp", interactions=False, progress=False)
+    d = read_data(tmp_path / "q")
+    assert d["agent"]["kind"] == "q" and d["probs"] == [] and d["entropy"] == []
+    assert result.steps == 3 and [ly["key"] for ly in d["layers"]] == ["lrp-action", "lrp-value"]
+    assert len(d["logits"][0]) == 6 and d["action"][0] == int(np.argmax(d["logits"][0]))  # Q-values, greedy move
