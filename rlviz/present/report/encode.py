@@ -23,8 +23,8 @@ COLUMNS = 10  # tiles per atlas row
 SALIENCY_STRENGTH = 0.85  # the videos' saliency blend weight at full scale
 RELEVANCE_STRENGTH = 0.95  # the videos' LRP blend weight at full scale
 ZERO = 128  # the level of zero relevance
-FAINT = 3  # levels this close to zero (opacity under 2.3%, invisible on screen) are stored as zero: LRP noise
-# at these levels made the atlases about twice as large
+FAINT = 3  # levels this close to zero (opacity under 2.3%, invisible on screen) are stored as zero; on 120
+# steps of pong-early this made the saliency atlases 12% smaller (the LRP atlases 1%)
 
 
 def saliency_levels(values: np.ndarray, scale: float) -> np.ndarray:
