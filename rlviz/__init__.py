@@ -31,6 +31,7 @@ from rlviz.explain.objects import (
 from rlviz.explain.perturbation import perturbation_saliency
 from rlviz.play.envs import EnvSpec, make_env
 from rlviz.present.assessment_reports import faithfulness_report, sanity_report
+from rlviz.present.report import ReportResult, make_report
 from rlviz.present.video import make_comparison_video, make_video, render_still
 from rlviz.present.whatif_video import make_whatif_video
 from rlviz.util.errors import RlvizError
@@ -40,6 +41,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Agent",
     "EnvSpec",
+    "ReportResult",
     "RlvizError",
     "__version__",
     "background",
@@ -52,6 +54,7 @@ __all__ = [
     "lrp",
     "make_comparison_video",
     "make_env",
+    "make_report",
     "make_video",
     "make_whatif_video",
     "neuron_interactions",

@@ -236,6 +236,29 @@ def cmd_hints(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from rlviz.agents.loading import load_agent
+    from rlviz.present.report import make_report
+
+    agent = _load(args)
+    other = load_agent(args.compare, game=args.game, device=args.device) if args.compare else None
+    agent_path = args.agent if Path(args.agent).is_dir() else None
+    out = Path(args.out) if args.out else Path("runs") / (f"report-{agent.name}" + (f"-vs-{other.name}" if other else ""))
+    result = make_report(
+        agent, out, compare=other, frames=args.frames, episodes=args.episodes, seed=args.seed, methods=args.explain,
+        all_actions=args.all_actions, key_moments=args.moments, agent_path=agent_path, figures=tuple(args.figures),
+        interactions=not args.no_interactions, batch=args.batch, progress=not args.quiet,
+    )
+    for n, m in enumerate(result.moments, 1):
+        print(f"key moment {n}: step {m.step}: {m.text}")
+    if other is not None:
+        print(f"'{other.name}' would have chosen another move at {len(result.disagreements)} of {result.steps} steps")
+    note = " (interrupted: the steps so far were written)" if result.interrupted else ""
+    print(f"wrote {result.path} ({result.steps} steps, score {result.score:+g}, {result.size_bytes / 1e6:.1f} MB, "
+          f"{result.seconds:.0f} s){note}; open it in a browser")
+    return 130 if result.interrupted else 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import torch
 
@@ -483,6 +506,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not end the return estimate when a life is lost (by default a lost life counts as "
                         "terminal for learning, as in the standard Atari setup; the game itself goes on)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("report", help="write an interactive page (open it from disk) for debugging an agent",
+                       description="Play the agent greedily from a seeded reset, explain every step and write a folder whose "
+                                   "index.html shows the timeline, each frame with its maps, a compared agent and the model card.")
+    _add_agent_args(p)
+    p.add_argument("--compare", default=None, metavar="AGENT", help="a second agent of the same game, explained on the same observations")
+    p.add_argument("--episodes", type=int, default=1, help="whole games to play, seeds SEED, SEED+1, ... (default 1)")
+    p.add_argument("--frames", type=int, default=None, help="stop after this many steps (default: play the games to the end)")
+    p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
+    p.add_argument("--explain", default="saliency,lrp", help="comma-separated: saliency, lrp (default both)")
+    p.add_argument("--all-actions", action="store_true", help="also an LRP map for every action, not only the chosen one and the value")
+    p.add_argument("--moments", type=int, default=8, help="key moments marked on the timeline (default 8)")
+    p.add_argument("--figures", action="append", default=[], metavar="DIR",
+                   help="add the PNG figures in DIR (e.g. from rlviz faithfulness --out) to the Summary tab; repeatable")
+    p.add_argument("--no-interactions", action="store_true", help="no region-pair figures on the Summary tab")
+    p.add_argument("--batch", type=int, default=8, help="frames explained together (default 8)")
+    p.add_argument("--out", default=None, help="output folder (default runs/report-<agent>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="measure explanation speed against the plain-PyTorch ceiling",
                        description="Print (a) the batched forward ceiling, (b) saliency frames/s, (c) the original loop, (d) LRP frames/s, (e) end-to-end video frames/s and peak memory.")

@@ -24,3 +24,14 @@ if [ "$extra" = "test" ]; then
 fi
 echo "installing rlviz${extra:+ with $extra extras} into .venv ..."
 pip install -e "$target"
+# The report's browser tests drive a headless Chromium; install Debian's when we can (root with
+# apt-get, as on CI), and do nothing when one is already there.
+if [ "$extra" = "test" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
+        && ! command -v google-chrome >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Chromium for the report's browser tests ..."
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+    else
+        echo "no Chromium found: the report's browser tests will be skipped (install it: apt-get install chromium)" >&2
+    fi
+fi

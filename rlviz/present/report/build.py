@@ -1,0 +1,361 @@
+"""``make_report``: play an agent, explain every step and write the interactive page.
+
+It reuses the video's passes (:mod:`rlviz.present.video`): ``play_pass.record`` plays,
+``explain_pass.explain_steps`` keeps the saliency grids, and one more replay brings back the
+RGB frames and observations, on which LRP runs in batches (and, with ``compare``, the second
+agent is asked what it would have done). LRP maps wait in a float32 file on disk until their
+colour scale over the whole rollout is known; then every layer is written as atlas PNGs
+(:mod:`.encode`) and the page reads one ``data.js`` of small per-step arrays.
+
+Example:
+    >>> make_report(load_agent("agents/pong-early"), "runs/report", frames=300)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from rlviz.agents.agent import Agent
+from rlviz.play.rollout import Step, env_for, replay_frames
+from rlviz.present import moments
+from rlviz.present.report import encode
+from rlviz.present.report.summary import copy_figures, model_card_html
+from rlviz.present.video.explain_pass import (
+    BRIGHT_FRAMES,
+    explain_steps,
+    maps_of,
+    relevance_scale,
+    video_scales,
+)
+from rlviz.present.video.play_pass import record
+from rlviz.present.video.records import agent_label, episode_starts
+from rlviz.util.errors import RlvizError
+
+ASSETS = Path(__file__).with_name("assets")
+METHODS = ("saliency", "lrp")
+WHOLE_GAME = 27_000  # agent steps in ALE's 108,000-frame episode cap: "play the whole game"
+
+
+@dataclass
+class ReportResult:
+    path: Path  # the index.html to open
+    steps: int
+    score: float
+    seconds: float
+    size_bytes: int
+    moments: list[moments.Moment] = field(default_factory=list)
+    disagreements: list[int] = field(default_factory=list)  # steps where the compared agent would act otherwise
+    interrupted: bool = False
+
+
+@dataclass
+class _Layer:
+    key: str  # file folder and the page's name for it
+    label: str
+    palette: str  # encode.PALETTES key
+    who: int  # 0: the agent, 1: the compared agent
+    source: str  # "actor", "critic" (saliency) or an LRP target: "action", "value", an action index
+    legend: str
+    scale: float = 1.0
+
+
+def _layers(agent: Agent, other: Agent | None, methods: tuple[str, ...], all_actions: bool) -> list[_Layer]:
+    out: list[_Layer] = []
+    for who, a in enumerate([agent] + ([other] if other is not None else [])):
+        p = "b-" if who else ""
+        q = a.kind == "q"
+        if "saliency" in methods:
+            out.append(_Layer(f"{p}sal-actor", "Saliency: to choose its move", "actor", who, "actor",
+                              "blue: blurring there changes the " + ("Q-values" if q else "move's logits") + " most"))
+            out.append(_Layer(f"{p}sal-critic", "Saliency: to judge its position", "critic", who, "critic",
+                              "yellow: blurring there changes the " + ("max Q-value" if q else "value estimate") + " most"))
+        if "lrp" in methods:
+            out.append(_Layer(f"{p}lrp-action", "LRP: its chosen move", "relevance", who, "action",
+                              "red: pixels that pushed it towards the move it chose; blue: against"))
+            out.append(_Layer(f"{p}lrp-value", "LRP: its value estimate", "relevance", who, "value",
+                              "red: pixels that raise its " + ("max Q-value" if q else "value estimate") + "; blue: lower it"))
+            if all_actions:
+                for i, name in enumerate(a.action_names):
+                    out.append(_Layer(f"{p}lrp-a{i}", f"LRP: move {name}", "relevance", who, str(i),
+                                      f"red: pixels that speak for {name}; blue: against"))
+    return out
+
+
+def _policy_arrays(agent: Agent, logits: np.ndarray) -> tuple[list, list, list]:
+    """Per step: action probabilities (or None for a Q-network), chosen probability, entropy."""
+    if agent.kind == "q":
+        return [], [], []
+    p = torch.softmax(torch.as_tensor(logits, dtype=torch.float64), -1).numpy()
+    chosen = p[np.arange(len(p)), p.argmax(-1)]
+    entropy = -(p * np.log(np.clip(p, 1e-12, None))).sum(-1)
+    return p.round(4).tolist(), chosen.round(4).tolist(), entropy.round(4).tolist()
+
+
+def _stack_sources(obs: np.ndarray, k: int, recent: list[tuple[int, np.ndarray]]) -> list[int]:
+    """For each stacked frame of step k's observation, the step whose newest frame it is
+    (-1: a blank padding frame, -2: not among the stored frames); ``recent`` holds the last
+    steps of this episode as (step, newest frame)."""
+    out = []
+    for frame in obs:
+        if not frame.any():
+            out.append(-1)
+            continue
+        match = [j for j, newest in reversed(recent) if np.array_equal(newest, frame)]
+        out.append(match[0] if match else -2)
+    return out
+
+
+def make_report(
+    agent: Agent,
+    out: str | Path,
+    *,
+    compare: Agent | None = None,
+    frames: int | None = None,
+    episodes: int = 1,
+    seed: int = 0,
+    methods: str | tuple[str, ...] = METHODS,
+    all_actions: bool = False,
+    key_moments: int = 8,
+    agent_path: str | Path | None = None,
+    figures: tuple[str | Path, ...] = (),
+    interactions: bool = True,
+    batch: int = 8,
+    progress: bool = True,
+) -> ReportResult:
+    """Play ``agent`` greedily from ``reset(seed)`` for ``episodes`` games (or ``frames``
+    steps at most), explain every step with ``methods`` (saliency, lrp) and write the report
+    folder ``out`` (open ``out/index.html`` from disk; no server or network needed).
+
+    ``compare``: a second agent for the same game and pipeline, explained on the *same*
+    observations; the steps where it would have acted otherwise are listed. ``all_actions``
+    adds an LRP map for every action. ``agent_path`` (the agent's folder) puts its model card
+    on the Summary tab; ``figures`` adds the PNGs of earlier runs (``rlviz faithfulness --out``,
+    ``rlviz interactions --out``); ``interactions`` draws the policy's region pairs there.
+    """
+    methods = tuple(m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip())
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise RlvizError(f"unknown method(s) {', '.join(bad) or '(none)'} for a report; choose from {', '.join(METHODS)}")
+    if frames is not None and frames < 1:
+        raise RlvizError(f"frames must be at least 1, got {frames}")
+    if episodes < 1:
+        raise RlvizError(f"episodes must be at least 1, got {episodes}")
+    if compare is not None and compare.env_spec != agent.env_spec:
+        raise RlvizError(
+            f"--compare needs an agent of the same game and pipeline to explain it on the same observations; "
+            f"'{compare.name}' plays {compare.env_spec.game} ({compare.env_spec.pipeline}), "
+            f"'{agent.name}' {agent.env_spec.game} ({agent.env_spec.pipeline})"
+        )
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise RlvizError(f"{folder} is a file; give a folder name for the report")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "index.html").is_file():
+        raise RlvizError(f"{folder} exists and is not an rlviz report; give a new or empty folder")
+    for sub in ("img", "summary"):
+        shutil.rmtree(folder / sub, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    start = time.time()
+    env = env_for(agent)
+    layers = _layers(agent, compare, methods, all_actions)
+    try:
+        steps, interrupted = record(agent, env, seed=seed, frames=frames or WHOLE_GAME, episodes=episodes, progress=progress)
+        if not steps:
+            raise RlvizError("interrupted before the agent played a step; nothing was written")
+        explained = {}
+        if "saliency" in methods:
+            for who, a in enumerate([agent, compare]):
+                if a is None or interrupted:
+                    continue
+                recs, cut = explain_steps(a, env, steps, list(range(len(steps))), ("saliency",), seed=seed,
+                                          batch=batch, progress=progress)
+                interrupted = interrupted or cut
+                explained[who] = recs
+        n = min([len(steps)] + [len(r) for r in explained.values()])
+        steps = steps[:n]
+        with tempfile.TemporaryDirectory(prefix="rlviz-report-") as tmp:
+            other, stacks, first_rgb, cut = _replay_pass(agent, compare, env, steps, layers, folder, Path(tmp), seed=seed,
+                                                         batch=batch, progress=progress)
+            interrupted = interrupted or cut
+            n = len(stacks)
+            steps = steps[:n]
+            _write_maps(agent, layers, explained, Path(tmp), folder, n, progress=progress)
+        data = _data(agent, compare, steps, other, stacks, layers, key_moments, seed)
+        data["summary"] = _summary(agent, folder, agent_path, figures, interactions, first_rgb)
+    finally:
+        env.close()
+    (folder / "data.js").write_text("window.RLVIZ_DATA = " + json.dumps(data, separators=(",", ":")) + ";\n", encoding="utf-8")
+    for name in ("index.html", "report.js", "report.css"):
+        shutil.copyfile(ASSETS / name, folder / name)
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return ReportResult(
+        path=folder / "index.html", steps=len(steps), score=steps[-1].score, seconds=time.time() - start,
+        size_bytes=size, moments=[moments.Moment(**m_) for m_ in data["moments"]],
+        disagreements=data["compare"]["disagreements"] if compare is not None else [], interrupted=interrupted,
+    )
+
+
+def _replay_pass(agent, compare, env, steps, layers, folder, tmp, *, seed, batch, progress):
+    """Replay once: frames and observations into their atlases, LRP maps into float32 files,
+    the compared agent's outputs. Returns (other agent's (logits, values), stack sources,
+    first RGB frame, interrupted)."""
+    from rlviz.explain.lrp import lrp
+
+    n = len(steps)
+    h, w = 210, 160  # ALE's screen
+    frames = encode.Atlas(folder / "img" / "frame", w, h, "RGB")
+    size = agent.env_spec.screen_size
+    obs_atlas = encode.Atlas(folder / "img" / "obs", size, size, "L")
+    lrp_layers = [ly for ly in layers if ly.palette == "relevance"]
+    stores = {ly.key: np.lib.format.open_memmap(tmp / f"{ly.key}.npy", "w+", np.float32, (n, size, size)) for ly in lrp_layers}
+    scales = {ly.key: np.zeros(n, np.float32) for ly in lrp_layers}
+    other_logits, other_values = [], []
+    stacks: list[list[int]] = []
+    recent: list[tuple[int, np.ndarray]] = []
+    first_rgb = None
+    pending: list[tuple[int, np.ndarray]] = []
+    flushed = [0]
+    bar = tqdm(total=n, unit="step", desc="frames and LRP", disable=not progress, leave=False)
+
+    def flush() -> None:
+        idx = [k for k, _ in pending]
+        obs = np.stack([o for _, o in pending])
+        for ly in lrp_layers:
+            who = compare if ly.who else agent
+            target = int(ly.source) if ly.source.isdigit() else ly.source
+            maps = lrp(who, obs, target=target).sum(axis=1)
+            for k, m in zip(idx, maps):
+                stores[ly.key][k] = m
+                scales[ly.key][k] = relevance_scale(m)
+        if compare is not None:
+            with torch.no_grad():
+                logits, values = compare(obs)
+            other_logits.extend(logits.cpu().numpy())
+            other_values.extend(values.cpu().numpy().reshape(-1))
+        bar.update(len(pending))
+        flushed[0] += len(pending)
+        pending.clear()
+
+    cut = False
+    try:
+        for k, (rgb, obs) in enumerate(replay_frames(env, steps, seed=seed)):
+            if k and steps[k].episode != steps[k - 1].episode:
+                recent = []
+            if first_rgb is None:
+                first_rgb = rgb
+            if rgb.shape[:2] != (h, w):
+                raise RlvizError(f"the report expects 210x160 Atari frames, got {rgb.shape[1]}x{rgb.shape[0]}")
+            frames.add(k, rgb)
+            obs_atlas.add(k, obs[-1])
+            recent = (recent + [(k, obs[-1])])[-obs.shape[0]:]
+            stacks.append(_stack_sources(obs, k, recent))
+            pending.append((k, obs))
+            if len(pending) == batch:
+                flush()
+        if pending:
+            flush()
+    except KeyboardInterrupt:
+        cut = True
+        pending.clear()
+    finally:
+        bar.close()
+    done = flushed[0]  # after Ctrl-C: only the steps whose maps and outputs were all computed
+    frames.flush()
+    obs_atlas.flush()
+    for ly in lrp_layers:
+        ly.scale = float(np.percentile(scales[ly.key][:done], BRIGHT_FRAMES, method="higher")) if done else 1.0  # as video_scales
+    other = (np.array(other_logits[:done]), np.array(other_values[:done])) if compare is not None else None
+    return other, stacks[:done], first_rgb, cut
+
+
+def _write_maps(agent, layers, explained, tmp, folder, n, *, progress) -> None:
+    """Every map layer as atlas PNGs, at one colour scale per layer over the whole rollout."""
+    size = agent.env_spec.screen_size
+    for who, recs in explained.items():
+        s = video_scales(recs[:n])
+        for ly in layers:
+            if ly.who == who and ly.palette in ("actor", "critic"):
+                ly.scale = s.actor if ly.source == "actor" else s.critic
+    bar = tqdm(total=n * len(layers), unit="map", desc="writing maps", disable=not progress, leave=False)
+    for ly in layers:
+        atlas = encode.Atlas(folder / "img" / ly.key, size, size, ly.palette)
+        store = np.load(tmp / f"{ly.key}.npy", mmap_mode="r") if ly.palette == "relevance" else None
+        for k in range(n):
+            if store is not None:
+                atlas.add(k, encode.relevance_levels(store[k].astype(np.float32), ly.scale))
+            else:
+                actor, critic = maps_of(explained[ly.who][k], size)
+                atlas.add(k, encode.saliency_levels(actor if ly.source == "actor" else critic, ly.scale))
+            bar.update(1)
+        atlas.flush()
+    bar.close()
+
+
+def _round(values, digits: int = 4) -> list[float]:
+    return [round(float(v), digits) for v in values]
+
+
+def _data(agent, compare, steps: list[Step], other, stacks, layers, k_moments: int, seed: int) -> dict:
+    logits = np.stack([s.logits for s in steps])
+    values = np.array([s.value for s in steps])
+    rewards = np.array([s.reward for s in steps])
+    lives = np.array([s.lives for s in steps])
+    starts = episode_starts(steps)
+    key = moments.key_moments(values, rewards, logits, lives, k=k_moments, starts=starts) if k_moments else []
+    probs, chosen, entropy = _policy_arrays(agent, logits)
+    title, subtitle, warning = agent_label(agent)
+    data = {
+        "version": 1,
+        "agent": {"name": agent.name, "game": agent.env_spec.game, "kind": agent.kind, "actions": list(agent.action_names),
+                  "title": title, "subtitle": subtitle, "warning": warning},
+        "seed": seed,
+        "steps": len(steps),
+        "chunk": encode.CHUNK, "columns": encode.COLUMNS, "frame": [160, 210], "obs": agent.env_spec.screen_size,
+        "starts": list(starts),
+        "episode": [s.episode for s in steps],
+        "value": _round(values), "reward": _round(rewards, 3), "score": _round([s.score for s in steps], 3),
+        "lives": lives.tolist(), "action": [s.action for s in steps],
+        "logits": logits.round(4).tolist(), "probs": probs, "prob": chosen, "entropy": entropy,
+        "stack": stacks,
+        "moments": [{"step": m.step, "kind": m.kind, "size": round(m.size, 4), "text": m.text} for m in key],
+        "layers": [{"key": ly.key, "label": ly.label, "palette": ly.palette, "who": ly.who, "scale": float(f"{ly.scale:.4g}"),
+                    "legend": ly.legend} for ly in layers],
+        "compare": None,
+    }
+    if compare is not None:
+        b_logits, b_values = other
+        b_actions = b_logits.argmax(-1)
+        b_probs, b_chosen, b_entropy = _policy_arrays(compare, b_logits)
+        disagree = [int(k) for k in np.nonzero(b_actions != data["action"])[0]]
+        btitle, bsub, bwarn = agent_label(compare)
+        data["compare"] = {
+            "name": compare.name, "kind": compare.kind, "actions": list(compare.action_names), "title": btitle,
+            "subtitle": bsub, "warning": bwarn, "action": b_actions.tolist(), "logits": b_logits.round(4).tolist(),
+            "value": _round(b_values), "probs": b_probs, "prob": b_chosen, "entropy": b_entropy, "disagreements": disagree,
+        }
+    return data
+
+
+def _summary(agent, folder: Path, agent_path, figures, interactions: bool, first_rgb) -> dict:
+    out = folder / "summary"
+    figs = copy_figures(list(figures), out) if figures else []
+    if interactions:
+        from rlviz.present.interaction_report import write_interaction_report
+
+        try:
+            paths = write_interaction_report(agent, out / "interactions", action=None, frame_rgb=first_rgb, top_k=5)
+        except RlvizError:  # a network without a Nature-CNN dense part has no region analysis
+            paths = {}
+        for name, p in sorted(paths.items()):
+            if p.suffix == ".png" and p.name.startswith("pairs_"):
+                figs.append({"src": p.relative_to(folder).as_posix(), "caption": f"Region pairs its weights combine: {p.stem[6:]}"})
+    return {"card": model_card_html(agent_path), "figures": figs}

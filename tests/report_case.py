@@ -1,0 +1,64 @@
+"""One small report (two untrained Pong agents, 12 steps), built once per test process and
+shared by the report's data tests and its browser tests, with the rollout replayed
+independently of the report's own code as the oracle."""
+
+from __future__ import annotations
+
+import functools
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rlviz.agents.agent import Agent
+from rlviz.agents.networks import NatureActorCritic
+from rlviz.play.envs import EnvSpec
+from rlviz.play.rollout import env_for, play, replay_frames
+from rlviz.present.report import ReportResult, make_report
+
+PONG_ACTIONS = ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
+STEPS = 12
+SEED = 3
+
+
+def untrained(seed: int, name: str) -> Agent:
+    torch.manual_seed(seed)
+    return Agent(NatureActorCritic(6), env_spec=EnvSpec("Pong"), action_names=PONG_ACTIONS,
+                 architecture={"name": "nature-actor-critic", "n_actions": 6, "in_channels": 4}, metadata={"name": name})
+
+
+@dataclass
+class Case:
+    agent: Agent
+    other: Agent
+    result: ReportResult
+    folder: Path
+    data: dict
+    rgb: list[np.ndarray]  # the RGB frame of each step of the rollout, replayed independently
+    obs: list[np.ndarray]
+    actions: list[int]
+
+
+def read_data(folder: Path) -> dict:
+    text = (folder / "data.js").read_text()
+    return json.loads(text[text.index("=") + 1 : text.rindex(";")])
+
+
+@functools.lru_cache(maxsize=1)
+def small_report() -> Case:
+    agent, other = untrained(0, "net-a"), untrained(1, "net-b")
+    folder = Path(tempfile.mkdtemp(prefix="rlviz-report-test-")) / "report"
+    card = folder.parent / "card"
+    card.mkdir()
+    (card / "README.md").write_text("# net-a\n\nA **test** card <script>alert(1)</script>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    result = make_report(agent, folder, compare=other, frames=STEPS, seed=SEED, agent_path=card, interactions=False,
+                         progress=False)
+    env = env_for(agent)
+    steps = list(play(agent, env, seed=SEED, max_steps=STEPS))
+    frames = list(replay_frames(env, steps, seed=SEED))
+    env.close()
+    return Case(agent, other, result, folder, read_data(folder), [f[0] for f in frames], [f[1] for f in frames],
+                [s.action for s in steps])

@@ -1,0 +1,107 @@
+"""The report page in a real headless Chromium (Debian's ``chromium`` package), driven over
+the DevTools protocol by ``headless_chromium.py``: it loads from file:// without console
+errors, draws the timeline and the frame, shows step k after k presses of the right arrow and
+after loading ``#step=k``, its method toggle changes the map, and compare mode lists the
+disagreements. Skipped, saying why, only where no Chromium is installed."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from headless_chromium import Browser, find_browser
+from PIL import Image
+from report_case import STEPS, small_report
+
+pytestmark = pytest.mark.skipif(
+    find_browser() is None,
+    reason="no Chromium: install it (apt-get install chromium; .ci/run and scripts/setup.sh test do) to run the browser tests",
+)
+
+
+@pytest.fixture(scope="module")
+def page():
+    case = small_report()
+    with Browser(1400, 1000) as browser:
+        yield case, browser
+
+
+def load(browser: Browser, case, fragment: str = "") -> None:
+    browser.open(case.result.path.resolve().as_uri() + fragment)
+    browser.wait("document.body.dataset.drawn !== undefined")
+
+
+def shot(browser: Browser, selector: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(browser.screenshot(selector))).convert("RGB")).astype(int)
+
+
+def wait_drawn(browser: Browser, step: int) -> None:
+    browser.wait(f"document.body.dataset.drawn === '{step}'")
+
+
+def shows_frame(browser: Browser, case, k: int) -> float:
+    """Share of the frame canvas's pixels that differ from step k's frame (drawn at 2x)."""
+    got = shot(browser, "#frame")
+    want = np.repeat(np.repeat(case.rgb[k], 2, axis=0), 2, axis=1).astype(int)
+    assert got.shape == want.shape
+    return float((np.abs(got - want).max(axis=-1) > 8).mean())
+
+
+def test_page_loads_from_file_without_console_errors_and_draws(page):
+    case, browser = page
+    load(browser, case)
+    assert browser.console_errors() == []
+    for selector in ("#timeline", "#frame", "#map", "#map-b"):
+        pixels = shot(browser, selector)
+        assert pixels.std() > 10, f"{selector} looks blank"
+    assert browser.eval("document.querySelectorAll('#methods input').length") == 4
+
+
+def test_right_arrow_k_times_shows_step_k_of_the_rollout(page):
+    case, browser = page
+    k = 10  # the untrained agent plays NOOP: from seed 3 the frames begin to change at step 9
+    assert np.abs(case.rgb[k].astype(int) - case.rgb[k - 1]).max() > 8, "steps k and k-1 must look different"
+    load(browser, case, "#step=0")
+    for _ in range(k):
+        browser.key("ArrowRight", key_code=39)
+    wait_drawn(browser, k)
+    assert shows_frame(browser, case, k) < 0.001
+    assert shows_frame(browser, case, k - 1) > 0.001  # the comparison can tell neighbouring steps apart
+    assert browser.eval("location.hash").startswith(f"#step={k}")
+
+
+def test_loading_step_k_from_the_url_shows_step_k(page):
+    case, browser = page
+    k = STEPS - 3
+    assert np.abs(case.rgb[k].astype(int) - case.rgb[k - 1]).max() > 8
+    load(browser, case, f"#step={k}")
+    wait_drawn(browser, k)
+    assert shows_frame(browser, case, k) < 0.001 < shows_frame(browser, case, k - 1)
+    assert browser.eval("document.getElementById('step-label').textContent").startswith(f"step {k} ")
+    assert browser.console_errors() == []
+
+
+def test_method_toggle_changes_the_map(page):
+    case, browser = page
+    load(browser, case, "#step=4")
+    wait_drawn(browser, 4)
+    before = shot(browser, "#map")
+    box = browser.rect("#method-lrp-action")
+    browser.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    browser.wait("window.rlviz.state.layer === 'lrp-action'")
+    browser.pump(0.3)
+    wait_drawn(browser, 4)
+    after = shot(browser, "#map")
+    assert np.abs(after - before).max(axis=-1).mean() > 5
+    assert "LRP" in browser.eval("document.getElementById('map-caption').textContent")
+
+
+def test_compare_mode_lists_the_disagreements(page):
+    case, browser = page
+    load(browser, case)
+    listed = browser.eval("[...document.querySelectorAll('#disagreements li')].map(li => Number(li.dataset.step))")
+    assert listed == case.result.disagreements and listed
+    browser.eval("document.querySelectorAll('#disagreements li')[0].click()")
+    wait_drawn(browser, listed[0])
+    assert browser.console_errors() == []
