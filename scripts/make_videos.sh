@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild every example in videos/ from the bundled agents (CPU is fine; 20-30 minutes on 2
+# Rebuild every example in videos/ from the bundled agents (CPU is fine; over 20 minutes on 2
 # cores, more on a busy machine). Each file is written under a temporary name beside its
 # target and renamed only when complete, so an interrupted run leaves the old file in place;
 # one line per file says what is being made, and one when it is done, with its time.

@@ -151,27 +151,38 @@ def test_the_plan_follows_the_rule():
         plan(bash_commands(".venv/bin/rlviz video --out videos/demo.mp4"))
 
 
-def test_the_readme_commands_leave_the_tracked_files_alone(tmp_path):
-    blocks = readme_blocks((ROOT / "README.md").read_text())
-    assert len(blocks) >= 4
-    steps, skipped = [], []
-    for lang, code in blocks:
+def run_readme(readme: str, tmp_path: Path) -> tuple[list[str], str, Path]:
+    """Run a README's blocks by the rule in a fresh clone: (failures, git status --porcelain, clone)."""
+    steps = []
+    for lang, code in readme_blocks(readme):
         if lang == "bash":
-            runs, skips = plan(bash_commands(code))
-            steps += [("cli", args) for args in runs]
-            skipped += skips
+            steps += [("cli", args) for args in plan(bash_commands(code))[0]]
         else:
             steps.append(("python", python_block(code)))
-    assert {"video", "frame", "interactions", "faithfulness", "evaluate", "hints", "bench"} <= {a[0] for k, a in steps if k == "cli"}
     repo = clone(tmp_path)
     (tmp_path / "steps.json").write_text(json.dumps(steps))
     (tmp_path / "runner.py").write_text(RUNNER)
     env = {**os.environ, "PYTHONPATH": str(repo), "MPLBACKEND": "Agg"}
     done = subprocess.run([sys.executable, str(tmp_path / "runner.py"), str(tmp_path / "steps.json")], cwd=repo,
-                          capture_output=True, text=True, env=env, timeout=900)
+                          capture_output=True, text=True, env=env, timeout=1800)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("FAILURES ")]
     assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-3000:]
-    assert json.loads(lines[-1][len("FAILURES "):]) == []
     status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True).stdout
+    return json.loads(lines[-1][len("FAILURES "):]), status, repo
+
+
+def test_a_block_that_writes_a_tracked_file_is_caught(tmp_path):
+    readme = "```python\nopen('docs/architecture.md', 'a').write('x')\nopen('new.txt', 'w').write('x')\n```\n"
+    failures, status, _ = run_readme(readme, tmp_path)
+    assert failures == []
+    assert status.splitlines() == [" M docs/architecture.md", "?? new.txt"]
+
+
+def test_the_readme_commands_leave_the_tracked_files_alone(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    commands = {args[0] for lang, code in readme_blocks(readme) if lang == "bash" for args in plan(bash_commands(code))[0]}
+    assert {"video", "frame", "interactions", "faithfulness", "evaluate", "hints", "bench"} <= commands
+    failures, status, repo = run_readme(readme, tmp_path)
+    assert failures == []
     assert status == "", f"the README's commands changed the clone:\n{status}"
     assert (repo / "runs").is_dir()  # they did write, where they should
