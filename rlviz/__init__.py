@@ -7,7 +7,7 @@
     >>> sal = rlviz.perturbation_saliency(agent, obs)      # where it looks
     >>> rel = rlviz.lrp(agent, obs)                        # what pushed its move
     >>> pairs = rlviz.policy_interactions(agent, top_k=3)  # which regions it combines
-    >>> rlviz.make_video(agent, "videos/pong.mp4", frames=100, explain="saliency,lrp")
+    >>> rlviz.make_video(agent, "runs/pong.mp4", frames=100, explain="saliency,lrp")
 """
 
 from rlviz.agents.agent import Agent
