@@ -204,8 +204,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         out = train(cfg, args.out)  # Ctrl-C or `kill` saves a checkpoint (see _interrupt_on_signals)
     except KeyboardInterrupt:
-        print(f"rlviz: interrupted; checkpoint saved in {Path(args.out) / 'checkpoint'} and the agent so far in "
-              f"{args.out}; run the same command to resume", file=sys.stderr)
+        checkpoint = Path(args.out) / "checkpoint"
+        if checkpoint.is_dir():
+            print(f"rlviz: interrupted; checkpoint saved in {checkpoint} and the agent so far in {args.out}; "
+                  "run the same command to resume", file=sys.stderr)
+        else:
+            print("rlviz: interrupted before training began; no checkpoint was written", file=sys.stderr)
         return 130
     print(f"wrote agent {out}; to train it further, run the same command with a larger --steps (it resumes)")
     return 0

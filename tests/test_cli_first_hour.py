@@ -62,12 +62,22 @@ def test_train_needs_steps(capsys):
 
 def test_ctrl_c_in_training_says_where_the_checkpoint_is(monkeypatch, tmp_path, capsys):
     def interrupted(cfg, out):
+        (tmp_path / "try" / "checkpoint").mkdir(parents=True)  # as Trainer.run's finally block does
         raise KeyboardInterrupt
 
     monkeypatch.setattr("rlviz.train.ppo.train", interrupted)
     assert main(["train", "--steps", "4096", "--out", str(tmp_path / "try")]) == 130
     err = capsys.readouterr().err
     assert f"checkpoint saved in {tmp_path / 'try' / 'checkpoint'}" in err and "same command to resume" in err
+
+
+def test_ctrl_c_before_training_began_claims_no_checkpoint(monkeypatch, tmp_path, capsys):
+    def interrupted(cfg, out):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("rlviz.train.ppo.train", interrupted)
+    assert main(["train", "--steps", "4096", "--out", str(tmp_path / "try")]) == 130
+    assert "no checkpoint was written" in capsys.readouterr().err
 
 
 SMALL = dict(game="Pong", num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1, checkpoint_every_s=1e9)
