@@ -34,7 +34,7 @@ def index_answers(url: str, timeout: float) -> tuple[bool, str]:
         try:
             with urllib.request.urlopen(url.rstrip("/") + "/torch/", timeout=timeout) as response:
                 result.append((response.status == 200, f"HTTP {response.status}"))
-        except Exception as exc:  # any failure means: not usable now
+        except Exception as exc:  # noqa: BLE001 - any failure means: not usable now
             result.append((False, f"{type(exc).__name__}: {exc}"))
 
     thread = threading.Thread(target=probe, daemon=True)

@@ -80,13 +80,13 @@ def test_ctrl_c_before_training_began_claims_no_checkpoint(monkeypatch, tmp_path
     assert "no checkpoint was written" in capsys.readouterr().err
 
 
-SMALL = dict(game="Pong", num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1, checkpoint_every_s=1e9)
+SMALL = {"game": "Pong", "num_envs": 2, "num_steps": 16, "num_minibatches": 2, "update_epochs": 1, "checkpoint_every_s": 1e9}
 
 
 def test_a_short_run_prints_losses_and_then_says_a_larger_steps_continues(tmp_path, capsys):
     Trainer(PPOConfig(total_steps=96, report_every_s=1e9, **SMALL), tmp_path / "run").run()
     out = capsys.readouterr().out
-    lines = re.findall(r"^step ([\d,]+)/96: (.*)$", out, flags=re.M)
+    lines = re.findall(r"^step ([\d,]+)/96: (.*)$", out, flags=re.MULTILINE)
     assert [s for s, _ in lines] == ["32", "96"]  # the first iteration and the last
     assert all(re.search(r"policy loss [-+]\d\.\d{4}, value loss \d\.\d{4}, entropy \d\.\d{3}$", rest) for _, rest in lines)
     assert "no game finished yet" in lines[0][1]
