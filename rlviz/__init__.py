@@ -9,7 +9,7 @@
     >>> pairs = rlviz.policy_interactions(agent, top_k=3)  # which regions it combines
     >>> objects = rlviz.find_objects(obs, rlviz.background(agent), agent.env_spec.game)
     >>> rlviz.top_objects(rel[0], objects)                 # [("agent's paddle", 0.6), ...]
-    >>> rlviz.make_video(agent, "videos/pong.mp4", frames=100, explain="saliency,lrp")
+    >>> rlviz.make_video(agent, "runs/pong.mp4", frames=100, explain="saliency,lrp")
 """
 
 from rlviz.agents.agent import Agent

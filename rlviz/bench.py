@@ -1,7 +1,9 @@
 """Measuring how fast rlviz explains frames, against the plain-PyTorch ceiling.
 
-Every figure is the median of several timed runs after a warm-up, all in one process, so
-the ratios compare like with like. ``rlviz bench`` and ``scripts/bench.py`` print the table.
+The paths are timed in turn, round after round, after a warm-up, all in one process; every
+figure is the median over rounds with its range, every ratio is taken within a round, and a
+warning says when the rounds spread so much that the machine must be busy.
+``rlviz bench`` and ``scripts/bench.py`` print the table.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from rlviz.explain.perturbation import (
     passes_per_frame,
     perturbation_saliency,
 )
+from rlviz.util.errors import RlvizError
+from rlviz.util.timing import Spread, busy_warning, load_average, time_in_rounds
 
 
 def _synchronize() -> None:
@@ -53,23 +57,6 @@ def timed(fn: Callable[[], object], repeats: int) -> float:
         _synchronize()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def timed_alternating(fns: list[Callable[[], object]], repeats: int) -> list[float]:
-    """Median wall times of several functions timed in turn, so that a slow moment of a
-    shared machine hits all of them alike."""
-    for fn in fns:
-        fn()
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for k, fn in enumerate(fns):
-            gc.collect()
-            _synchronize()
-            start = time.perf_counter()
-            fn()
-            _synchronize()
-            times[k].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
 
 
 def _ceiling_input(agent: Agent, batch: int, layout: str) -> torch.Tensor:
@@ -122,6 +109,9 @@ def original_loop(agent: Agent, obs: np.ndarray) -> None:
 
 @dataclass
 class BenchResult:
+    """Every figure is the median over rounds; ``spreads`` holds its median and range
+    (frames/s, passes/s for the ceilings, % and x for the ratios), ``warning`` a busy machine."""
+
     device: str
     machine: str
     torch: str
@@ -137,6 +127,9 @@ class BenchResult:
     lrp_fps: dict[str, float] = field(default_factory=dict)
     video_fps: float | None = None
     video_peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    spreads: dict[str, Spread] = field(default_factory=dict)
+    load_average: tuple[float | None, float | None] = (None, None)  # 1-minute load before and after
+    warning: str | None = None
 
     @property
     def ceiling_fps(self) -> float:
@@ -148,30 +141,51 @@ class BenchResult:
             return None
         return self.kernel_ceiling_samples_per_s / self.passes_per_frame
 
+    def _spread(self, name: str, fmt: str, unit: str = "") -> str:
+        s = self.spreads.get(name)
+        if s is None or s.rounds < 2:
+            return ""
+        return f" (range {s.low:{fmt}}-{s.high:{fmt}}{unit})"
+
     def table(self) -> str:
+        rounds = self.spreads["saliency"].rounds if "saliency" in self.spreads else 0
+        load = ", ".join("?" if v is None else f"{v:.1f}" for v in self.load_average)
         rows = [
             ("device", self.device),
-            ("machine", self.machine),
+            ("machine", f"{self.machine}; load average {load} (before, after)"),
             ("torch / threads", f"{self.torch} / {self.threads}"),
-            ("(a) plain ceiling", f"{self.ceiling_samples_per_s:,.0f} passes/s (batch {self.ceiling_batch}, {self.ceiling_layout}) = {self.ceiling_fps:.2f} frames/s"),
+            ("rounds", f"{rounds}: each figure is the median of its rounds (range: slowest-fastest round); "
+                       + "the paths are timed in turn in every round"),
+            ("(a) plain ceiling", f"{self.ceiling_samples_per_s:,.0f} passes/s (batch {self.ceiling_batch}, {self.ceiling_layout}) = "
+                                  f"{self.ceiling_fps:.2f} frames/s" + self._spread("ceiling", ".2f")),
         ]
         if self.kernel_ceiling_fps is not None:
-            rows.append(("    with rlviz's kernels", f"{self.kernel_ceiling_samples_per_s:,.0f} passes/s = {self.kernel_ceiling_fps:.2f} frames/s "
-                         f"(fc1 through oneDNN; what a batched loop could get with them)"))
+            rows.append(("    with rlviz's kernels", f"{self.kernel_ceiling_fps:.2f} frames/s" + self._spread("kernel ceiling", ".2f")
+                         + " (fc1 through oneDNN; what a batched loop could get with them)"))
         rows += [
-            ("(b) rlviz saliency", f"{self.saliency_fps:.2f} frames/s = {100 * self.saliency_fps / self.ceiling_fps:.0f}% of the ceiling"
-             + (f", {100 * self.saliency_fps / self.kernel_ceiling_fps:.0f}% of the one with rlviz's kernels" if self.kernel_ceiling_fps else "")),
-            ("    plain batched path", f"{self.plain_saliency_fps:.2f} frames/s = {100 * self.plain_saliency_fps / self.ceiling_fps:.0f}% (method='plain', without the incremental first layer)"),
-            ("(c) original loop", f"{self.original_fps:.3f} frames/s; rlviz is {self.saliency_fps / self.original_fps:.1f}x faster"),
+            ("(b) rlviz saliency", f"{self.saliency_fps:.2f} frames/s" + self._spread("saliency", ".2f")),
+            ("    share of the ceiling", f"{self.spreads['saliency / ceiling'].median:.0f}%" + self._spread("saliency / ceiling", ".0f", "%")
+             + (f"; of the one with rlviz's kernels {self.spreads['saliency / kernel ceiling'].median:.0f}%"
+                + self._spread("saliency / kernel ceiling", ".0f", "%") if "saliency / kernel ceiling" in self.spreads else "")),
+            ("    plain batched path", f"{self.plain_saliency_fps:.2f} frames/s" + self._spread("plain", ".2f")
+             + f" = {self.spreads['plain / ceiling'].median:.0f}%" + self._spread("plain / ceiling", ".0f", "%")
+             + " of the ceiling (method='plain', without the incremental first layer)"),
+            ("(c) original loop", f"{self.original_fps:.3f} frames/s" + self._spread("original", ".3f")
+             + f"; rlviz is {self.spreads['saliency / original'].median:.1f}x faster" + self._spread("saliency / original", ".1f", "x")),
         ]
         for name, fps in self.lrp_fps.items():
-            rows.append((f"(d) LRP {name}", f"{fps:,.0f} frames/s"))
+            rows.append((f"(d) LRP {name}", f"{fps:,.0f} frames/s" + self._spread(f"lrp {name}", ",.0f")))
         if self.video_fps is not None:
-            rows.append(("(e) video, saliency+LRP", f"{self.video_fps:.2f} frames/s end to end"))
+            rows.append(("(e) video, saliency+LRP", f"{self.video_fps:.2f} frames/s end to end" + self._spread("video", ".2f")))
+        else:
+            rows.append(("(e) video, saliency+LRP", "not measured (--video-frames N times an N-frame video, 3 runs)"))
         for frames, mb in self.video_peak_rss_mb.items():
             rows.append((f"(e) peak memory, {frames} frames", f"{mb:,.0f} MB"))
+        if not self.video_peak_rss_mb:
+            rows.append(("(e) peak memory", "not measured (--memory 1000,10000 measures videos of those lengths)"))
         width = max(len(r[0]) for r in rows)
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+        table = "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+        return f"{self.warning}\n{table}" if self.warning else table
 
 
 def _video_subprocess(agent_path: str, frames: int, explain: str, device: str) -> tuple[float, float, int]:
@@ -209,10 +223,19 @@ def run_bench(
     batch_sizes: tuple[int, ...] = (256, 512, 1024, 2048),
     lrp_batch: int = 128,
     video_frames: int = 0,
+    video_runs: int = 3,
     memory_frames: tuple[int, ...] = (),
     seed: int = 0,
 ) -> BenchResult:
-    """Measure (a)-(e) for ``agent`` on its device; see :class:`BenchResult`."""
+    """Measure (a)-(e) for ``agent`` on its device; see :class:`BenchResult`.
+
+    The best ceiling configuration is chosen first; then the ceiling, rlviz's saliency, the
+    plain path, the original loop, the kernel ceiling and each LRP composite are timed in turn,
+    ``repeats`` rounds, and every figure and ratio is reported as median and range over rounds
+    (a ratio from the same round, so that a slow moment hits both of its sides)."""
+    if repeats < 1:
+        raise RlvizError(f"--repeats must be at least 1, got {repeats}")
+    load_before = load_average()
     rng = np.random.default_rng(seed)
     from rlviz.play.envs import make_env
 
@@ -231,14 +254,12 @@ def run_bench(
         with torch.inference_mode():
             agent.forward(x)
 
-    # the chosen ceiling and the paths measured against it are timed in turn, so that a slow
-    # moment of a shared machine does not move their ratios
-    runs = [
-        ceiling,
-        lambda: perturbation_saliency(agent, batch),
-        lambda: perturbation_saliency(agent, batch, method="plain"),
-        lambda: original_loop(agent, batch[0]),
-    ]
+    runs: dict[str, Callable[[], object]] = {
+        "ceiling": ceiling,
+        "saliency": lambda: perturbation_saliency(agent, batch),
+        "plain": lambda: perturbation_saliency(agent, batch, method="plain"),
+        "original": lambda: original_loop(agent, batch[0]),
+    }
     with_kernels = _forward_with_rlviz_kernels(agent)
     if with_kernels is not None:
 
@@ -246,40 +267,57 @@ def run_bench(
             with torch.inference_mode():
                 with_kernels(x)
 
-        runs.append(kernel_ceiling)
-    ceiling_time, sal_time, plain_time, orig_time, *kernel_time = timed_alternating(runs, repeats)
-    lrp_fps: dict[str, float] = {}
+        runs["kernel ceiling"] = kernel_ceiling
     try:
         from rlviz.explain.lrp import lrp
     except ImportError:
         lrp = None
+    composites = ("epsilon-gamma-box", "epsilon-plus-flat", "epsilon-alpha2-beta1", "epsilon")
     if lrp is not None:
         lrp_obs = np.stack([frames_list[k % len(frames_list)] for k in range(lrp_batch)])
-        for composite in ("epsilon-gamma-box", "epsilon-plus-flat", "epsilon-alpha2-beta1", "epsilon"):
-            lrp_fps[composite] = lrp_batch / timed(lambda: lrp(agent, lrp_obs, composite=composite), repeats)
+        for composite in composites:
+            runs[f"lrp {composite}"] = lambda c=composite: lrp(agent, lrp_obs, composite=c)
+    times = time_in_rounds(runs, repeats, sync=_synchronize)
+    work = {"ceiling": bs / passes_per_frame(), "kernel ceiling": bs / passes_per_frame(), "saliency": frames,
+            "plain": frames, "original": 1, **{f"lrp {c}": lrp_batch for c in composites}}
+    fps = {name: [work[name] / t for t in ts] for name, ts in times.items()}  # frames/s per round
+    spreads = {name: Spread.of(v) for name, v in fps.items()}
+    ratios = {"saliency / ceiling": ("saliency", "ceiling", 100.0), "plain / ceiling": ("plain", "ceiling", 100.0),
+              "saliency / kernel ceiling": ("saliency", "kernel ceiling", 100.0), "saliency / original": ("saliency", "original", 1.0)}
+    for name, (num, den, scale) in ratios.items():
+        if num in fps and den in fps:
+            spreads[name] = Spread.of([scale * a / b for a, b in zip(fps[num], fps[den])])
+    timing_spreads = {name: spreads[name] for name in fps}
     result = BenchResult(
         device=str(agent.device),
         machine=f"{platform.machine()}, {os.cpu_count()} cores" + (f", {torch.cuda.get_device_name(0)}" if agent.device.type == "cuda" else ""),
         torch=torch.__version__,
         threads=torch.get_num_threads(),
         passes_per_frame=passes_per_frame(),
-        ceiling_samples_per_s=bs / ceiling_time,
+        ceiling_samples_per_s=spreads["ceiling"].median * passes_per_frame(),
         ceiling_batch=bs,
         ceiling_layout=layout,
-        saliency_fps=frames / sal_time,
-        kernel_ceiling_samples_per_s=bs / kernel_time[0] if kernel_time else None,
-        plain_saliency_fps=frames / plain_time,
-        original_fps=1.0 / orig_time,
-        lrp_fps=lrp_fps,
+        saliency_fps=spreads["saliency"].median,
+        kernel_ceiling_samples_per_s=spreads["kernel ceiling"].median * passes_per_frame() if "kernel ceiling" in spreads else None,
+        plain_saliency_fps=spreads["plain"].median,
+        original_fps=spreads["original"].median,
+        lrp_fps={c: spreads[f"lrp {c}"].median for c in composites if f"lrp {c}" in spreads},
+        spreads=spreads,
     )
     if agent_path and video_frames:
-        explain = "saliency,lrp" if lrp else "saliency"  # the median of three videos, each in a fresh process
-        result.video_fps = statistics.median(_video_subprocess(agent_path, video_frames, explain, str(agent.device))[0] for _ in range(3))
+        explain = "saliency,lrp" if lrp else "saliency"  # each video in a fresh process
+        video = Spread.of([_video_subprocess(agent_path, video_frames, explain, str(agent.device))[0] for _ in range(video_runs)])
+        result.video_fps = video.median
+        result.spreads["video"] = timing_spreads["video"] = video
     if agent_path and memory_frames:
         result.video_peak_rss_mb = video_memory(agent_path, memory_frames, explain="saliency,lrp" if lrp else "saliency",
                                                 device=str(agent.device))
+    result.load_average = (load_before, load_average())
+    result.warning = busy_warning(timing_spreads, max((v for v in result.load_average if v is not None), default=None))
     return result
 
 
 def to_json(result: BenchResult) -> str:
-    return json.dumps({**asdict(result), "ceiling_fps": result.ceiling_fps, "kernel_ceiling_fps": result.kernel_ceiling_fps}, indent=2)
+    return json.dumps({**asdict(result), "ceiling_fps": result.ceiling_fps, "kernel_ceiling_fps": result.kernel_ceiling_fps,
+                       "spreads": {name: {**asdict(s), "relative_range": s.relative_range} for name, s in result.spreads.items()}},
+                      indent=2)

@@ -57,7 +57,7 @@ def cmd_video(args: argparse.Namespace) -> int:
             raise RlvizError("--episodes and --compare do not combine; a comparison plays one episode of each agent")
 
         other = load_agent(args.compare, game=args.game, device=args.device)
-        out = Path(args.out) if args.out else Path("videos") / f"{agent.name}-vs-{other.name}.mp4"
+        out = Path(args.out) if args.out else Path("runs") / f"{agent.name}-vs-{other.name}.mp4"
         result = make_comparison_video(
             [agent, other], out, frames=args.frames, seed=args.seed, explain=args.explain,
             saliency_frames=args.saliency_frames, fps=args.fps,
@@ -65,7 +65,7 @@ def cmd_video(args: argparse.Namespace) -> int:
         )
     else:
         suffix = f"-highlights{args.highlights}" if args.highlights else ""
-        out = Path(args.out) if args.out else Path("videos") / f"{agent.name}-{args.explain.replace(',', '-')}{suffix}.mp4"
+        out = Path(args.out) if args.out else Path("runs") / f"{agent.name}-{args.explain.replace(',', '-')}{suffix}.mp4"
         result = make_video(
             agent,
             out,
@@ -201,8 +201,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         life_loss_terminal=not args.full_game_returns,
     )
-    out = train(cfg, args.out)  # Ctrl-C or `kill` saves a checkpoint (see _interrupt_on_signals)
-    print(f"wrote agent {out} (resume by running the same command)")
+    try:
+        out = train(cfg, args.out)  # Ctrl-C or `kill` saves a checkpoint (see _interrupt_on_signals)
+    except KeyboardInterrupt:
+        checkpoint = Path(args.out) / "checkpoint"
+        if checkpoint.is_dir():
+            print(f"rlviz: interrupted; checkpoint saved in {checkpoint} and the agent so far in {args.out}; "
+                  "run the same command to resume", file=sys.stderr)
+        else:
+            print("rlviz: interrupted before training began; no checkpoint was written", file=sys.stderr)
+        return 130
+    print(f"wrote agent {out}; to train it further, run the same command with a larger --steps (it resumes)")
     return 0
 
 
@@ -395,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
     p.add_argument("--episodes", type=int, default=1, help="play up to this many episodes in a row, seeds SEED, SEED+1, ... (default 1)")
     p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp, interactions (default saliency)")
-    p.add_argument("--out", default=None, help="output .mp4 or .gif (default videos/<agent>-<explain>.mp4)")
+    p.add_argument("--out", default=None, help="output .mp4 or .gif (default runs/<agent>-<explain>.mp4)")
     p.add_argument("--normalize", choices=("video", "frame"), default="video", help="saliency brightness scale: whole video (default) or per frame")
     p.add_argument("--saliency-frames", choices=("all", "newest"), default="all", help="perturb all stacked frames (default) or only the newest")
     p.add_argument("--fps", type=float, default=30.0, help="video frame rate (default 30)")
@@ -490,7 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a PPO agent (resumes from its last checkpoint)",
                        description="PPO with the standard Atari settings; checkpoints every few minutes and resumes when run again.")
     p.add_argument("--game", default="Pong", help="game to train on (default Pong)")
-    p.add_argument("--steps", type=int, default=10_000_000, help="total agent steps (default 10M)")
+    p.add_argument("--steps", type=int, required=True,
+                   help="total agent steps to train to, counting steps already trained (e.g. 4096 to try it; "
+                        "the bundled Pong agent took 6M, about 6 h on 2 CPU cores)")
     p.add_argument("--out", required=True, help="output agent folder, e.g. agents/pong")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--envs", type=int, default=8, help="parallel envs (default 8)")
@@ -556,7 +567,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", default="runs/cache/backgrounds", help="where backgrounds are cached (default runs/cache/backgrounds)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_objects)
+    _add_thread_options(sub)
+    _add_version_option(parser)
     return parser
+
+
+def _add_thread_options(sub: argparse._SubParsersAction) -> None:
+    """Give every command that computes a --threads option (train and bench define their own)."""
+    for p in sub.choices.values():
+        if not any("--threads" in a.option_strings for a in p._actions):
+            p.add_argument("--threads", type=int, default=0,
+                           help="torch threads (default: PyTorch's choice, or OMP_NUM_THREADS when set)")
+
+
+def _apply_threads(args: argparse.Namespace) -> None:
+    threads = getattr(args, "threads", 0) or 0
+    if threads < 0:
+        raise RlvizError(f"--threads must be at least 1 (or 0 for PyTorch's choice), got {threads}")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _add_version_option(parser: argparse.ArgumentParser) -> None:
+    from rlviz import __version__
+
+    parser.add_argument("--version", action="version", version=f"rlviz {__version__}")
 
 
 def _interrupt_on_signals() -> None:
@@ -579,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _interrupt_on_signals()
     try:
+        _apply_threads(args)
         return int(args.func(args) or 0)
     except RlvizError as exc:
         print(f"rlviz: error: {exc}", file=sys.stderr)

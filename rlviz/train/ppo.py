@@ -60,6 +60,7 @@ class PPOConfig:
     device: str = "cpu"
     threads: int = 0  # torch threads; 0 = leave PyTorch's default
     checkpoint_every_s: float = 300.0
+    report_every_s: float = 30.0  # a line with losses and returns at least this often (and at the end)
     snapshots: list[int] = field(default_factory=list)  # extra agent copies at these steps
     init_from: str | None = None  # an agent folder to continue from when there is no checkpoint
     hints: str | None = None  # hint pixels (rlviz.play.hints): an expert agent's path, or "random"
@@ -125,6 +126,15 @@ def _hardware(device: str) -> str:
 def life_lost(lives_before: np.ndarray, lives_after: np.ndarray, done: np.ndarray) -> np.ndarray:
     """Where the return estimate ends: the game ended, or a life was lost (the game goes on)."""
     return np.logical_or(done, lives_after < lives_before)
+
+
+def progress_line(step: int, total: int, recent: list[float], episodes: int, policy_loss: float,
+                  value_loss: float, entropy: float) -> str:
+    """One line of training feedback: where the run is, how it plays, how the last update went."""
+    plays = (f"return {np.mean(recent):+.1f} (mean of the last {len(recent)} of {episodes} games)" if recent
+             else "no game finished yet")
+    return (f"step {step:,}/{total:,}: {plays}; policy loss {policy_loss:+.4f}, value loss {value_loss:.4f}, "
+            f"entropy {entropy:.3f}")
 
 
 def gae(
@@ -325,7 +335,8 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         resumed = self.load_checkpoint()
         if self.iteration >= cfg.num_iterations:
-            print(f"{self.out}: already trained for {self.global_step} steps")
+            print(f"{self.out}: already trained for {self.global_step} steps (--steps {cfg.total_steps} asks for no more); "
+                  f"to continue, run again with a larger --steps (e.g. --steps {2 * cfg.total_steps})")
             self.export_agent(self.out)
             return self.out
         envs = make_vector_env(cfg, self.spec)
@@ -354,6 +365,7 @@ class Trainer:
         bar = tqdm(total=cfg.num_iterations * cfg.batch_size, initial=self.global_step, unit="step",
                    desc=f"PPO {self.spec.game}" + (" (resumed)" if resumed else ""), smoothing=0.05)
         last_ckpt = time.time()
+        last_report = 0.0  # the first iteration always reports
         start = time.time() - self.wall_time
         try:
             while self.iteration < cfg.num_iterations:
@@ -420,6 +432,10 @@ class Trainer:
                 bar.update(cfg.batch_size)
                 if recent:
                     bar.set_postfix(ret=f"{np.mean(recent):.1f}", eps=self.episodes)
+                if time.time() - last_report >= cfg.report_every_s or self.iteration == cfg.num_iterations:
+                    bar.write(progress_line(self.global_step, cfg.total_steps, recent, self.episodes,
+                                            pg_loss.item(), v_loss.item(), dist.entropy().mean().item()))
+                    last_report = time.time()
                 while pending_snapshots and self.global_step >= pending_snapshots[0]:
                     self.export_agent(self.out / "snapshots" / f"step-{pending_snapshots.pop(0)}")
                 if time.time() - last_ckpt >= cfg.checkpoint_every_s:
