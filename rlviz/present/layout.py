@@ -353,10 +353,12 @@ class FrameRenderer:
             return (x0 + (np.asarray(step) - first) * (x1 - x0) / span).astype(np.int32)
 
         every = 50 if self.history > 100 else 25
+        now_x = int(x_of(view.step))
         for tick in range((first + every - 1) // every * every, view.step + 1, every):
             x = int(x_of(tick))
             cv2.line(frame, (x, bottom), (x, bottom + 4), MUTED, 1)
-            if x + text_size(str(tick), tfs)[0] // 2 < x1 - text_size("now", tfs)[0] - 6:
+            half = (text_size(str(tick), tfs)[0] + text_size("now", tfs)[0]) // 2 + 8
+            if abs(x - now_x) >= half + 8 and x + half < x1:  # never under the "now" label
                 text.add((x, bottom + 6), f"{tick}", tfs, MUTED, "ma")
         if values.size:
             steps = np.arange(first, view.step + 1)

@@ -56,7 +56,7 @@ def tally(steps: list[Step], game: str) -> Tally:
     scores = [steps[e - 1].score for e in starts[1:]] + [steps[-1].score]
     return Tally(
         game=game, moves=len(steps), scores=scores, won=int((rewards > 0).sum()), lost=int((rewards < 0).sum()),
-        points_for=float(rewards[rewards > 0].sum()), points_against=float(-rewards[rewards < 0].sum()),
+        points_for=float(rewards[rewards > 0].sum()), points_against=float(-rewards[rewards < 0].sum()) + 0.0,  # never -0.0
         lives_lost=int(moments.lives_lost(lives, starts).sum()), has_lives=max(lives, default=0) > 0,
     )
 
