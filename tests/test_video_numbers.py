@@ -60,7 +60,7 @@ def test_every_title_card_is_short_enough_to_read(n):
 def scripted_rewards(monkeypatch, rewards: dict[int, float]) -> None:
     """Play as usual, then pretend the agent got ``rewards`` (step -> reward): the cards must
     tell exactly these. Replays check observations, not rewards, so the video still renders."""
-    import rlviz.present.video.api as api
+    from rlviz.present.video import api
 
     record = api.record
 

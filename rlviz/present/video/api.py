@@ -217,7 +217,7 @@ def make_comparison_video(
             def put(kind: str, lines: list[str]) -> None:
                 image = cards.text_card(size[0], size[1], lines[0], lines[1:])
                 shown_cards.append(Card(kind, cards.card_seconds(lines), lines))
-                for _ in range(int(round(cards.card_seconds(lines) * fps))):
+                for _ in range(round(cards.card_seconds(lines) * fps)):
                     writer.write(image)
 
             if title_cards:

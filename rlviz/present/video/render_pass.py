@@ -135,7 +135,7 @@ def write_video(
     def put(kind: str, lines: list[str], image: np.ndarray) -> None:
         seconds = cards.card_seconds(lines)
         shown_cards.append(Card(kind, seconds, lines))
-        for _ in range(int(round(seconds * fps))):
+        for _ in range(round(seconds * fps)):
             writer.write(image)
 
     with VideoWriter(path, fps=fps, gif_width=layout.width) as writer:  # a GIF keeps --size
