@@ -148,3 +148,31 @@ def test_a_comparison_opens_with_a_title_card_and_ends_with_the_scores(pong_agen
     assert "Left: left one." in shown[0]["lines"] and any(line.startswith("right one: Final score") for line in shown[1]["lines"])
     assert all(c["seconds"] >= max(2.5, c["words"] / 3) for c in shown)
     assert len(read_video(result.path)) == 3 + sum(round(c["seconds"] * 10) for c in shown)
+
+
+def test_the_value_chart_has_labelled_axes_a_zero_line_and_one_range_for_the_video(monkeypatch):
+    from rlviz.present.layout import FrameRenderer, FrameView, Scales, compute_layout, nice_ticks, value_range
+
+    assert value_range([0.5, 2.0])[0] < 0 < 2.0 < value_range([0.5, 2.0])[1]  # zero is always on the chart
+    assert nice_ticks(-1.2, 3.1) == [-1.0, 0.0, 1.0, 2.0, 3.0]
+    boxes = drawn_text(monkeypatch)
+    lay = compute_layout(1280, 720, panels=("saliency",))
+    renderer = FrameRenderer(lay, ["stay", "serve", "UP", "DOWN"], title="t", game="Breakout", lives=True,
+                             value_range=(-1.5, 3.5))
+    frames = []
+    for history in (np.linspace(-1, 3, 200), np.full(200, 0.5)):  # very different windows, same value now
+        history[-1] = 0.5
+        boxes.clear()
+        view = FrameView(rgb=np.zeros((210, 160, 3), np.uint8), step=199, action=0, probs=np.full(4, 0.25),
+                         value=0.5, score=3, value_history=history, reward_history=np.zeros(200),
+                         lives_history=[5] * 100 + [4] * 100, lives=4)
+        frames.append(renderer.render(view, Scales()))
+        drawn = [t for t, _ in boxes]
+        assert {"-1", "0", "1", "2", "3", "now", "100", "150"} <= set(drawn), drawn
+        assert "| life lost" in drawn
+    left, top, right, bottom = renderer._chart_geometry()
+    # one y range: the y axis (ticks, zero line) is drawn identically whatever the window holds,
+    # and the current value sits at the same height
+    assert np.array_equal(frames[0][top:bottom, left - 40 : left - 3], frames[1][top:bottom, left - 40 : left - 3])
+    dot = [np.flatnonzero((f[top:bottom, right - 30 : right + 1] >= 245).all(-1).any(1)) for f in frames]
+    assert dot[0].size and np.array_equal(dot[0], dot[1])

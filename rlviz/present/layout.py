@@ -404,7 +404,7 @@ def nice_ticks(lo: float, hi: float, most: int = 5) -> list[float]:
     span = hi - lo
     if not np.isfinite(span) or span <= 0:
         return [0.0]
-    raw = span / max(1, most - 1)
+    raw = span / max(1, most)
     power = 10 ** np.floor(np.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = np.ceil(lo / step) * step
