@@ -151,9 +151,17 @@ def test_a_comparison_opens_with_a_title_card_and_ends_with_the_scores(pong_agen
 
 
 def test_the_value_chart_has_labelled_axes_a_zero_line_and_one_range_for_the_video(monkeypatch):
-    from rlviz.present.layout import FrameRenderer, FrameView, Scales, compute_layout, nice_ticks, value_range
+    from rlviz.present.layout import (
+        FrameRenderer,
+        FrameView,
+        Scales,
+        compute_layout,
+        nice_ticks,
+        value_range,
+    )
 
-    assert value_range([0.5, 2.0])[0] < 0 < 2.0 < value_range([0.5, 2.0])[1]  # zero is always on the chart
+    lo, hi = value_range([0.5, 2.0])
+    assert lo < 0 and hi > 2.0  # zero and every value are on the chart
     assert nice_ticks(-1.2, 3.1) == [-1.0, 0.0, 1.0, 2.0, 3.0]
     boxes = drawn_text(monkeypatch)
     lay = compute_layout(1280, 720, panels=("saliency",))
