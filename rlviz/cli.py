@@ -61,7 +61,7 @@ def cmd_video(args: argparse.Namespace) -> int:
         result = make_comparison_video(
             [agent, other], out, frames=args.frames, seed=args.seed, explain=args.explain,
             saliency_frames=args.saliency_frames, fps=args.fps,
-            size=_size(args.size), batch=args.batch, progress=not args.quiet,
+            size=_size(args.size), batch=args.batch, progress=not args.quiet, title_cards=not args.no_cards,
         )
     else:
         suffix = f"-highlights{args.highlights}" if args.highlights else ""
@@ -83,9 +83,12 @@ def cmd_video(args: argparse.Namespace) -> int:
             size=_size(args.size),
             batch=args.batch,
             progress=not args.quiet,
+            timeline=args.json,
         )
         for n, m in enumerate(result.moments, 1):
             print(f"key moment {n}: step {m.step}: {m.text}")
+        if args.json:
+            print(f"wrote {args.json}")
     note = " (interrupted: the frames so far were saved)" if result.interrupted else ""
     print(f"wrote {result.path} ({result.frames} frames, score {result.score:+g}, {result.fps:.1f} frames/s){note}")
     return 130 if result.interrupted else 0
@@ -413,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", default=None, metavar="AGENT", help="a second agent (or checkpoint) played side by side from the same start")
     p.add_argument("--no-captions", action="store_true", help="no plain-language captions at rewards and sharp value changes")
     p.add_argument("--no-cards", action="store_true", help="no title card and end card")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the video's timeline (per step: score, reward, lives, value, move, caption; key moments; cards) to this JSON file")
     p.add_argument("--batch", type=int, default=None, help="frames explained together (default 8 on CPU, 64 on a GPU)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_video)

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from rlviz.present.moments import captions, key_moments, lives_lost, value_changes
+from rlviz.present.moments import (
+    SETTLE,
+    captions,
+    key_moments,
+    lives_lost,
+    surprise,
+    td_errors,
+    value_changes,
+)
 
 
 def synthetic_trace(n: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -150,3 +159,69 @@ def test_captions_tell_lost_lives_and_word_drops_by_the_game():
     assert ended[450] == "The agent lost its last life: game over"
     pong = captions(values, np.zeros_like(rewards), np.zeros_like(lives), hold=20)
     assert "expects to lose a point" in pong[441] and "life" not in " ".join(pong)
+
+
+def pong_point_trace() -> tuple[np.ndarray, np.ndarray]:
+    """A rally the agent sees coming: its value climbs towards +1, it scores at step 200 and
+    the value falls back to its resting level over the next 5 steps (as the bundled Pong
+    agent's does); at step 300 it sees a point coming against it, loses it at 320 and the
+    value resets at once."""
+    rng = np.random.default_rng(3)
+    values = 0.2 + 0.03 * rng.standard_normal(400)
+    values[170:201] = np.linspace(0.2, 0.95, 31)
+    values[201:206] = np.linspace(0.7, 0.25, 5)
+    values[300:321] = -0.9
+    rewards = np.zeros(400)
+    rewards[200], rewards[320] = 1.0, -1.0
+    return values, rewards
+
+
+def test_a_value_reset_after_a_reward_is_no_news_but_a_drop_before_a_lost_point_is():
+    values, rewards = pong_point_trace()
+    track = captions(values, rewards, hold=20)
+    after_point = " ".join(track[201:240])
+    assert "drops" not in after_point and "jumps" not in after_point
+    assert "lose a point" in track[302]  # the real drop, before the point is lost
+    assert track[320] == "The agent lost a point (-1)"
+    assert "jumps" not in " ".join(track[321:360])  # the reset after the lost point
+    found = key_moments(values, rewards, k=6, min_gap=5)
+    value_steps = [m.step for m in found if m.kind.startswith("value")]
+    assert not [t for t in value_steps if any(0 < t - b <= SETTLE for b in (200, 320))]
+    assert any(300 <= t < 300 + 8 for t in value_steps)
+
+
+def test_surprise_is_the_windowed_td_error_cut_at_lost_lives_and_episode_ends():
+    values = np.array([0.0, 1.0, 3.0, 3.0, 2.0, 5.0])
+    rewards = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+    lives = np.array([3, 3, 3, 2, 2, 2])  # a life is lost during step 3
+    delta = td_errors(values, rewards, lives, gamma=0.5)
+    # r + gamma V' - V; no V' after the lost life (step 3); the last step has no V' yet
+    assert np.allclose(delta, [0.5, 0.5, -0.5, -3.0, 0.5, 0.0])
+    ended = td_errors(values, rewards, gamma=0.5, starts=(0, 4))  # an episode ends at step 3
+    assert ended[3] == -3.0 and ended[2] == -0.5
+    s = surprise(values, rewards, None, window=2, starts=(0,), settle=0)
+    assert s[4] == pytest.approx(values[4] - values[2] + rewards[2] + rewards[3])
+
+
+def test_no_key_moment_of_the_bundled_pong_agent_is_a_reset_after_a_reward():
+    """The bundled agent from the highlights' seed: it loses a point at step 245 and wins one
+    at 293; the value jumps back to its resting level right after each."""
+    from pathlib import Path
+
+    from rlviz.agents.loading import load_agent
+    from rlviz.play.rollout import env_for, play
+
+    pong_agent = load_agent(Path(__file__).resolve().parents[1] / "agents" / "pong")
+    env = env_for(pong_agent, render_mode=None)
+    steps = list(play(pong_agent, env, seed=1, max_steps=330))
+    values = np.array([s.value for s in steps])
+    rewards = np.array([s.reward for s in steps])
+    scored = np.flatnonzero(rewards)
+    assert len(scored) >= 2  # the rollout holds both a lost and a won point
+    found = key_moments(values, rewards, np.stack([s.logits for s in steps]), k=4, min_gap=10)
+    track = captions(values, rewards, hold=30)
+    for m in found:
+        if m.kind.startswith("value"):
+            assert not any(0 < m.step - b <= SETTLE for b in scored), (m, scored)
+    for b in scored:  # after each point: the reward's own caption, never a value caption
+        assert not any(("drops" in c or "jumps" in c) for c in track[b + 1 : b + SETTLE + 1])

@@ -48,6 +48,59 @@ def overlap(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def drawn_sizes(monkeypatch) -> list[tuple[str, tuple[int, int, int, int], int]]:
+    """(text, box, font size) of every text drawn from now on."""
+    from rlviz.present.text import TextLayer
+
+    items: list = []
+    draw = TextLayer.draw
+
+    def record(self, frame):
+        items.extend((text, box, item[2]) for (text, box), item in zip(self.boxes(), self.items))
+        return draw(self, frame)
+
+    monkeypatch.setattr(TextLayer, "draw", record)
+    return items
+
+
+@pytest.mark.parametrize("size", [(960, 540), (1280, 720), (1920, 1080)])
+@pytest.mark.parametrize("panels", [("saliency",), ("saliency", "lrp"), ("saliency", "lrp", "interactions")])
+def test_no_two_texts_overlap_and_none_is_small(size, panels, monkeypatch):
+    """Every text of a busy frame (the static parts included) has its own place, and none is
+    under 14 px at 720p (scaled with the frame's height)."""
+    from rlviz.present.layout import FrameRenderer, FrameView, Scales
+
+    items = drawn_sizes(monkeypatch)
+    lay = compute_layout(*size, panels=panels)
+    renderer = FrameRenderer(lay, ["stay", "serve", "UP", "DOWN", "UP+serve", "DOWN+serve"], title="Pong: agent 'pong'",
+                             subtitle="PPO, 6M training steps, mean score +19.3", game="Pong", lives=True,
+                             value_range=(-1.5, 2.0))
+    rng = np.random.default_rng(0)
+    rewards = np.zeros(200)
+    rewards[[40, 120]] = 1.0, -1.0
+    view = FrameView(rgb=np.zeros((210, 160, 3), np.uint8), step=199, action=2, probs=rng.dirichlet(np.ones(6)),
+                     value=-1.23, score=-12, actor=rng.random((84, 84)), critic=rng.random((84, 84)),
+                     relevance=rng.standard_normal((84, 84)), pairs=[], value_history=list(rng.random(200)),
+                     reward_history=list(rewards), lives_history=[3] * 150 + [2] * 50, points=(10, 21),
+                     caption="Its value estimate drops sharply: it expects to lose a point", lives=2)
+    for n in (200, 110):  # a full chart, and one whose "now" is not yet at the right edge
+        items.clear()
+        view.step, view.value_history = n - 1, view.value_history[:n]
+        view.reward_history, view.lives_history = view.reward_history[:n], view.lives_history[:n]
+        renderer.render(view, Scales(actor=1.23e-4, critic=123.4, relevance=1.23e-5))
+        check_texts(items, size, panels)
+
+
+def check_texts(items, size, panels) -> None:
+    smallest = 14 * size[1] / 720
+    for text, _, fs in items:
+        assert fs >= smallest - 0.5, (text, fs, size)
+    boxes = [(t, b) for t, b, _ in items]
+    for i, (ta, a) in enumerate(boxes):
+        for tb, b in boxes[i + 1:]:
+            assert not overlap(a, b), (ta, tb, a, b, size, panels)
+
+
 @pytest.mark.parametrize("size", [(640, 360), (960, 540), (1280, 720)])
 @pytest.mark.parametrize("n_actions", [4, 6, 18])
 def test_every_text_stays_inside_its_box(size, n_actions, monkeypatch):
@@ -106,14 +159,14 @@ def test_comparison_text_stays_in_its_agents_column(size, panels, monkeypatch):
 
 
 def test_cards_keep_their_text_inside_the_frame(monkeypatch):
-    from rlviz.present.cards import end_card, title_card
+    from rlviz.present.cards import end_card, title_card, title_lines
 
     boxes = drawn_text(monkeypatch)
     long = "The agent looked most at the bottom left while choosing, and at the top centre while judging. " * 3
     for width, height in [(640, 360), (1280, 720)]:
         boxes.clear()
-        title_card(width, height, game="SpaceInvaders", agent="spaceinvaders", training="PPO, 10.0M steps",
-                   methods=("saliency", "lrp", "interactions"), score=1234)
+        title_card(width, height, title_lines(game="SpaceInvaders", agent="spaceinvaders", training="PPO, 10.0M steps",
+                                              methods=("saliency", "lrp", "interactions"), score=1234))
         end_card(width, height, takeaways=[long, "Final score +1234 after 4000 moves."], rgb=np.zeros((210, 160, 3), np.uint8))
         assert boxes and all(0 <= l and r <= width and 0 <= t and b <= height for _, (l, t, r, b) in boxes), (width, boxes)
 
@@ -133,7 +186,14 @@ def test_written_video_decodes_with_expected_frames_and_size(pong_agent, tmp_pat
 def test_title_and_end_cards_add_their_frames(pong_agent, tmp_path):
     result = make_video(pong_agent, tmp_path / "v.mp4", frames=4, size=(640, 360), fps=10, progress=False)
     frames = read_video(result.path)
-    assert frames.shape[0] == 4 + 2 * 25  # two cards of 2.5 s at 10 fps
+    card_frames = [round(c["seconds"] * 10) for c in result.timeline["cards"]]
+    assert len(card_frames) == 2 and min(card_frames) >= 25  # two cards of at least 2.5 s at 10 fps
+    assert frames.shape[0] == 4 + sum(card_frames)
+
+
+def test_a_gif_video_keeps_the_size_asked_for(pong_agent, tmp_path):
+    result = make_video(pong_agent, tmp_path / "v.gif", frames=4, size=(960, 540), title_cards=False, progress=False)
+    assert read_video(result.path).shape[1:3] == (540, 960)
 
 
 def test_gif_output_decodes(tmp_path):
@@ -200,7 +260,8 @@ def test_comparison_starts_both_agents_from_the_same_emulator_state(pong_agent, 
         first.append((checksum(np.asarray(obs)), env.unwrapped.ale.getRAM().tobytes()))
         env.close()
     assert first[0] == first[1]
-    result = make_comparison_video([pong_agent, other], tmp_path / "cmp.mp4", frames=6, seed=11, size=(640, 360), progress=False)
+    result = make_comparison_video([pong_agent, other], tmp_path / "cmp.mp4", frames=6, seed=11, size=(640, 360), progress=False,
+                                  title_cards=False)
     assert read_video(result.path).shape == (6, 360, 640, 3)
 
 

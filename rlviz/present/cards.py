@@ -10,6 +10,27 @@ from rlviz.present.layout import BACKGROUND, MUTED
 from rlviz.present.text import TextLayer, text_size
 
 ACCENT = (240, 200, 60)
+MIN_CARD_SECONDS = 2.5
+WORDS_PER_SECOND = 3.0  # a comfortable reading pace for a talk audience
+MAX_CARD_WORDS = 35
+
+
+def card_words(lines: list[str]) -> int:
+    return sum(len(line.split()) for line in lines)
+
+
+def card_seconds(lines: list[str]) -> float:
+    """How long a card with these texts stays: 3 words a second, never under 2.5 s."""
+    return max(MIN_CARD_SECONDS, card_words(lines) / WORDS_PER_SECOND)
+
+
+def fit_words(required: list[str], optional: list[str], limit: int = MAX_CARD_WORDS) -> list[str]:
+    """The required texts, then each optional one (in order) that keeps the card within ``limit`` words."""
+    out = list(required)
+    for item in optional:
+        if card_words(out + [item]) <= limit:
+            out.append(item)
+    return out
 
 
 def _wrap(text: str, size: int, width: int) -> list[str]:
@@ -45,18 +66,35 @@ def text_card(width: int, height: int, title: str, lines: list[str], *, footer: 
     return text.draw(canvas)
 
 
-def title_card(width: int, height: int, *, game: str, agent: str, training: str, methods: tuple[str, ...], score: float | None) -> np.ndarray:
-    """What the viewer is about to see, in plain words."""
-    lines = [f"An AI agent ({agent}) playing {game}" + (f", trained by {training}." if training else ".")]
+def title_lines(*, game: str, agent: str, training: str, methods: tuple[str, ...], score: float | None) -> list[str]:
+    """The title card's texts, title first: who plays, what each colour means, the final score
+    (of :class:`rlviz.present.video.timeline.Tally`, as the end card says)."""
+    lines = ["What it looks at", f"'{agent}' plays {game}" + (f"; {training}." if training else ".")]
     if "saliency" in methods:
-        lines.append("Blue shows where it looks to choose its move; yellow shows where it looks to judge how well it is doing.")
+        lines.append("Blue: looks here to choose; yellow: to judge its chances.")
     if "lrp" in methods:
-        lines.append("Red shows what pushed it towards the move it made, blue what argued against it.")
+        lines.append("Red: for its move; blue: against.")
     if "interactions" in methods:
-        lines.append("Linked boxes show pairs of screen regions the agent combines to decide.")
+        lines.append("Boxes: regions it combines.")
     if score is not None:
-        lines.append(f"In this game its score is {score:+g}.")
-    return text_card(width, height, "What does the agent look at?", lines, footer="made with rlviz")
+        lines.append(f"Final score: {score:+g}.")
+    return lines
+
+
+def comparison_title_lines(title: str, labels: list[str], methods: tuple[str, ...]) -> list[str]:
+    """A comparison's title card: its heading, who plays on each side, what the colours mean."""
+    lines = [title, f"Left: {labels[0]}.", f"Right: {labels[1]}."]
+    colours = title_lines(game="", agent="", training="", methods=methods, score=None)[2:]
+    return fit_words(lines, colours)
+
+
+def title_card(width: int, height: int, lines: list[str]) -> np.ndarray:
+    """What the viewer is about to see, in plain words (``lines`` from :func:`title_lines`)."""
+    return text_card(width, height, lines[0], lines[1:])
+
+
+END_TITLE = "What we saw"
+THUMB_LABEL = "blue: where it looked, on average"
 
 
 def end_card(
@@ -68,7 +106,7 @@ def end_card(
     mean_actor: np.ndarray | None = None,
 ) -> np.ndarray:
     """Main take-aways, beside the last frame with the episode's average saliency."""
-    card = text_card(width, height, "What we saw", [], footer="made with rlviz")
+    card = text_card(width, height, END_TITLE, [])
     text = TextLayer()
     body = max(15, height // 30)
     x_text = width // 12
@@ -82,7 +120,7 @@ def end_card(
             image = colormaps.saliency_overlay(image, mean_actor, None, scale, 1.0)
         x0, y0 = width - tw - width // 12, height // 4
         card[y0 : y0 + th, x0 : x0 + tw] = image
-        text.add((x0 + tw // 2, y0 + th + 8), "where it looked on average (blue)", body - 3, MUTED, "mt")
+        text.add((x0 + tw // 2, y0 + th + 8), THUMB_LABEL, body - 3, MUTED, "mt")
         thumb_w = tw + width // 12
     y = height // 4
     for item in takeaways:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from rlviz.present import colormaps
+from rlviz.present.game_words import score_text
 from rlviz.present.text import TextLayer, text_size
 from rlviz.util.errors import RlvizError
 
@@ -107,6 +108,8 @@ class FrameView:
     reward_history: Sequence[float] = field(default_factory=list)
     caption: str = ""
     lives: int = 0  # lives left; shown beside the score in games with lives
+    lives_history: Sequence[int] = field(default_factory=list)  # lives left after each step, up to this one
+    points: tuple[float, float] | None = None  # points won and lost so far in this game
 
 
 @dataclass
@@ -146,10 +149,16 @@ class FrameRenderer:
         subtitle: str = "",
         warning: str = "",
         history: int = 150,
+        game: str = "",
+        value_range: tuple[float, float] | None = None,
+        lives: bool = False,
     ) -> None:
         self.layout = layout
         self.action_names = action_names
         self.history = history
+        self.game = game
+        self.value_range = value_range  # one y range for the whole video; None: from each frame's history
+        self.lives = lives  # the game has lives: the chart's legend explains their marker
         self.fs = max(14, layout.height // 40)  # font size of the side strip, step counter and caption
         self.background = self._static(title, subtitle, warning)
 
@@ -194,10 +203,11 @@ class FrameRenderer:
         bar_h = max(8, rect.h // 6)
         if name == "saliency":
             half = (rect.w - 10) // 2
-            for k, (kind, label) in enumerate((("actor", "choosing a move"), ("critic", "judging the situation"))):
+            for k, (kind, label) in enumerate((("actor", "choosing a move"), ("critic", "judging its chances"))):
                 x = rect.x + k * (half + 10)
                 canvas[rect.y + 4 : rect.y + 4 + bar_h, x : x + half] = colormaps.colour_bar(half, bar_h, kind)
-                text.add((x, rect.y + bar_h + 8), label, fs, MUTED)
+                label, size = _fit_text(label, fs, half)
+                text.add((x, rect.y + bar_h + 8), label, size, MUTED)
         elif name == "interactions":
             text.add((rect.x, rect.y + 4), "Linked boxes: two places the agent's", fs, MUTED)
             text.add((rect.x, rect.y + 6 + fs), "decision mixes; thicker = stronger", fs, MUTED)
@@ -210,12 +220,12 @@ class FrameRenderer:
     def _bars_geometry(self) -> tuple[int, int, int, int]:
         """(top, row height, font size, rows shown) of the action bars. The strip holds, top
         to bottom: a heading, the bars, two lines, the value's title, its chart (at least
-        MIN_CHART px) and two lines. Bars take up to half the strip, never rows under MIN_ROW
+        MIN_CHART px), its step labels and two lines. Bars take up to half the strip, never rows under MIN_ROW
         px: with more actions than fit (18 in a small frame), the likeliest ones are shown."""
         s = self.layout.strip
         fs = self.fs
         top = s.y + fs + 16
-        budget = s.h - (7 * fs + 58) - MIN_CHART  # height left for the bars
+        budget = s.h - (8 * fs + 62) - MIN_CHART  # height left for the bars
         shown = max(1, min(len(self.action_names), budget // MIN_ROW))
         row = min(30, budget // shown, max(MIN_ROW, (s.h // 2 - fs - 24) // shown))
         return top, row, fs, shown
@@ -267,8 +277,10 @@ class FrameRenderer:
         self._draw_value(frame, text, view)
         fs = self.fs
         text.add((lay.width - 16, lay.header.h // 2), f"step {view.step}", fs, MUTED, "rm")
-        if view.caption:
-            text.add((lay.width // 2, lay.height - 8), view.caption, fs + 2, HIGHLIGHT, "md")
+        if view.caption:  # under the game panels, never into the side strip
+            room = lay.strip.x - 2 * max(12, lay.width // 64)
+            caption, size = _fit_text(view.caption, fs + 2, room)
+            text.add((lay.strip.x // 2, lay.height - 8), caption, size, HIGHLIGHT, "md")
         return text.draw(frame)
 
     def _draw_bars(self, frame: np.ndarray, text: TextLayer, view: FrameView) -> None:
@@ -293,27 +305,108 @@ class FrameRenderer:
         y = top + row * shown + 6
         text.add((s.x, y), f"chose {self.action_names[view.action]}", fs, HIGHLIGHT)
         lives = f"   lives left: {view.lives}" if view.lives > 0 else ""
-        text.add((s.x, y + fs + 6), f"score so far: {view.score:+g}{lives}", fs, (235, 235, 235))
+        won, lost = view.points if view.points is not None else (max(view.score, 0.0), max(-view.score, 0.0))
+        text.add((s.x, y + fs + 6), score_text(self.game, view.score, won, lost) + lives, fs, (235, 235, 235))
+
+    def _chart_geometry(self) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) of the value chart's plot area, inside the strip, with
+        room on the left for the y tick labels and below for the x tick labels."""
+        s = self.layout.strip
+        fs = self.fs
+        top = self._value_top()
+        tfs = self.tick_fs  # under the plot: x tick labels, the value now, the legend
+        bottom = s.y + s.h - (2 * tfs + fs + 18 + tfs // 3)
+        left = s.x + text_size("-0.00", tfs)[0] + 8
+        return left, top, s.x + s.w - 4, bottom
+
+    @property
+    def tick_fs(self) -> int:
+        return max(14, self.fs - 3)
 
     def _draw_value(self, frame: np.ndarray, text: TextLayer, view: FrameView) -> None:
+        """The value estimate over the last ``history`` steps: y axis with labelled ticks and
+        a zero line on one range for the whole video, x axis in steps, markers where rewards
+        were won (green) or lost (orange) and lives lost (pink), the current step marked."""
         s = self.layout.strip
-        top = self._value_top()
-        fs = self.fs
-        h = s.y + s.h - top - 2 * fs - 12  # at least MIN_CHART (see _bars_geometry)
-        x0, x1 = s.x, s.x + s.w
-        cv2.rectangle(frame, (x0, top), (x1, top + h), (40, 43, 56), -1)
+        fs, tfs = self.fs, self.tick_fs
+        x0, top, x1, bottom = self._chart_geometry()
+        h = bottom - top
+        cv2.rectangle(frame, (x0, top), (x1, bottom), (40, 43, 56), -1)
         values = np.asarray(view.value_history[-self.history :], np.float64)
         rewards = np.asarray(view.reward_history[-self.history :], np.float64)
+        lives = np.asarray(view.lives_history[-self.history :], np.int64)
+        lo, hi = self.value_range or value_range(values)
+
+        def y_of(v):
+            return (bottom - (np.asarray(v, np.float64) - lo) / (hi - lo) * h).astype(np.int32)
+
+        for tick in nice_ticks(lo, hi):
+            y = int(y_of(tick))
+            colour = (150, 155, 170) if tick == 0 else (62, 66, 82)
+            cv2.line(frame, (x0, y), (x1, y), colour, 1 if tick else 2)
+            if top + tfs // 2 + 2 <= y <= bottom - tfs // 2 - 2:  # a label never leaves the chart's height
+                text.add((x0 - 6, y), f"{tick:g}", tfs, MUTED, "rm")
+        first = view.step - values.size + 1  # the step of the chart's first point
+        span = max(1, self.history - 1)
+
+        def x_of(step):
+            return (x0 + (np.asarray(step) - first) * (x1 - x0) / span).astype(np.int32)
+
+        every = 50 if self.history > 100 else 25
+        now_x = int(x_of(view.step))
+        for tick in range((first + every - 1) // every * every, view.step + 1, every):
+            x = int(x_of(tick))
+            cv2.line(frame, (x, bottom), (x, bottom + 4), MUTED, 1)
+            half = (text_size(str(tick), tfs)[0] + text_size("now", tfs)[0]) // 2 + 8
+            if abs(x - now_x) >= half + 8 and x + half < x1:  # never under the "now" label
+                text.add((x, bottom + 6), f"{tick}", tfs, MUTED, "ma")
         if values.size:
-            lo, hi = float(values.min()), float(values.max())
-            pad = max(1e-6, 0.1 * (hi - lo) + 1e-3)
-            lo, hi = lo - pad, hi + pad
-            xs = x0 + (np.arange(values.size) * (s.w - 1) / max(1, self.history - 1)).astype(np.int32)
-            ys = (top + h - 1 - (values - lo) / (hi - lo) * (h - 1)).astype(np.int32)
+            steps = np.arange(first, view.step + 1)
+            xs, ys = x_of(steps), y_of(values)
             for k in np.nonzero(rewards)[0]:
-                colour = (0, 158, 115) if rewards[k] > 0 else (213, 94, 0)
-                cv2.line(frame, (int(xs[k]), top), (int(xs[k]), top + h), colour, 2)
+                colour = REWARD_WON if rewards[k] > 0 else REWARD_LOST
+                cv2.line(frame, (int(xs[k]), top), (int(xs[k]), bottom), colour, 2)
+            lost = np.zeros(lives.size, bool)
+            if lives.size > 1:
+                lost[1:] = lives[1:] < lives[:-1]
+            for k in np.nonzero(lost)[0]:
+                for y in range(top, bottom, 8):  # dashed: apart from a reward line at the same step
+                    cv2.line(frame, (int(xs[k]), y), (int(xs[k]), min(bottom, y + 4)), LIFE_LOST, 2)
             cv2.polylines(frame, [np.stack([xs, ys], 1)], False, (235, 235, 235), 2, cv2.LINE_AA)
-            cv2.circle(frame, (int(xs[-1]), int(ys[-1])), 4, HIGHLIGHT, -1, cv2.LINE_AA)
-        text.add((x0, top + h + 6), f"value now: {view.value:+.2f}", fs, (235, 235, 235))
-        text.add((x0, top + h + fs + 10), "green line: reward won   orange: reward lost", fs - 3, MUTED)
+            now = int(xs[-1])
+            cv2.line(frame, (now, top), (now, bottom), (120, 124, 140), 1)
+            cv2.circle(frame, (now, int(ys[-1])), 5, HIGHLIGHT, -1, cv2.LINE_AA)
+            text.add((min(now, x1), bottom + 6), "now", tfs, HIGHLIGHT, "ra" if now > x1 - 20 else "ma")
+        y = bottom + tfs + 10
+        text.add((s.x, y), f"value now: {view.value:+.2f}   (x: steps)", fs, (235, 235, 235))
+        items = [("| reward won", REWARD_WON), ("| lost", REWARD_LOST)] + ([("| life lost", LIFE_LOST)] if self.lives else [])
+        x = s.x
+        for label, colour in items:
+            text.add((x, y + fs + 4), label, tfs, colour)
+            x += text_size(label, tfs)[0] + 14
+
+
+REWARD_WON = (0, 158, 115)  # Okabe-Ito bluish green
+REWARD_LOST = (213, 94, 0)  # Okabe-Ito vermilion
+LIFE_LOST = (204, 121, 167)  # Okabe-Ito reddish purple
+
+
+def value_range(values) -> tuple[float, float]:
+    """The value chart's y range: every value of the video and zero, with a margin."""
+    v = np.asarray(values, np.float64)
+    lo, hi = min(0.0, float(v.min(initial=0.0))), max(0.0, float(v.max(initial=0.0)))
+    pad = max(0.05, 0.08 * (hi - lo))
+    return lo - pad, hi + pad
+
+
+def nice_ticks(lo: float, hi: float, most: int = 5) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) inside [lo, hi], zero among them when it is inside."""
+    span = hi - lo
+    if not np.isfinite(span) or span <= 0:
+        return [0.0]
+    raw = span / max(1, most)
+    power = 10 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = np.ceil(lo / step) * step
+    ticks = [round(float(t), 10) for t in np.arange(first, hi + 1e-9, step)]
+    return [0.0 if abs(t) < step * 1e-6 else t for t in ticks]

@@ -25,8 +25,15 @@ from tqdm import tqdm
 
 from rlviz.agents.agent import Agent
 from rlviz.play.rollout import env_for
-from rlviz.present import moments
-from rlviz.present.layout import FrameRenderer, FrameView, Scales, compute_layout
+from rlviz.present import cards, moments
+from rlviz.present.game_words import action_labels
+from rlviz.present.layout import (
+    FrameRenderer,
+    FrameView,
+    Scales,
+    compute_layout,
+    value_range,
+)
 from rlviz.present.video.explain_pass import explain_steps, frame_scales, video_scales
 from rlviz.present.video.play_pass import record
 from rlviz.present.video.records import (
@@ -37,6 +44,8 @@ from rlviz.present.video.records import (
     training_text,
 )
 from rlviz.present.video.render_pass import select_clips, views, write_video
+from rlviz.present.video.timeline import Card, tally, write_timeline
+from rlviz.present.video.timeline import timeline as make_timeline
 from rlviz.present.writer import VideoWriter, check_output_path
 from rlviz.util.errors import RlvizError
 
@@ -59,6 +68,7 @@ def make_video(
     size: tuple[int, int] = (1280, 720),
     batch: int = 8,
     progress: bool = True,
+    timeline: str | Path | None = None,
 ) -> VideoResult:
     """Play ``agent`` greedily for up to ``frames`` steps from ``reset(seed)``, explain the
     frames and write an annotated video to ``out`` (.mp4 or .gif). ``episodes=E`` plays up to
@@ -68,6 +78,9 @@ def make_video(
     rewards, sudden changes of policy), each introduced by a caption card and slowed down at
     its key frame. ``captions`` adds plain-language captions at rewards and sharp value
     changes; ``title_cards`` adds a title card and an end card with take-aways.
+    ``timeline`` writes the video's timeline as JSON (also in ``VideoResult.timeline``): per
+    step its score, reward, lives, value, move and caption; the key moments; the cards' texts
+    and durations; and the tally the cards read their numbers from.
     """
     explain = parse_explain(explain)
     if normalize not in ("video", "frame"):
@@ -104,19 +117,27 @@ def make_video(
         records = {chosen[k]: r for k, r in enumerate(explained)}
         scales = video_scales(explained)
         title, subtitle, warning = agent_label(agent)
-        renderer = FrameRenderer(layout, agent.action_names, title=title, subtitle=subtitle, warning=warning)
+        renderer = FrameRenderer(layout, action_labels(agent.env_spec.game, agent.action_names), title=title,
+                                 subtitle=subtitle, warning=warning, game=agent.env_spec.game,
+                                 value_range=value_range(values), lives=bool(lives.max(initial=0) > 0))
         caption_track = moments.captions(values, rewards, lives, hold=int(fps), starts=starts) if captions else None
+        numbers = tally(steps, agent.env_spec.game)
+        shown_cards: list = []
         written, interrupted = write_video(
             path, fps, layout, agent, env, steps, records, seed=seed, renderer=renderer, scales=scales,
             normalize=normalize, captions=caption_track, key=key, explain=explain, title_cards=title_cards,
-            progress=progress, interrupted=interrupted, batch=batch,
+            progress=progress, interrupted=interrupted, batch=batch, numbers=numbers, cards_out=shown_cards,
         )
     finally:
         env.close()
-    last = steps[max(records)] if written else steps[0]
+    data = make_timeline(steps, action_names=agent.action_names, game=agent.env_spec.game, shown=sorted(records),
+                         captions=caption_track, key=key, cards=shown_cards, numbers=numbers)
+    if timeline is not None:
+        write_timeline(timeline, data)
     return VideoResult(
-        path=path, frames=written, score=last.score, seconds=time.time() - start, interrupted=interrupted,
+        path=path, frames=written, score=numbers.score, seconds=time.time() - start, interrupted=interrupted,
         scales={"actor": scales.actor, "critic": scales.critic, "relevance": scales.relevance}, moments=key,
+        timeline=data,
     )
 
 
@@ -134,10 +155,12 @@ def make_comparison_video(
     progress: bool = True,
     title: str | None = None,
     labels: list[str] | None = None,
+    title_cards: bool = True,
 ) -> VideoResult:
     """Two agents side by side from the same start state (same game, same reset seed), one
     frame of each per video frame. The one whose episode ends first holds its last frame.
-    ``title`` and ``labels`` (one per agent) replace the default heading and agent captions."""
+    ``title`` and ``labels`` (one per agent) replace the default heading and agent captions;
+    ``title_cards`` opens with a title card and ends with each agent's score."""
     from rlviz.present.compare_layout import CompareRenderer
 
     if len(agents) != 2:
@@ -184,8 +207,21 @@ def make_comparison_video(
         length = max(len(r) for r in all_records)
         last: list[FrameView | None] = [None, None]
         written = 0
-        with VideoWriter(path, fps=fps) as writer:
+        game = agents[0].env_spec.game
+        numbers = [tally(s, game) if s else None for s in all_steps]
+        with VideoWriter(path, fps=fps, gif_width=size[0]) as writer:  # a GIF keeps --size
             bar = tqdm(total=length, unit="frame", desc="rendering", disable=not progress, leave=False)
+
+            shown_cards: list[Card] = []
+
+            def put(kind: str, lines: list[str]) -> None:
+                image = cards.text_card(size[0], size[1], lines[0], lines[1:])
+                shown_cards.append(Card(kind, cards.card_seconds(lines), lines))
+                for _ in range(round(cards.card_seconds(lines) * fps)):
+                    writer.write(image)
+
+            if title_cards:
+                put("title", cards.comparison_title_lines(title or f"{game}: two agents, same start", labels, explain))
             try:
                 for _ in range(length):
                     finished = ["", ""]
@@ -202,11 +238,15 @@ def make_comparison_video(
                 interrupted = True
             finally:
                 bar.close()
+            if title_cards and not interrupted and written:
+                put("end", [cards.END_TITLE] + [f"{label}: {n.summary()}" for label, n in zip(labels, numbers) if n is not None])
     finally:
         for env in envs:
             env.close()
     return VideoResult(path=path, frames=written, score=all_steps[0][-1].score if all_steps[0] else 0.0,
-                       seconds=time.time() - start, interrupted=interrupted)
+                       seconds=time.time() - start, interrupted=interrupted,
+                       timeline={"cards": [{"kind": c.kind, "seconds": c.seconds, "words": c.words, "lines": c.lines}
+                                           for c in shown_cards]})
 
 
 def render_still(
@@ -236,7 +276,10 @@ def render_still(
         explained, _ = explain_steps(agent, env, steps, [step], explain, seed=seed, progress=False)
         records = {step: explained[0]}
         title, subtitle, warning = agent_label(agent)
-        renderer = FrameRenderer(compute_layout(*size, panels=explain), agent.action_names, title=title, subtitle=subtitle, warning=warning)
+        renderer = FrameRenderer(compute_layout(*size, panels=explain), action_labels(agent.env_spec.game, agent.action_names),
+                                 title=title, subtitle=subtitle, warning=warning, game=agent.env_spec.game,
+                                 value_range=value_range([s.value for s in steps]),
+                                 lives=max(s.lives for s in steps) > 0)
         captions = moments.captions([s.value for s in steps], [s.reward for s in steps], [s.lives for s in steps])
         for k, view in views(agent, env, steps, records, seed=seed, captions=captions):
             imageio.imwrite(p, renderer.render(view, frame_scales(records[k])))

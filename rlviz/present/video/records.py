@@ -41,6 +41,7 @@ class VideoResult:
     interrupted: bool = False
     scales: dict[str, float] = field(default_factory=dict)
     moments: list[moments.Moment] = field(default_factory=list)
+    timeline: dict = field(default_factory=dict)  # what --json writes (rlviz.present.video.timeline)
 
     @property
     def fps(self) -> float:

@@ -13,14 +13,11 @@ from rlviz.agents.agent import Agent
 from rlviz.explain.perturbation import grid_centres, grid_to_map
 from rlviz.play.rollout import Step, replay_frames
 from rlviz.present import cards, moments
+from rlviz.present.game_words import action_labels
 from rlviz.present.layout import FrameView
 from rlviz.present.video.explain_pass import frame_scales, maps_of
-from rlviz.present.video.records import (
-    CARD_SECONDS,
-    ExplainedStep,
-    episode_starts,
-    training_text,
-)
+from rlviz.present.video.records import ExplainedStep, training_text
+from rlviz.present.video.timeline import Card, Tally, points_so_far, tally
 from rlviz.present.writer import VideoWriter
 
 
@@ -43,6 +40,8 @@ def views(
 
     values = np.array([s.value for s in steps])  # a view's history is a slice: no copies
     rewards = np.array([s.reward for s in steps])
+    lives = np.array([s.lives for s in steps])
+    points = points_so_far(steps)
     pending: list[tuple[int, np.ndarray, np.ndarray]] = []  # (step index, rgb, obs)
 
     def flush() -> Iterator[tuple[int, FrameView]]:
@@ -59,7 +58,8 @@ def views(
                 rgb=rgb, step=s.step, action=s.action, probs=probs, value=s.value, score=s.score,
                 actor=actor, critic=critic, relevance=relevance.get(k), pairs=r.pairs,
                 value_history=values[: k + 1], reward_history=rewards[: k + 1],
-                caption=captions[k] if captions else "", lives=s.lives,
+                caption=captions[k] if captions else "", lives=s.lives, lives_history=lives[: k + 1],
+                points=(float(points[k, 0]), float(points[k, 1])),
             )
         pending.clear()
 
@@ -72,58 +72,57 @@ def views(
         yield from flush()
 
 
-def takeaways(agent: Agent, steps: list[Step], records: dict[int, ExplainedStep]) -> tuple[list[str], np.ndarray | None]:
-    rewards = np.array([s.reward for s in steps])
-    starts = episode_starts(steps)
-    lives = [s.lives for s in steps]
-    won = int((rewards > 0).sum())
-    if max(lives) > 0:  # a game with lives: tell the lives lost, not the (absent) negative rewards
-        n = int(moments.lives_lost(lives, starts).sum())
-        lost = f"{n} {'life' if n == 1 else 'lives'} lost"
-    else:
-        lost = f"{int((rewards < 0).sum())} lost"
-    if len(starts) == 1:
-        items = [f"Final score {steps[-1].score:+g} after {len(steps)} moves ({won} rewards won, {lost})."]
-    else:
-        scores = [steps[e - 1].score for e in starts[1:]] + [steps[-1].score]
-        items = [f"Scores of its {len(scores)} games: {', '.join(f'{v:+g}' for v in scores)} "
-                 f"({len(steps)} moves, {won} rewards won, {lost})."]
+def takeaways(
+    agent: Agent, steps: list[Step], records: dict[int, ExplainedStep], numbers: Tally | None = None,
+    explain: tuple[str, ...] = ("saliency", "lrp", "interactions"),
+) -> tuple[list[str], np.ndarray | None]:
+    """The end card's texts (title first, at most ``cards.MAX_CARD_WORDS`` words with the
+    picture's label) and the mean actor saliency map shown beside them. The score line comes
+    from ``numbers`` (the same :class:`Tally` as the title card's)."""
+    numbers = numbers or tally(steps, agent.env_spec.game)
     total, count = None, 0  # a running sum: the grids are read back one at a time
     for r in records.values():
         if (grids := r.saliency_grids()) is not None:
             total = grids[0].astype(np.float64) if total is None else total + grids[0]
             count += 1
+    optional = []
     mean_actor = None
     if count:  # interpolation is linear: the map of the mean grid is the mean of the maps
         size = agent.env_spec.screen_size
         mean_actor = grid_to_map(total / count, size, grid_centres(size))
         i, j = np.unravel_index(int(np.argmax(mean_actor)), mean_actor.shape)
-        items.append(f"To choose its moves it looked most at {cards.region_name(i, j)} of the screen.")
-    try:
-        from rlviz.explain.interactions_cnn import policy_interactions
-
-        top = policy_interactions(agent, top_k=1)
-    except Exception:  # noqa: BLE001 - nets without a Nature-CNN fc part have no cell analysis
-        top = []
-    if top and top[0].obs_boxes:
-        names = []
-        for x0, y0, x1, y1 in top[0].obs_boxes:
-            names.append(cards.region_name((y0 + y1) / 2, (x0 + x1) / 2))
-        where = f"{names[0]} with {names[1]}" if names[0] != names[1] else f"two neighbouring regions in {names[0]}"
-        items.append(f"Its weights combine {where} of the screen most strongly.")
-    choices = np.bincount([s.action for s in steps], minlength=len(agent.action_names))
+        optional.append(f"To choose, it looked most at {cards.region_name(i, j)}.")
+    labels = action_labels(agent.env_spec.game, agent.action_names)
+    choices = np.bincount([s.action for s in steps], minlength=len(labels))
     top = int(np.argmax(choices))
-    items.append(f"Its most frequent move was {agent.action_names[top]} ({100 * choices[top] / len(steps):.0f}% of the time).")
+    optional.append(f"Favourite move: {labels[top]} ({100 * choices[top] / len(steps):.0f}%).")
+    if "interactions" in explain:
+        try:
+            from rlviz.explain.interactions_cnn import policy_interactions
+
+            pairs = policy_interactions(agent, top_k=1)
+        except Exception:  # noqa: BLE001 - nets without a Nature-CNN fc part have no cell analysis
+            pairs = []
+        if pairs and pairs[0].obs_boxes:
+            names = [cards.region_name((y0 + y1) / 2, (x0 + x1) / 2) for x0, y0, x1, y1 in pairs[0].obs_boxes]
+            where = f"{names[0]} and {names[1]}" if names[0] != names[1] else f"two spots in {names[0]}"
+            optional.append(f"Its weights link {where} most.")
+    required = [cards.END_TITLE, numbers.summary()] + ([cards.THUMB_LABEL] if mean_actor is not None else [])
+    items = cards.fit_words(required, optional)
+    items = [i for i in items if i not in (cards.END_TITLE, cards.THUMB_LABEL)]
     return items, mean_actor
 
 
 def write_video(
     path, fps, layout, agent, env, steps, records, *, seed, renderer, scales, normalize, captions, key, explain,
-    title_cards, progress, interrupted, batch,
+    title_cards, progress, interrupted, batch, numbers: Tally | None = None, cards_out: list[Card] | None = None,
 ) -> tuple[int, bool]:
-    """Stream cards and rendered frames into the video; returns (game frames written, interrupted)."""
+    """Stream cards and rendered frames into the video; returns (game frames written, interrupted).
+    Every card stays ``cards.card_seconds`` (3 words a second, at least 2.5 s); the cards
+    written are appended to ``cards_out`` for the timeline."""
     w, h = layout.width, layout.height
-    card_frames = int(CARD_SECONDS * fps)
+    numbers = numbers or tally(steps, agent.env_spec.game)
+    shown_cards = cards_out if cards_out is not None else []
     key_at = {m.step: (n, m) for n, m in enumerate(key, 1)}
     clip_starts: dict[int, int] = {}
     for m in key:  # the first explained frame of each clip gets the moment's card
@@ -131,35 +130,46 @@ def write_video(
         if start is not None and start not in clip_starts:
             clip_starts[start] = m.step
     written = 0
-    last_rgb = None
     bar = tqdm(total=len(records), unit="frame", desc="rendering", disable=not progress, leave=False)
-    with VideoWriter(path, fps=fps) as writer:
+
+    def put(kind: str, lines: list[str], image: np.ndarray) -> None:
+        seconds = cards.card_seconds(lines)
+        shown_cards.append(Card(kind, seconds, lines))
+        for _ in range(round(seconds * fps)):
+            writer.write(image)
+
+    with VideoWriter(path, fps=fps, gif_width=layout.width) as writer:  # a GIF keeps --size
         try:
             if title_cards:
-                card = cards.title_card(w, h, game=agent.env_spec.game, agent=agent.name, training=training_text(agent),
-                                        methods=explain, score=steps[max(records)].score)
-                for _ in range(card_frames):
-                    writer.write(card)
+                lines = cards.title_lines(game=agent.env_spec.game, agent=agent.name, training=training_text(agent),
+                                          methods=explain, score=numbers.score)
+                put("title", lines, cards.title_card(w, h, lines))
             for k, view in views(agent, env, steps, records, seed=seed, captions=captions, batch=batch):
                 if k in clip_starts:
                     n, m = key_at[clip_starts[k]]
-                    card = cards.text_card(w, h, f"Key moment {n} of {len(key)}", [m.text, f"(step {m.step})"])
-                    for _ in range(int(1.5 * fps)):
-                        writer.write(card)
+                    title, body = f"Key moment {n} of {len(key)}", [m.text, f"(step {m.step})"]
+                    put("key-moment", [title, *body], cards.text_card(w, h, title, body))
                 frame = renderer.render(view, scales if normalize == "video" else frame_scales(records[k]))
                 repeats = 3 if key and any(abs(k - m.step) <= 4 for m in key) else 1  # slow motion at key frames
                 for _ in range(repeats):
                     writer.write(frame)
                 written += 1
-                last_rgb = view.rgb
                 bar.update(1)
         except KeyboardInterrupt:
             interrupted = True
         finally:
             bar.close()
         if title_cards and not interrupted and written:
-            items, mean_actor = takeaways(agent, steps, records)
-            card = cards.end_card(w, h, takeaways=items, rgb=last_rgb, mean_actor=mean_actor)
-            for _ in range(card_frames):
-                writer.write(card)
+            items, mean_actor = takeaways(agent, steps, records, numbers, explain)
+            lines = [cards.END_TITLE, *items] + ([cards.THUMB_LABEL] if mean_actor is not None else [])
+            put("end", lines, cards.end_card(w, h, takeaways=items, rgb=last_frame(env, steps, seed), mean_actor=mean_actor))
     return written, interrupted
+
+
+def last_frame(env, steps: list[Step], seed: int) -> np.ndarray:
+    """The screen at the last played step, where the score the cards tell is reached (a
+    highlights video may stop showing frames long before it)."""
+    last = None
+    for rgb, _ in replay_frames(env, [s for s in steps if s.episode == steps[-1].episode], seed=seed):
+        last = rgb
+    return last
