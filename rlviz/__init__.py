@@ -6,6 +6,7 @@
     >>> obs, _ = env.reset(seed=0)
     >>> sal = rlviz.perturbation_saliency(agent, obs)      # where it looks
     >>> rel = rlviz.lrp(agent, obs)                        # what pushed its move
+    >>> ig = rlviz.attribute(agent, obs, method="integrated-gradients", target="contrast")
     >>> pairs = rlviz.policy_interactions(agent, top_k=3)  # which regions it combines
     >>> rlviz.make_video(agent, "videos/pong.mp4", frames=100, explain="saliency,lrp")
 """
@@ -18,6 +19,7 @@ from rlviz.explain.interactions import neuron_interactions
 from rlviz.explain.interactions_cnn import frame_interactions, policy_interactions
 from rlviz.explain.lrp import lrp
 from rlviz.explain.perturbation import perturbation_saliency
+from rlviz.explain.registry import attribute, methods_table
 from rlviz.play.envs import EnvSpec, make_env
 from rlviz.present.assessment_reports import faithfulness_report, sanity_report
 from rlviz.present.video import make_comparison_video, make_video, render_still
@@ -30,6 +32,7 @@ __all__ = [
     "EnvSpec",
     "RlvizError",
     "__version__",
+    "attribute",
     "evaluate",
     "faithfulness_report",
     "frame_interactions",
@@ -39,6 +42,7 @@ __all__ = [
     "make_comparison_video",
     "make_env",
     "make_video",
+    "methods_table",
     "neuron_interactions",
     "perturbation_saliency",
     "policy_interactions",
