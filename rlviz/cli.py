@@ -150,13 +150,32 @@ def cmd_faithfulness(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(payload, indent=1) + "\n")
         print(f"wrote {args.json}")
     if args.sanity:
-        cascade, invariance = sanity_report(agent, frames=min(args.frames, 4), seed=args.seed, methods=methods, out_dir=out)
+        checks = cascade, invariance = sanity_report(agent, frames=min(args.frames, 4), seed=args.seed, methods=methods, out_dir=out)
         print("\nCascading randomisation (Spearman rho with the original map; near 1 = the map ignores the weights):")
         print(cascade.table())
         print("\nInput invariance (a constant shift the network compensates; maps should not change):")
         print(invariance.table())
+    _print_ranking(agent, reports[main_output], *(checks if args.sanity else (None, None)), out)
     if out:
         print(f"wrote figures and JSON to {out}")
+    return 0
+
+
+def _print_ranking(agent, report, cascade, invariance, out) -> None:
+    """The faithfulness command's last word: the methods ranked, with their flags (ranking.png)."""
+    from rlviz.assess.ranking import ranking_table
+    from rlviz.present.assessment_reports import ranking_report
+
+    rows = ranking_report(agent, report, cascade, invariance, out_dir=out)
+    checked = "" if cascade is not None else " (sanity flags: run with --sanity)"
+    print(f"\nWhich method to trust for {agent.name}: ranked by (deletion + insertion AOPC) / 2 of the {report.output}{checked}")
+    print(ranking_table(rows))
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from rlviz.explain.registry import methods_table
+
+    print(methods_table())
     return 0
 
 
@@ -328,6 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for faithfulness.json/png (and sanity.json/png)")
     p.add_argument("--sanity", action="store_true", help="also run the cascading-randomisation and input-invariance checks")
     p.set_defaults(func=cmd_faithfulness)
+
+    p = sub.add_parser("methods", help="list the explanation methods, their outputs, targets and options",
+                       description="Every per-pixel method reached by rlviz.attribute(agent, obs, method=NAME, target=..., **options) and by --methods of 'rlviz faithfulness'.")
+    p.set_defaults(func=cmd_methods)
 
     p = sub.add_parser("hints", help="the overfit-agent experiment: does saliency find the hint pixels an agent copies?",
                        description="Measure how much of each agent's saliency and LRP mass lies on the hint strip, "
