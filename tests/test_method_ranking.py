@@ -1,0 +1,58 @@
+"""The ranking that ends `rlviz faithfulness`: order, flags, table, figure and the CLI."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from rlviz.assess.faithfulness import FaithfulnessReport
+from rlviz.assess.ranking import rank_methods, ranking_dict, ranking_table
+from rlviz.cli import main
+from rlviz.present.ranking_figure import draw_ranking
+
+
+def curves(start: float, drop: float, n: int = 4) -> np.ndarray:
+    """n frames of a 3-step deletion curve falling by ``drop`` per step (frame i shifted by 0.01 i)."""
+    return np.array([[start - drop * k + 0.01 * i for k in range(4)] for i in range(n)])
+
+
+def report() -> FaithfulnessReport:
+    dele = {"good": curves(1.0, 0.3), "poor": curves(1.0, 0.05), "random": curves(1.0, 0.1)}
+    ins = {"good": -curves(0.0, 0.2), "poor": -curves(0.0, 0.02), "random": -curves(0.0, 0.1)}
+    return FaithfulnessReport("logit", 42, 1, dele, ins, np.zeros(4, int), frames_per_second={"good": 12.5, "poor": 300.0})
+
+
+def test_methods_are_ranked_by_the_mean_of_deletion_and_insertion_aopc():
+    rows = rank_methods(report())
+    assert [r.method for r in rows] == ["good", "random", "poor"]
+    good = rows[0]
+    # deletion AOPC = mean_k (f0 - fk) = 0.3 * (0+1+2+3)/4; insertion = 0.2 * 1.5
+    assert good.deletion == pytest.approx(0.45) and good.insertion == pytest.approx(0.3)
+    assert good.score == pytest.approx(0.375)
+    assert good.gain == pytest.approx(0.375 - 0.15) and good.gain_ci == pytest.approx(0.0, abs=1e-12)
+    assert good.frames_per_second == 12.5 and good.fails_sanity is None
+
+
+def test_sanity_flags_are_carried_without_reordering():
+    cascade = SimpleNamespace(final_rho=lambda: {"good": 0.8, "poor": 0.1, "random": 1.0},
+                              flagged=lambda: ["good", "random"])
+    invariance = SimpleNamespace(invariant=lambda: {"good": True, "poor": False, "random": True})
+    rows = {r.method: r for r in rank_methods(report(), cascade, invariance)}
+    assert rows["good"].flags == ["fails randomisation"]
+    assert rows["poor"].flags == ["not input-invariant"]
+    table = ranking_table(list(rows.values()))
+    assert "| good |" in table and "FAILS (+0.80)" in table and "| NO |" in table
+    assert json.dumps(ranking_dict(list(rows.values())))  # JSON-ready (NaN -> None)
+    img = draw_ranking(rank_methods(report(), cascade, invariance), title="t")
+    assert img.ndim == 3 and img.shape[0] > 78 + 3 * 30 and img.dtype == np.uint8
+
+
+def test_cli_methods_lists_every_registered_method(capsys):
+    from rlviz.explain.registry import method_names
+
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{name}  ->" in out for name in method_names())
