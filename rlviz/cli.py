@@ -172,6 +172,36 @@ def _print_ranking(agent, report, cascade, invariance, out) -> None:
     print(ranking_table(rows))
 
 
+def cmd_attribute(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from rlviz.explain.registry import attribute, method_names
+    from rlviz.play.rollout import env_for, play
+    from rlviz.present.faithfulness_figures import save_png
+    from rlviz.present.method_gallery import draw_gallery, gallery_maps
+
+    agent = _load(args)
+    methods = method_names() if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
+    target = int(args.target) if args.target.lstrip("-").isdigit() else args.target
+    env = env_for(agent, render_mode=None)
+    try:
+        obs = next((s.obs for s in play(agent, env, seed=args.seed, max_steps=args.step + 1) if s.step == args.step), None)
+    finally:
+        env.close()
+    if obs is None:
+        raise RlvizError(f"the episode ended before step {args.step}; choose a smaller --step")
+    if args.npz:
+        arrays = {m: attribute(agent, obs, m, target) for m in methods}
+        Path(args.npz).parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(args.npz, obs=obs, **arrays)
+        print(f"wrote {args.npz} ({', '.join(f'{m} {a.shape}' for m, a in arrays.items())})")
+    maps = gallery_maps(agent, obs, methods, target)
+    title = f"{agent.name}, step {args.step} (seed {args.seed}): what each method says (target: {target})"
+    path = save_png(args.out, draw_gallery(obs, maps, title=title))
+    print(f"wrote {path} ({len(maps)} methods)")
+    return 0
+
+
 def cmd_methods(args: argparse.Namespace) -> int:
     from rlviz.explain.registry import methods_table
 
@@ -347,6 +377,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for faithfulness.json/png (and sanity.json/png)")
     p.add_argument("--sanity", action="store_true", help="also run the cascading-randomisation and input-invariance checks")
     p.set_defaults(func=cmd_faithfulness)
+
+    p = sub.add_parser("attribute", help="every explanation method on one frame, side by side (PNG; raw maps with --npz)",
+                       description="Play the agent from a seeded reset to step T and draw each method's map over the frame the network sees.")
+    _add_agent_args(p)
+    p.add_argument("--step", type=int, default=60, help="which agent step to explain (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
+    p.add_argument("--methods", default="all", help="comma-separated methods (see 'rlviz methods'; default all)")
+    p.add_argument("--target", default="action", help="action (default), value, contrast, or an action index")
+    p.add_argument("--out", required=True, help="output .png file")
+    p.add_argument("--npz", default=None, help="also save the raw maps, one array per method, to this .npz file")
+    p.set_defaults(func=cmd_attribute)
 
     p = sub.add_parser("methods", help="list the explanation methods, their outputs, targets and options",
                        description="Every per-pixel method reached by rlviz.attribute(agent, obs, method=NAME, target=..., **options) and by --methods of 'rlviz faithfulness'.")

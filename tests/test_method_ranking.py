@@ -56,3 +56,21 @@ def test_cli_methods_lists_every_registered_method(capsys):
     assert main(["methods"]) == 0
     out = capsys.readouterr().out
     assert all(f"{name}  ->" in out for name in method_names())
+
+
+def test_cli_attribute_draws_every_named_method_and_saves_the_raw_maps(agent_dir, tmp_path, capsys):
+    out, npz = tmp_path / "gallery.png", tmp_path / "maps.npz"
+    code = main(["attribute", "--agent", str(agent_dir), "--step", "2", "--methods", "gradient-x-input,gradcam,sarfa",
+                 "--target", "contrast", "--out", str(out), "--npz", str(npz)])
+    assert code == 0 and out.stat().st_size > 1000
+    maps = np.load(npz)
+    assert maps["gradient-x-input"].shape == (1, 4, 84, 84) and maps["gradcam"].shape == (1, 84, 84)
+    assert maps["obs"].shape == (4, 84, 84)
+    assert "3 methods" in capsys.readouterr().out
+
+
+def test_gallery_leaves_out_a_method_that_cannot_explain_the_target(pong_agent, random_obs):
+    from rlviz.present.method_gallery import gallery_maps
+
+    maps = gallery_maps(pong_agent, random_obs[0], ["sarfa", "gradient"], target="value")
+    assert list(maps) == ["gradient"] and maps["gradient"].shape == (84, 84)
