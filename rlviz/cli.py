@@ -135,7 +135,7 @@ def cmd_faithfulness(args: argparse.Namespace) -> int:
         methods.append("random")  # every report compares against random order
     out = Path(args.out) if args.out else None
     reports = faithfulness_report(agent, frames=args.frames, seed=args.seed, methods=methods, region=args.region, out_dir=out)
-    main_output = "logit" if "logit" in reports else next(iter(reports))
+    main_output = args.rank_output if args.rank_output in reports else next(iter(reports))
     print(f"Deletion AOPC of the chosen action's {main_output} over {args.frames} frames (higher = more faithful):")
     print(reports[main_output].table())
     if args.json:
@@ -376,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, help="write the results (with 'aopc': {method: value, ..., 'random': value}) to this file")
     p.add_argument("--out", default=None, help="folder for faithfulness.json/png (and sanity.json/png)")
     p.add_argument("--sanity", action="store_true", help="also run the cascading-randomisation and input-invariance checks")
+    p.add_argument("--rank-output", choices=("logit", "prob", "value"), default="logit",
+                   help="the explained output the final ranking and table use: the chosen action's logit (default), "
+                        "its probability (fairer to contrastive METHOD@contrast maps), or the value")
     p.set_defaults(func=cmd_faithfulness)
 
     p = sub.add_parser("attribute", help="every explanation method on one frame, side by side (PNG; raw maps with --npz)",
