@@ -74,3 +74,12 @@ def test_gallery_leaves_out_a_method_that_cannot_explain_the_target(pong_agent, 
 
     maps = gallery_maps(pong_agent, random_obs[0], ["sarfa", "gradient"], target="value")
     assert list(maps) == ["gradient"] and maps["gradient"].shape == (84, 84)
+
+
+def test_ranking_figure_draws_a_single_frame_report_without_intervals():
+    one = report()
+    one.deletion = {m: c[:1] for m, c in one.deletion.items()}
+    one.insertion = {m: c[:1] for m, c in one.insertion.items()}
+    rows = rank_methods(one)
+    assert all(np.isnan(r.deletion_ci) for r in rows)
+    assert draw_ranking(rows).shape[0] > 0

@@ -42,8 +42,9 @@ def draw_ranking(rows: list[RankedMethod], *, title: str = "Which method to trus
     _text(img, title, (12, 26), 0.62, INK, 2)
     _text(img, "ranked by (deletion AOPC + insertion AOPC) / 2; higher = the regions a method ranks first really drive the output",
           (12, 46), 0.38, FAINT)
-    values = [v for r in rows for v in (r.deletion + r.deletion_ci, r.insertion + r.insertion_ci,
-                                        r.deletion - r.deletion_ci, r.insertion - r.insertion_ci) if np.isfinite(v)]
+    values = [v + s * (ci if np.isfinite(ci) else 0.0)  # one frame: no interval, the means alone
+              for r in rows for v, ci in ((r.deletion, r.deletion_ci), (r.insertion, r.insertion_ci)) for s in (-1, 1)]
+    values = [v for v in values if np.isfinite(v)] or [0.0, 1.0]
     lo, hi = min(0.0, min(values)), max(values) if max(values) > 0 else 1.0
     x0, x1 = name_w, name_w + plot_w - 10
     top, bottom = head, head + row_h * len(rows)
