@@ -150,7 +150,7 @@ def cmd_faithfulness(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(payload, indent=1) + "\n")
         print(f"wrote {args.json}")
     if args.sanity:
-        checks = cascade, invariance = sanity_report(agent, frames=min(args.frames, 4), seed=args.seed, methods=methods, out_dir=out)
+        checks = cascade, invariance = sanity_report(agent, frames=args.sanity_frames or min(args.frames, 4), seed=args.seed, methods=methods, out_dir=out)
         print("\nCascading randomisation (Spearman rho with the original map; near 1 = the map ignores the weights):")
         print(cascade.table())
         print("\nInput invariance (a constant shift the network compensates; maps should not change):")
@@ -376,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, help="write the results (with 'aopc': {method: value, ..., 'random': value}) to this file")
     p.add_argument("--out", default=None, help="folder for faithfulness.json/png (and sanity.json/png)")
     p.add_argument("--sanity", action="store_true", help="also run the cascading-randomisation and input-invariance checks")
+    p.add_argument("--sanity-frames", type=int, default=None, help="frames the sanity checks use (default: --frames, at most 4)")
     p.add_argument("--rank-output", choices=("logit", "prob", "value"), default="logit",
                    help="the explained output the final ranking and table use: the chosen action's logit (default), "
                         "its probability (fairer to contrastive METHOD@contrast maps), or the value")
