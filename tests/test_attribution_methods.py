@@ -312,3 +312,12 @@ def test_gradient_equals_captum_saliency_without_abs(small, obs):
     ours = gradient(small, obs, [1, 3])
     theirs = captum_attr.Saliency(logits_fn(small)).attribute(floats(obs), target=[1, 3], abs=False)
     assert np.allclose(ours, theirs.numpy(), atol=1e-8)
+
+
+def test_sarfa_on_the_incremental_path_equals_the_plain_one(pong_agent, random_obs):
+    plain = sarfa(pong_agent, random_obs[:2], "action", method="plain")
+    fast = sarfa(pong_agent, random_obs[:2], "action", method="incremental")
+    assert plain.shape == (2, 84, 84) and plain.max() > 0
+    assert np.allclose(fast, plain, rtol=1e-3, atol=1e-4 * plain.max())
+    per_action = sarfa(pong_agent, random_obs[:2], [1, 4], method="incremental")
+    assert not np.allclose(per_action, fast)  # another action, another map
