@@ -99,6 +99,8 @@ def ranking_table(rows: list[RankedMethod]) -> str:
         fps = f"{r.frames_per_second:.3g}" if r.frames_per_second else "—"
         rho = "—" if r.sanity_rho is None else f"{_yes_no(r.fails_sanity, 'FAILS')} ({r.sanity_rho:+.2f})"
         inv = "—" if r.invariant is None else ("ok" if r.invariant else "NO")
+        if r.method == "random":  # ignores the model by construction: the randomisation flag's positive control
+            rho, inv = f"baseline ({r.sanity_rho:+.2f})" if r.sanity_rho is not None else "baseline", "—"
         lines.append(f"| {k} | {r.method} | {r.score:.3g} | {r.deletion:.3g} ± {r.deletion_ci:.2g} | "
                      f"{r.insertion:.3g} ± {r.insertion_ci:.2g} | {gain} | {fps} | {rho} | {inv} |")
     return "\n".join(lines)

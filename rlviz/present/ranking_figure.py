@@ -35,7 +35,7 @@ def draw_ranking(rows: list[RankedMethod], *, title: str = "Which method to trus
     """The ranking as an image: bars of deletion/insertion AOPC, frames/s, flags."""
     if not rows:
         raise RlvizError("no methods to rank")
-    row_h, head, foot = 30, 78, 40
+    row_h, head, foot = 30, 78, 56
     name_w, plot_w, cost_w, flag_w = 250, 440, 90, 300
     width = name_w + plot_w + cost_w + flag_w + 20
     img = np.full((head + row_h * len(rows) + foot, width, 3), PAPER, np.uint8)
@@ -58,10 +58,11 @@ def draw_ranking(rows: list[RankedMethod], *, title: str = "Which method to trus
             cv2.line(img, (px(t), top - 4), (px(t), bottom), GRID, 1)
             _text(img, _tick_label(t, ticks), (px(t), bottom + 14), 0.34, FAINT, align="center")
     _text(img, "AOPC", ((x0 + x1) / 2, bottom + 30), 0.38, INK, align="center")
-    cv2.line(img, (x0 + 4, 62), (x0 + 20, 62), DELETION_RGB, 5)
-    _text(img, "deletion", (x0 + 26, 66), 0.38, INK)
-    cv2.line(img, (x0 + 100, 62), (x0 + 116, 62), INSERTION_RGB, 5)
-    _text(img, "insertion", (x0 + 122, 66), 0.38, INK)
+    lx = x1 - 200  # legend at the right end of the plot, clear of the random line's label on the left
+    cv2.line(img, (lx, 62), (lx + 16, 62), DELETION_RGB, 5)
+    _text(img, "deletion", (lx + 22, 66), 0.38, INK)
+    cv2.line(img, (lx + 96, 62), (lx + 112, 62), INSERTION_RGB, 5)
+    _text(img, "insertion", (lx + 118, 66), 0.38, INK)
     _text(img, "frames/s", (name_w + plot_w + cost_w - 10, 66), 0.38, FAINT, align="right")
     _text(img, "sanity flags", (name_w + plot_w + cost_w + 6, 66), 0.38, FAINT)
     random_row = next((r for r in rows if r.method == "random"), None)
@@ -92,7 +93,7 @@ def draw_ranking(rows: list[RankedMethod], *, title: str = "Which method to trus
         xr = px(random_row.score)
         for yy in range(top, bottom, 8):
             cv2.line(img, (xr, yy), (xr, min(yy + 4, bottom)), RANDOM_RGB, 1)
-        _text(img, "random", (xr + 3, top - 4), 0.34, RANDOM_RGB)
+        _text(img, "random order", (xr + 3, top - 4), 0.34, RANDOM_RGB)
     cv2.line(img, (px(0.0), top), (px(0.0), bottom), FAINT, 1)
     if note:
         _text(img, note, (12, img.shape[0] - 8), 0.36, FAINT)
