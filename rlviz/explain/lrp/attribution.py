@@ -296,15 +296,17 @@ def lrp(
 
     target: "action" explains the logit (Q-value) of the greedy action, starting from
     R = f_a * onehot(a); "value" explains V(s) (max_a Q for a Q-network); an int (or one int
-    per observation) explains that action's logit; "contrast" (or ``Contrast(actions)``) starts
-    from R = f * (onehot(a) - (1 - onehot(a)) / (A - 1)): the chosen logit against the mean of
-    the others (contrastive LRP; rlviz.explain.targets says why the mean). composite: a name from
+    per observation) explains that action's logit. composite: a name from
     ``composites.COMPOSITES`` (default epsilon-gamma-box) or a Composite; ``overrides`` set
     its parameters, e.g. ``gamma=0.5, epsilon=1e-9, low=0.0, high=1.0``.
 
     agent: an rlviz Agent, or a plain nn.Module taking float [N, C, H, W] in [0, 1] and
     returning (logits, value) or one tensor of Q-values. Each batch of ``batch_size`` frames
     costs one forward and one backward pass.
+
+    target "contrast" (or ``Contrast(actions)``) starts from R = f * (onehot(a) - (1 -
+    onehot(a)) / (A - 1)): the chosen logit against the mean of the others (contrastive LRP;
+    rlviz.explain.targets says why the mean).
 
     Example:
         >>> maps = lrp(agent, obs_stack, target="value", composite="epsilon-plus-flat")
