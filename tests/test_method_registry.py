@@ -10,7 +10,11 @@ from torch import nn
 
 import rlviz
 from rlviz.agents.agent import Agent
-from rlviz.assess.faithfulness import available_methods, compute_maps, pixel_flipping_outputs
+from rlviz.assess.faithfulness import (
+    available_methods,
+    compute_maps,
+    pixel_flipping_outputs,
+)
 from rlviz.explain.gradient import gradient, gradient_x_input
 from rlviz.explain.lrp import lrp
 from rlviz.explain.perturbation import perturbation_saliency
@@ -129,6 +133,6 @@ def test_every_registered_method_is_a_faithfulness_row_with_a_cost(small, obs):
 
 def test_methods_table_lists_every_method_with_its_output_and_options():
     text = methods_table()
-    for name, spec in registry().items():
+    for name in registry():
         assert f"{name}  ->  " in text
     assert "baseline=None" in text and "(N, 84, 84)" in text
