@@ -6,6 +6,7 @@
     >>> obs, _ = env.reset(seed=0)
     >>> sal = rlviz.perturbation_saliency(agent, obs)      # where it looks
     >>> rel = rlviz.lrp(agent, obs)                        # what pushed its move
+    >>> ig = rlviz.attribute(agent, obs, method="integrated-gradients", target="contrast")
     >>> pairs = rlviz.policy_interactions(agent, top_k=3)  # which regions it combines
     >>> objects = rlviz.find_objects(obs, rlviz.background(agent), agent.env_spec.game)
     >>> rlviz.top_objects(rel[0], objects)                 # [("agent's paddle", 0.6), ...]
@@ -29,6 +30,7 @@ from rlviz.explain.objects import (
     top_objects,
 )
 from rlviz.explain.perturbation import perturbation_saliency
+from rlviz.explain.registry import attribute, methods_table
 from rlviz.play.envs import EnvSpec, make_env
 from rlviz.present.assessment_reports import faithfulness_report, sanity_report
 from rlviz.present.report import ReportResult, make_report
@@ -45,6 +47,7 @@ __all__ = [
     "RlvizError",
     "__version__",
     "background",
+    "attribute",
     "evaluate",
     "faithfulness_report",
     "find_objects",
@@ -57,6 +60,7 @@ __all__ = [
     "make_report",
     "make_video",
     "make_whatif_video",
+    "methods_table",
     "neuron_interactions",
     "object_report",
     "object_saliency",

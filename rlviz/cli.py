@@ -138,7 +138,7 @@ def cmd_faithfulness(args: argparse.Namespace) -> int:
         methods.append("random")  # every report compares against random order
     out = Path(args.out) if args.out else None
     reports = faithfulness_report(agent, frames=args.frames, seed=args.seed, methods=methods, region=args.region, out_dir=out)
-    main_output = "logit" if "logit" in reports else next(iter(reports))
+    main_output = args.rank_output if args.rank_output in reports else next(iter(reports))
     print(f"Deletion AOPC of the chosen action's {main_output} over {args.frames} frames (higher = more faithful):")
     print(reports[main_output].table())
     if args.json:
@@ -153,13 +153,62 @@ def cmd_faithfulness(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(payload, indent=1) + "\n")
         print(f"wrote {args.json}")
     if args.sanity:
-        cascade, invariance = sanity_report(agent, frames=min(args.frames, 4), seed=args.seed, methods=methods, out_dir=out)
+        checks = cascade, invariance = sanity_report(agent, frames=args.sanity_frames or min(args.frames, 4), seed=args.seed, methods=methods, out_dir=out)
         print("\nCascading randomisation (Spearman rho with the original map; near 1 = the map ignores the weights):")
         print(cascade.table())
         print("\nInput invariance (a constant shift the network compensates; maps should not change):")
         print(invariance.table())
+    _print_ranking(agent, reports[main_output], *(checks if args.sanity else (None, None)), out)
     if out:
         print(f"wrote figures and JSON to {out}")
+    return 0
+
+
+def _print_ranking(agent, report, cascade, invariance, out) -> None:
+    """The faithfulness command's last word: the methods ranked, with their flags (ranking.png)."""
+    from rlviz.assess.ranking import ranking_table
+    from rlviz.present.assessment_reports import ranking_report
+
+    rows = ranking_report(agent, report, cascade, invariance, out_dir=out)
+    checked = "" if cascade is not None else " (sanity flags: run with --sanity)"
+    print(f"\nWhich method to trust for {agent.name}: ranked by (deletion + insertion AOPC) / 2 of the {report.output}{checked}")
+    print(ranking_table(rows))
+
+
+def cmd_attribute(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from rlviz.explain.registry import attribute, method_names
+    from rlviz.play.rollout import env_for, play
+    from rlviz.present.faithfulness_figures import save_png
+    from rlviz.present.method_gallery import draw_gallery, gallery_maps
+
+    agent = _load(args)
+    methods = method_names() if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
+    target = int(args.target) if args.target.lstrip("-").isdigit() else args.target
+    env = env_for(agent, render_mode=None)
+    try:
+        obs = next((s.obs for s in play(agent, env, seed=args.seed, max_steps=args.step + 1) if s.step == args.step), None)
+    finally:
+        env.close()
+    if obs is None:
+        raise RlvizError(f"the episode ended before step {args.step}; choose a smaller --step")
+    if args.npz:
+        arrays = {m: attribute(agent, obs, m, target) for m in methods}
+        Path(args.npz).parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(args.npz, obs=obs, **arrays)
+        print(f"wrote {args.npz} ({', '.join(f'{m} {a.shape}' for m, a in arrays.items())})")
+    maps = gallery_maps(agent, obs, methods, target)
+    title = f"{agent.name}, step {args.step} (seed {args.seed}): what each method says (target: {target})"
+    path = save_png(args.out, draw_gallery(obs, maps, title=title))
+    print(f"wrote {path} ({len(maps)} methods)")
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from rlviz.explain.registry import methods_table
+
+    print(methods_table())
     return 0
 
 
@@ -452,7 +501,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, help="write the results (with 'aopc': {method: value, ..., 'random': value}) to this file")
     p.add_argument("--out", default=None, help="folder for faithfulness.json/png (and sanity.json/png)")
     p.add_argument("--sanity", action="store_true", help="also run the cascading-randomisation and input-invariance checks")
+    p.add_argument("--sanity-frames", type=int, default=None, help="frames the sanity checks use (default: --frames, at most 4)")
+    p.add_argument("--rank-output", choices=("logit", "prob", "value"), default="logit",
+                   help="the explained output the final ranking and table use: the chosen action's logit (default), "
+                        "its probability (fairer to contrastive METHOD@contrast maps), or the value")
     p.set_defaults(func=cmd_faithfulness)
+
+    p = sub.add_parser("attribute", help="every explanation method on one frame, side by side (PNG; raw maps with --npz)",
+                       description="Play the agent from a seeded reset to step T and draw each method's map over the frame the network sees.")
+    _add_agent_args(p)
+    p.add_argument("--step", type=int, default=60, help="which agent step to explain (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
+    p.add_argument("--methods", default="all", help="comma-separated methods (see 'rlviz methods'; default all)")
+    p.add_argument("--target", default="action", help="action (default), value, contrast, or an action index")
+    p.add_argument("--out", required=True, help="output .png file")
+    p.add_argument("--npz", default=None, help="also save the raw maps, one array per method, to this .npz file")
+    p.set_defaults(func=cmd_attribute)
+
+    p = sub.add_parser("methods", help="list the explanation methods, their outputs, targets and options",
+                       description="Every per-pixel method reached by rlviz.attribute(agent, obs, method=NAME, target=..., **options) and by --methods of 'rlviz faithfulness'.")
+    p.set_defaults(func=cmd_methods)
 
     p = sub.add_parser("hints", help="the overfit-agent experiment: does saliency find the hint pixels an agent copies?",
                        description="Measure how much of each agent's saliency and LRP mass lies on the hint strip, "

@@ -26,11 +26,14 @@ Choices (docs/faithfulness.md says why):
 * confidence intervals: mean +- 1.96 standard errors over frames; differences to the random
   order are paired per frame (same frames, same output), which is the comparison that matters.
 
-Method registry: ``available_methods()`` lists names; ``compute_maps(agent, obs, name,
-target)`` returns (N, 84, 84) float32 maps. Signed maps (gradient x input, LRP) are summed
-over the 4 stacked frames and ordered by value, most positive first: positive relevance is
+Method registry: every method of ``rlviz.explain.registry`` plus "random";
+``available_methods()`` lists names; ``compute_maps(agent, obs, name, target)`` returns
+(N, 84, 84) float32 maps. Signed maps (gradient x input, IG, DeepLIFT, LRP) are summed over
+the 4 stacked frames and ordered by value, most positive first: positive relevance is
 evidence *for* the output, so deleting it first should lower the output fastest. Unsigned
-maps (perturbation saliency, |gradient|) are ordered by magnitude.
+maps (perturbation saliency, SARFA, |gradient|, |SmoothGrad|) are ordered by magnitude.
+``METHOD@contrast`` evaluates a method's contrastive map (chosen logit against the others).
+Each report also keeps every method's cost, frames explained per second on this machine.
 
 Example:
     >>> report = pixel_flipping(agent, obs, methods=["saliency-actor", "gradient-x-input", "random"])
@@ -41,6 +44,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,8 +53,10 @@ import numpy as np
 import torch
 
 from rlviz.agents.agent import Agent, to_float_obs
-from rlviz.explain.gradient import gradient, gradient_x_input
-from rlviz.explain.perturbation import BLUR_SIGMA, gaussian_blur, perturbation_saliency
+from rlviz.explain.perturbation import BLUR_SIGMA, gaussian_blur
+from rlviz.explain.registry import MethodSpec, attribute, get_spec, to_map
+from rlviz.explain.registry import registry as explain_registry
+from rlviz.explain.targets import Contrast
 from rlviz.util.errors import RlvizError
 
 OUTPUTS = ("logit", "prob", "value")
@@ -58,6 +64,7 @@ DEFAULT_REGION = 7
 Z95 = 1.96
 
 MapFn = Callable[[Agent, Any, Any], np.ndarray]
+CONTRAST_SUFFIX = "@contrast"
 
 
 # --------------------------------------------------------------------------- method registry
@@ -68,7 +75,9 @@ class Method:
     """An explanation method as the evaluation sees it: (agent, obs, target) -> (N, 84, 84) maps.
 
     ``signed``: the map has signs and is ordered by value (most positive first);
-    ``uses_target``: the map depends on which output is explained ("action" / "value" / ints).
+    ``uses_target``: the map depends on which output is explained ("action" / "value" / ints);
+    ``targets``: the target kinds it can explain ("action", "value", "contrast", "index"; empty:
+    it ignores the target).
     """
 
     name: str
@@ -76,6 +85,14 @@ class Method:
     signed: bool
     uses_target: bool
     summary: str
+    targets: tuple[str, ...] = ()
+
+    def accepts(self, target: Any) -> bool:
+        """Whether this method can explain ``target`` (a method that ignores targets accepts all)."""
+        if not self.targets:
+            return True
+        kind = target if isinstance(target, str) else ("contrast" if isinstance(target, Contrast) else "index")
+        return kind in self.targets
 
 
 def _batch(obs: Any) -> Any:
@@ -86,22 +103,6 @@ def _batch(obs: Any) -> Any:
     return arr if arr.ndim == 4 else arr[None]
 
 
-def _saliency_actor(agent: Agent, obs: Any, target: Any) -> np.ndarray:
-    return perturbation_saliency(agent, _batch(obs)).actor
-
-
-def _saliency_critic(agent: Agent, obs: Any, target: Any) -> np.ndarray:
-    return perturbation_saliency(agent, _batch(obs)).critic
-
-
-def _gradient_x_input(agent: Agent, obs: Any, target: Any) -> np.ndarray:
-    return gradient_x_input(agent, _batch(obs), target).sum(axis=1)
-
-
-def _abs_gradient(agent: Agent, obs: Any, target: Any) -> np.ndarray:
-    return np.abs(gradient(agent, _batch(obs), target)).sum(axis=1)
-
-
 def random_map(agent: Agent | None, obs: Any, target: Any = None, *, seed: int = 0) -> np.ndarray:
     """Uniform noise maps from a seeded generator: a random region order, the baseline to beat."""
     n = _batch(obs).shape[0]
@@ -109,39 +110,33 @@ def random_map(agent: Agent | None, obs: Any, target: Any = None, *, seed: int =
     return np.random.default_rng(seed).random((n, h, w)).astype(np.float32)
 
 
-def _lrp_fn(composite: str) -> MapFn:
+def _contrastive(target: Any) -> Any:
+    """The contrastive version of an action target: 'action' -> 'contrast', ints -> Contrast(ints)."""
+    if isinstance(target, str):
+        return "contrast" if target in ("action", "contrast") else target
+    return target if isinstance(target, Contrast) else Contrast(np.asarray(target))
+
+
+def _from_spec(spec: MethodSpec, contrast: bool = False) -> Method:
+    """A method of rlviz.explain.registry as a map function; ``contrast``: its contrastive variant."""
+
     def fn(agent: Agent, obs: Any, target: Any) -> np.ndarray:
-        from rlviz.explain.lrp import lrp
+        chosen = _contrastive(target) if contrast else (target if spec.uses_target else "action")
+        return to_map(spec, attribute(agent, _batch(obs), spec.name, chosen))
 
-        return lrp(agent, _batch(obs), target=target, composite=composite).sum(axis=1)
-
-    return fn
-
-
-def _lrp_composites() -> list[str]:
-    """The LRP composites, if the LRP module can be imported (it is optional here)."""
-    try:
-        from rlviz.explain.lrp import COMPOSITES
-    except ImportError:  # LRP not installed in this build: evaluate the other methods
-        return []
-    return list(COMPOSITES)
+    name = f"{spec.name}{CONTRAST_SUFFIX}" if contrast else spec.name
+    summary = f"{spec.summary}; chosen logit minus the mean of the others" if contrast else spec.summary
+    targets = tuple(t for t in spec.targets if t in ("action", "index")) if contrast else spec.targets
+    return Method(name, fn, spec.rank_by == "value", spec.uses_target, summary, targets)
 
 
 def methods_registry() -> dict[str, Method]:
-    """All methods this installation can evaluate, by name (LRP ones only when importable)."""
-    registry = {
-        "saliency-actor": Method("saliency-actor", _saliency_actor, False, False,
-                                 "perturbation saliency of the logits (Greydanus et al. 2018)"),
-        "saliency-critic": Method("saliency-critic", _saliency_critic, False, False,
-                                  "perturbation saliency of the value (Greydanus et al. 2018)"),
-        "gradient-x-input": Method("gradient-x-input", _gradient_x_input, True, True,
-                                   "gradient x input, summed over the stack"),
-        "gradient": Method("gradient", _abs_gradient, False, True,
-                           "|gradient| summed over the stack (Simonyan et al. 2014)"),
-    }
-    for composite in _lrp_composites():
-        name = f"lrp-{composite}"
-        registry[name] = Method(name, _lrp_fn(composite), True, True, f"LRP, composite {composite}")
+    """All methods of rlviz.explain.registry (LRP ones only when importable), then "random".
+
+    A contrastive variant of any method that takes the "contrast" target is reached by name,
+    ``METHOD@contrast`` (e.g. "lrp-epsilon-gamma-box@contrast"); it is not in the default list.
+    """
+    registry = {name: _from_spec(spec) for name, spec in explain_registry().items()}
     registry["random"] = Method("random", lambda a, o, t: random_map(a, o, t), False, False,
                                 "uniform noise from a seeded generator: random order")
     return registry
@@ -153,11 +148,16 @@ def available_methods() -> list[str]:
 
 
 def get_method(name: str) -> Method:
-    """The registered method ``name``; an unknown name raises an error listing the known ones."""
+    """The registered method ``name`` (or ``METHOD@contrast``); an unknown name raises an error listing the known ones."""
     registry = methods_registry()
+    if name.endswith(CONTRAST_SUFFIX):
+        base = name[: -len(CONTRAST_SUFFIX)]
+        spec = get_spec(base)
+        if "contrast" not in spec.targets:
+            raise RlvizError(f"method {base!r} has no contrastive variant; it takes: {', '.join(spec.targets) or 'no target'}")
+        return _from_spec(spec, contrast=True)
     if name not in registry:
-        hint = " (LRP could not be imported)" if name.startswith("lrp-") and not _lrp_composites() else ""
-        raise RlvizError(f"unknown explanation method {name!r}{hint}; choose from: {', '.join(registry)}")
+        get_spec(name)  # raises the registry's error, listing the methods
     return registry[name]
 
 
@@ -295,6 +295,7 @@ class FaithfulnessReport:
     seed: int = 0
     replacement: str = f"gaussian blur sigma {BLUR_SIGMA:g}, all stacked frames"
     extra: dict[str, Any] = field(default_factory=dict)
+    frames_per_second: dict[str, float] = field(default_factory=dict)  # cost of each method's maps, here
 
     @property
     def methods(self) -> list[str]:
@@ -345,12 +346,13 @@ class FaithfulnessReport:
         lines = [
             f"output: {self.output}, {self.n_frames} frames, {self.n_steps} steps of {self.region}x{self.region} px",
             "",
-            "| method | deletion AOPC | insertion AOPC | deletion - random |",
-            "|---|---|---|---|",
+            "| method | deletion AOPC | insertion AOPC | deletion - random | frames/s |",
+            "|---|---|---|---|---|",
         ]
         for m in sorted(self.methods, key=lambda k: -dele[k]):
             gain = f"{diff[m][0]:+.3g} ± {diff[m][1]:.2g}" if m in diff else "—"
-            lines.append(f"| {m} | {dele[m]:.3g} ± {dci[m]:.2g} | {ins[m]:.3g} ± {ici[m]:.2g} | {gain} |")
+            fps = f"{self.frames_per_second[m]:.3g}" if m in self.frames_per_second else "—"
+            lines.append(f"| {m} | {dele[m]:.3g} ± {dci[m]:.2g} | {ins[m]:.3g} ± {ici[m]:.2g} | {gain} | {fps} |")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -387,6 +389,7 @@ class FaithfulnessReport:
             "insertion_aopc_minus_random": {m: {"mean": _num(d[0]), "ci95_half_width": _num(d[1])}
                                             for m, d in self.vs_random("insertion").items()},
             "curves": {"deletion": curves(self.deletion), "insertion": curves(self.insertion)},
+            "frames_per_second": {m: _num(v) for m, v in self.frames_per_second.items()},
             **self.extra,
         }
 
@@ -423,7 +426,9 @@ def pixel_flipping_outputs(
     Forward passes are shared: the logit, probability and value along one path come from the
     same batch, and a map that does not depend on the target (saliency, random, or one given
     in ``maps``) is flipped once for all outputs. ``maps`` adds ready-made maps
-    {name: (N, 84, 84)}, ordered by value like signed maps.
+    {name: (N, 84, 84)}, ordered by value like signed maps. A method that cannot explain an
+    output (SARFA has no value map) is left out of that output's report. Each report's
+    ``frames_per_second`` holds the time each method's maps took (wall clock, this machine).
     """
     outputs = list(outputs)
     for o in outputs:
@@ -445,6 +450,8 @@ def pixel_flipping_outputs(
         logits, _ = agent.forward(x)
     actions = logits.argmax(-1)
     cache: dict[tuple[str, str | None], tuple[dict, dict]] = {}
+    seconds: dict[str, float] = {}
+    computed: dict[str, int] = {}
     reports = {
         o: FaithfulnessReport(o, region, regions_per_step, {}, {}, actions.cpu().numpy(), seed) for o in outputs
     }
@@ -452,9 +459,17 @@ def pixel_flipping_outputs(
         for o in outputs:
             target = _target_of(o)
             given = maps is not None and name in maps
+            if not given and not get_method(name).accepts(target):
+                continue
             key = (name, target if not given and get_method(name).uses_target else None)
             if key not in cache:
-                m = np.asarray(maps[name], np.float32) if given else compute_maps(agent, x, name, target, seed=seed)
+                if given:
+                    m = np.asarray(maps[name], np.float32)
+                else:
+                    began = time.perf_counter()
+                    m = compute_maps(agent, x, name, target, seed=seed)
+                    seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - began
+                    computed[name] = computed.get(name, 0) + n
                 # the same generator seed for every method: tie-breaking is identical across methods
                 orders = region_order(region_scores(m, region), np.random.default_rng(seed))
                 steps = pixel_steps(orders, region, h, regions_per_step)
@@ -465,6 +480,8 @@ def pixel_flipping_outputs(
             dele, ins = cache[key]
             reports[o].deletion[name] = dele[o]
             reports[o].insertion[name] = ins[o]
+    for report in reports.values():
+        report.frames_per_second = {m: computed[m] / max(seconds[m], 1e-9) for m in computed if m in report.deletion}
     return reports
 
 

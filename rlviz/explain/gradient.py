@@ -9,7 +9,8 @@ gradient is Simonyan et al.'s (2014) sensitivity map.
 
 * ``"action"``: the logit (Q-value) of the greedy action of each observation;
 * ``"value"``: V(s) (max_a Q for a Q-network);
-* an int, or one int per observation: that action's logit.
+* an int, or one int per observation: that action's logit;
+* ``"contrast"``: the greedy logit minus the mean of the others (see rlviz.explain.targets).
 
 Example:
     >>> g = gradient_x_input(agent, obs)            # obs: uint8 (N, 4, 84, 84)
@@ -19,55 +20,37 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from rlviz.agents.agent import Agent, to_float_obs
-from rlviz.util.errors import RlvizError
-
-Target = str | int | Sequence[int] | np.ndarray
+from rlviz.explain.targets import Target, check_target, explained_output, slice_target
 
 
-def explained_output(logits: torch.Tensor, value: torch.Tensor, target: Any) -> torch.Tensor:
-    """The scalar per observation that ``target`` names: greedy logit, value, or given action's logit."""
-    if isinstance(target, str):
-        if target == "value":
-            return value
-        if target == "action":
-            return logits.gather(1, logits.argmax(-1, keepdim=True)).squeeze(1)
-        raise RlvizError(f"target must be 'action', 'value' or an action index, got {target!r}")
-    actions = torch.as_tensor(np.asarray(target), device=logits.device).long().reshape(-1)
-    if actions.numel() == 1:
-        actions = actions.expand(logits.shape[0])
-    if actions.numel() != logits.shape[0]:
-        raise RlvizError(
-            f"got {actions.numel()} target actions for {logits.shape[0]} observations; give one or one per observation"
-        )
-    if ((actions < 0) | (actions >= logits.shape[1])).any():
-        raise RlvizError(f"target action out of range for a network with {logits.shape[1]} actions")
-    return logits.gather(1, actions[:, None]).squeeze(1)
+def output_gradient(agent: Agent, x: torch.Tensor, target: Any) -> torch.Tensor:
+    """d output / d x for float inputs x [N, C, H, W] (one batch): zeros where the output ignores x.
+
+    ``target`` as in :mod:`rlviz.explain.targets`; the building block of every gradient method.
+    """
+    x = x.detach().clone().requires_grad_(True)
+    with torch.inference_mode(False), torch.enable_grad():
+        logits, value = agent.forward(x)
+        out = explained_output(logits, value, target)
+        if not out.requires_grad:  # the output ignores the input
+            return torch.zeros_like(x)
+        (g,) = torch.autograd.grad(out.sum(), x, allow_unused=True)
+    return torch.zeros_like(x) if g is None else g.detach()
 
 
 def _input_gradient(agent: Agent, obs: Any, target: Target, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    check_target(target)
     x_all = to_float_obs(obs, agent.device)
-    grads = []
-    for lo in range(0, x_all.shape[0], batch_size):
-        x = x_all[lo : lo + batch_size].detach().clone().requires_grad_(True)
-        chosen = target
-        if not isinstance(target, str):
-            arr = np.asarray(target).reshape(-1)
-            chosen = arr if arr.size == 1 else arr[lo : lo + batch_size]
-        with torch.enable_grad():
-            logits, value = agent.forward(x)
-            out = explained_output(logits, value, chosen)
-            if not out.requires_grad:  # the output ignores the input
-                grads.append(torch.zeros_like(x))
-                continue
-            (g,) = torch.autograd.grad(out.sum(), x, allow_unused=True)
-        grads.append(torch.zeros_like(x) if g is None else g.detach())
+    grads = [
+        output_gradient(agent, x_all[lo : lo + batch_size], slice_target(target, lo, lo + batch_size))
+        for lo in range(0, x_all.shape[0], batch_size)
+    ]
     return x_all, torch.cat(grads)
 
 

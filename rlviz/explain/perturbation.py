@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -203,15 +204,14 @@ def _first_layer_changes(conv: torch.nn.Conv2d, delta: torch.Tensor, profiles: t
     return torch.einsum("aiy,nijybo->nabijo", profiles, r)  # rows: contract dy with g_a
 
 
-def _incremental_scores(agent, x, delta, clean_logits, clean_values, k, batch_size, sigma, stride, split):
+def _incremental_scores(agent, x, delta, scorer, n_scores, k, batch_size, sigma, stride, split):
     """Scores with the first conv layer's output built from conv1(I) and the separable masks."""
     conv, rest = split
     n, _, h, _ = x.shape
     profiles = _mask_profiles(h, stride, sigma, conv.kernel_size[0], conv.stride[0], str(agent.device))
     g = profiles.shape[0]
     base = conv(x).permute(0, 2, 3, 1)  # conv1(I) with the bias, [N, cells, cells, out], once per frame
-    actor = torch.empty(n, k, device=agent.device)
-    critic = torch.empty(n, k, device=agent.device)
+    scores = [torch.empty(n, k, device=agent.device) for _ in range(n_scores)]
     per_chunk = max(1, batch_size // k)
     for f0 in range(0, n, per_chunk):
         f1 = min(n, f0 + per_chunk)
@@ -229,17 +229,17 @@ def _incremental_scores(agent, x, delta, clean_logits, clean_values, k, batch_si
             values.append(val)
         logits = torch.cat(logits).reshape(frames, k, -1)
         values = torch.cat(values).reshape(frames, k)
-        actor[f0:f1] = 0.5 * ((logits - clean_logits[f0:f1, None]) ** 2).sum(-1)
-        critic[f0:f1] = 0.5 * (values - clean_values[f0:f1, None]) ** 2
-    return actor.reshape(-1), critic.reshape(-1)
+        frame_idx = torch.arange(f0, f1, device=agent.device)[:, None]
+        for score, part in zip(scores, scorer(logits, values, frame_idx), strict=True):
+            score[f0:f1] = part
+    return [score.reshape(-1) for score in scores]
 
 
-def _plain_scores(agent, x, delta, masks, clean_logits, clean_values, batch_size):
+def _plain_scores(agent, x, delta, masks, scorer, n_scores, batch_size):
     """Every perturbed frame through the whole network, in batches."""
     n, c, h, w = x.shape
     k = masks.shape[0]
-    actor = torch.empty(n * k, device=agent.device)
-    critic = torch.empty(n * k, device=agent.device)
+    scores = [torch.empty(n * k, device=agent.device) for _ in range(n_scores)]
     # Work through the n*k perturbed inputs in batches; each batch is written straight
     # into a channels_last buffer (the layout the convolutions run fastest on).
     buffer = torch.empty((batch_size, c, h, w), device=agent.device).contiguous(memory_format=torch.channels_last)
@@ -255,9 +255,78 @@ def _plain_scores(agent, x, delta, masks, clean_logits, clean_values, batch_size
             torch.addcmul(x[f], masks[m : m + stop - start], delta[f], out=batch[start - lo : stop - lo])
         frame_idx = torch.arange(lo, hi, device=agent.device) // k
         logits, values = agent.forward(batch)
-        actor[lo:hi] = 0.5 * ((logits - clean_logits[frame_idx]) ** 2).sum(-1)
-        critic[lo:hi] = 0.5 * (values - clean_values[frame_idx]) ** 2
-    return actor, critic
+        for score, part in zip(scores, scorer(logits, values, frame_idx), strict=True):
+            score[lo:hi] = part
+    return scores
+
+
+# A scorer maps the perturbed outputs (logits [..., A], values [...]) and the index of each
+# one's frame (a tensor broadcastable to values) to a tuple of scores shaped like values.
+Scorer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, ...]]
+
+
+def greydanus_scorer(clean_logits: torch.Tensor, clean_values: torch.Tensor) -> Scorer:
+    """Actor 1/2 ||f(I) - f(I')||^2 and critic 1/2 (V(I) - V(I'))^2 (Greydanus et al. 2018)."""
+
+    def scorer(logits: torch.Tensor, values: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        actor = 0.5 * ((logits - clean_logits[idx]) ** 2).sum(-1)
+        critic = 0.5 * (values - clean_values[idx]) ** 2
+        return actor, critic
+
+    return scorer
+
+
+def perturbed_scores(
+    agent: Agent,
+    obs: Any,
+    make_scorer: Callable[[torch.Tensor, torch.Tensor], Scorer],
+    n_scores: int,
+    *,
+    stride: int = STRIDE,
+    mask_sigma: float = MASK_SIGMA,
+    blur_sigma: float = BLUR_SIGMA,
+    frames: str = "all",
+    batch_size: int | None = None,
+    method: str = "auto",
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The perturbation machinery with any score: ([n_scores grids (N, G, G) float64], centres).
+
+    ``make_scorer(clean_logits, clean_values)`` is called once with the unperturbed outputs
+    and returns the :data:`Scorer` applied to every batch of perturbed outputs; SARFA
+    (rlviz.explain.sarfa) reuses the same 289 perturbed passes as perturbation saliency this way.
+    The options are those of :func:`perturbation_saliency`.
+    """
+    if frames not in ("all", "newest"):
+        raise RlvizError(f"frames must be 'all' or 'newest', got {frames!r}")
+    if method not in ("auto", "plain", "incremental"):
+        raise RlvizError(f"method must be 'auto', 'plain' or 'incremental', got {method!r}")
+    if batch_size is None:
+        batch_size = CPU_BATCH if agent.device.type == "cpu" else GPU_BATCH
+    if batch_size < 1:
+        raise RlvizError(f"batch_size must be at least 1, got {batch_size}")
+    x = to_float_obs(obs, agent.device)
+    n, _, h, w = x.shape
+    if h != w:
+        raise RlvizError(f"observations must be square, got {h}x{w}")
+    centres = grid_centres(h, stride)
+    masks = _masks(h, stride, float(mask_sigma), str(agent.device))  # [K, 1, H, W]
+    k = masks.shape[0]
+    with torch.inference_mode():
+        delta = gaussian_blur(x, blur_sigma) - x  # A(I) - I, once per frame
+        if frames == "newest":
+            delta[:, :-1] = 0
+        clean_logits, clean_values = agent.forward(x)
+        scorer = make_scorer(clean_logits, clean_values)
+        split = _incremental_split(agent) if method != "plain" else None
+        if method == "incremental" and split is None:
+            raise RlvizError("incremental saliency needs a Nature-CNN net from rlviz.agents.networks; use method='plain'")
+        if split is not None:
+            scores = _incremental_scores(agent, x, delta, scorer, n_scores, k, batch_size, float(mask_sigma), stride, split)
+        else:
+            scores = _plain_scores(agent, x, delta, masks, scorer, n_scores, batch_size)
+    g = len(centres)
+    grids = [np.nan_to_num(s.reshape(n, g, g).double().cpu().numpy(), nan=0.0, posinf=0.0) for s in scores]
+    return grids, centres
 
 
 def perturbation_saliency(
@@ -286,39 +355,12 @@ def perturbation_saliency(
     ``batch_size`` is the number of perturbed frames per forward batch: by default 512 on a
     CPU (the fastest measured on this project's machine) and 8192 on a GPU, to fill it.
     """
-    if frames not in ("all", "newest"):
-        raise RlvizError(f"frames must be 'all' or 'newest', got {frames!r}")
-    if method not in ("auto", "plain", "incremental"):
-        raise RlvizError(f"method must be 'auto', 'plain' or 'incremental', got {method!r}")
-    if batch_size is None:
-        batch_size = CPU_BATCH if agent.device.type == "cpu" else GPU_BATCH
-    if batch_size < 1:
-        raise RlvizError(f"batch_size must be at least 1, got {batch_size}")
     single = np.asarray(obs).ndim == 3 if not isinstance(obs, torch.Tensor) else obs.ndim == 3
-    x = to_float_obs(obs, agent.device)
-    n, c, h, w = x.shape
-    if h != w:
-        raise RlvizError(f"observations must be square, got {h}x{w}")
-    centres = grid_centres(h, stride)
-    masks = _masks(h, stride, float(mask_sigma), str(agent.device))  # [K, 1, H, W]
-    k = masks.shape[0]
-    with torch.inference_mode():
-        delta = gaussian_blur(x, blur_sigma) - x  # A(I) - I, once per frame
-        if frames == "newest":
-            delta[:, :-1] = 0
-        clean_logits, clean_values = agent.forward(x)
-        split = _incremental_split(agent) if method != "plain" else None
-        if method == "incremental" and split is None:
-            raise RlvizError("incremental saliency needs a Nature-CNN net from rlviz.agents.networks; use method='plain'")
-        if split is not None:
-            actor, critic = _incremental_scores(agent, x, delta, clean_logits, clean_values, k, batch_size, float(mask_sigma), stride, split)
-        else:
-            actor, critic = _plain_scores(agent, x, delta, masks, clean_logits, clean_values, batch_size)
-    g = len(centres)
-    actor_grid = actor.reshape(n, g, g).double().cpu().numpy()
-    critic_grid = critic.reshape(n, g, g).double().cpu().numpy()
-    actor_grid = np.nan_to_num(actor_grid, nan=0.0, posinf=0.0)
-    critic_grid = np.nan_to_num(critic_grid, nan=0.0, posinf=0.0)
+    (actor_grid, critic_grid), centres = perturbed_scores(
+        agent, obs, greydanus_scorer, 2, stride=stride, mask_sigma=mask_sigma, blur_sigma=blur_sigma,
+        frames=frames, batch_size=batch_size, method=method,
+    )
+    h = int(obs.shape[-1]) if isinstance(obs, torch.Tensor) else np.asarray(obs).shape[-1]
     result = Saliency(
         actor=grid_to_map(actor_grid, h, centres),
         critic=grid_to_map(critic_grid, h, centres),

@@ -17,6 +17,7 @@ from rlviz.assess.faithfulness import (
     collect_frames,
     pixel_flipping_outputs,
 )
+from rlviz.assess.ranking import RankedMethod, rank_methods, ranking_dict
 from rlviz.assess.sanity import (
     DEFAULT_SHIFT,
     InvarianceReport,
@@ -29,6 +30,7 @@ from rlviz.present.faithfulness_figures import (
     draw_sanity,
     save_png,
 )
+from rlviz.present.ranking_figure import draw_ranking
 
 
 def faithfulness_report(
@@ -99,3 +101,28 @@ def sanity_report(
         (out / "sanity.json").write_text(json.dumps(payload, indent=1))
         save_png(out / "sanity.png", draw_sanity(cascade, invariance, title=f"{agent.name}: sanity checks"))
     return cascade, invariance
+
+
+def ranking_report(
+    agent: Agent,
+    report: FaithfulnessReport,
+    cascade: SanityReport | None = None,
+    invariance: InvarianceReport | None = None,
+    *,
+    out_dir: str | Path | None = None,
+) -> list[RankedMethod]:
+    """Rank the methods of ``report`` (rlviz.assess.ranking) with the sanity flags, if given.
+
+    With ``out_dir``, writes ``ranking.json`` and ``ranking.png``.
+    """
+    rows = rank_methods(report, cascade, invariance)
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        payload = {"agent": agent.name, "game": agent.env_spec.game, "output": report.output,
+                   "frames": report.n_frames, "sanity_checked": cascade is not None, "ranking": ranking_dict(rows)}
+        (out / "ranking.json").write_text(json.dumps(payload, indent=1))
+        note = (f"{report.n_frames} frames, explained output: {report.output}"
+                "; whiskers: 95% CI over frames; frames/s measured on this machine")
+        save_png(out / "ranking.png", draw_ranking(rows, title=f"{agent.name}: which explanation method to trust", note=note))
+    return rows

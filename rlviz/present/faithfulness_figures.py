@@ -158,8 +158,9 @@ def draw_flipping_curves(reports: Any, *, title: str = "Pixel flipping") -> np.n
         reports = {reports.output: reports}
     if not reports:
         raise RlvizError("no reports to draw")
-    plot_w, plot_h, legend_w, head = 430, 270, 420, 44
     rows = list(reports.items())
+    n_methods = max(len(r.methods) for _, r in rows)
+    plot_w, plot_h, legend_w, head = 430, max(270, 70 + 18 * n_methods), 420, 44  # room for every legend line
     img = np.full((head + plot_h * len(rows) + 40, 2 * plot_w + legend_w, 3), PAPER, np.uint8)
     first = rows[0][1]
     _text(img, title, (12, 26), 0.62, INK, 2)

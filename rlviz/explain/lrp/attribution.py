@@ -35,6 +35,7 @@ from rlviz.explain.lrp.canonizers import (
 from rlviz.explain.lrp.composites import Composite, make_composite
 from rlviz.explain.lrp.layers import Conv, Dense, Pool
 from rlviz.explain.lrp.rules import Rule, divide
+from rlviz.explain.targets import Contrast, slice_target, start_weights
 from rlviz.util.errors import RlvizError
 
 LAYERS = (nn.Linear, nn.Conv2d)
@@ -50,7 +51,7 @@ SUPPORTED = "Linear, Conv2d, BatchNorm after a Linear/Conv2d, ReLU, LeakyReLU, F
 
 _LOCK = threading.RLock()
 
-Target = str | int | Sequence[int] | np.ndarray | torch.Tensor
+Target = str | int | Sequence[int] | np.ndarray | torch.Tensor | Contrast
 
 
 class _Pass:
@@ -263,10 +264,12 @@ def _policy(agent: Agent | nn.Module) -> tuple[nn.Module, Callable, torch.device
     return agent, forward, device
 
 
-def _targets(target: Target, n: int) -> str | torch.Tensor:
+def _targets(target: Target, n: int) -> Any:
     if isinstance(target, str):
-        if target not in ("action", "value"):
-            raise RlvizError(f"LRP target must be 'action', 'value' or an action index, got {target!r}")
+        if target not in ("action", "value", "contrast"):
+            raise RlvizError(f"LRP target must be 'action', 'value', 'contrast' or an action index, got {target!r}")
+        return target
+    if isinstance(target, Contrast):
         return target
     actions = torch.as_tensor(np.asarray(target)).long().reshape(-1)
     if actions.numel() == 1:
@@ -302,6 +305,10 @@ def lrp(
     returning (logits, value) or one tensor of Q-values. Each batch of ``batch_size`` frames
     costs one forward and one backward pass.
 
+    target "contrast" (or ``Contrast(actions)``) starts from R = f * (onehot(a) - (1 -
+    onehot(a)) / (A - 1)): the chosen logit against the mean of the others (contrastive LRP;
+    rlviz.explain.targets says why the mean).
+
     Example:
         >>> maps = lrp(agent, obs_stack, target="value", composite="epsilon-plus-flat")
     """
@@ -317,21 +324,23 @@ def lrp(
     maps = []
     for begin in range(0, x_all.shape[0], batch_size):
         x = x_all[begin : begin + batch_size]
-        chosen = targets if isinstance(targets, str) else targets[begin : begin + batch_size].to(device)
+        if isinstance(targets, str | Contrast):
+            chosen = slice_target(targets, begin, begin + batch_size)
+        else:
+            chosen = targets[begin : begin + batch_size].to(device)
 
-        def explained(inp: torch.Tensor, chosen: str | torch.Tensor = chosen) -> torch.Tensor:
+        def explained(inp: torch.Tensor, chosen: Any = chosen) -> torch.Tensor:
             logits, value = forward(inp)
             return value if isinstance(chosen, str) and chosen == "value" else logits
 
-        def start(y: torch.Tensor, chosen: str | torch.Tensor = chosen) -> torch.Tensor:
+        def start(y: torch.Tensor, chosen: Any = chosen) -> torch.Tensor:
             if isinstance(chosen, str) and chosen == "value":
                 return torch.ones_like(y)
             if y.ndim != 2:
                 raise RlvizError(f"LRP expects logits of shape (N, actions), got {tuple(y.shape)}")
-            actions = y.argmax(dim=-1) if isinstance(chosen, str) else chosen
-            if isinstance(chosen, torch.Tensor) and ((actions < 0) | (actions >= y.shape[1])).any():
+            if isinstance(chosen, torch.Tensor) and ((chosen < 0) | (chosen >= y.shape[1])).any():
                 raise RlvizError(f"target action out of range for a network with {y.shape[1]} actions")
-            return torch.nn.functional.one_hot(actions, y.shape[1]).to(y.dtype)
+            return start_weights(y.detach(), chosen.cpu().numpy() if isinstance(chosen, torch.Tensor) else chosen)
 
         maps.append(relevance(net, explained, x, start, rules).detach().float().cpu())
     return (maps[0] if len(maps) == 1 else torch.cat(maps)).numpy()
