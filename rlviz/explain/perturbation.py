@@ -296,6 +296,8 @@ def perturbation_saliency(
         raise RlvizError(f"batch_size must be at least 1, got {batch_size}")
     single = np.asarray(obs).ndim == 3 if not isinstance(obs, torch.Tensor) else obs.ndim == 3
     x = to_float_obs(obs, agent.device)
+    if tuple(x.shape[1:]) != tuple(agent.env_spec.obs_shape):
+        raise RlvizError(f"this agent takes observations of shape {agent.env_spec.obs_shape} (or a batch of them), got {tuple(x.shape)}")
     n, c, h, w = x.shape
     if h != w:
         raise RlvizError(f"observations must be square, got {h}x{w}")
