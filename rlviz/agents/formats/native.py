@@ -21,13 +21,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 
 from rlviz.agents.agent import Agent
+from rlviz.agents.formats.checks import MAX_WEIGHTS_BYTES, check_finite
 from rlviz.agents.folder import EXPERT_FOLDER, read_agent_json, save_native
 from rlviz.agents.networks import build_network
 from rlviz.play.envs import EnvSpec
 from rlviz.util.errors import RlvizError
 from rlviz.util.safe_io import inside_folder, read_limited
 
-MAX_WEIGHTS_BYTES = 64 << 20  # the largest network rlviz builds is about 14 MB in float32
 MAX_EXPERT_DEPTH = 3  # an expert of an expert of an expert: more is a crafted loop
 
 
@@ -44,13 +44,6 @@ def _declared_shapes(raw: bytes, weights: Path) -> dict[str, tuple[int, ...]]:
     except (UnicodeDecodeError, ValueError, RecursionError, TypeError, KeyError, AttributeError):
         raise RlvizError(f"{weights} has a corrupt safetensors header; restore it from git or retrain") from None
     return shapes
-
-
-def check_finite(state: dict[str, torch.Tensor], source: str | Path) -> None:
-    """Refuse weights holding NaN or infinity: every output and explanation would be NaN."""
-    for key, tensor in state.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise RlvizError(f"{source}: {key} holds NaN or infinite values; the agent cannot be explained, retrain or restore it")
 
 
 def load_native(path: str | Path, device: str | torch.device = "cpu", *, _depth: int = 0) -> Agent:
@@ -99,4 +92,4 @@ def load_native(path: str | Path, device: str | torch.device = "cpu", *, _depth:
     return agent
 
 
-__all__ = ["check_finite", "load_native", "save_native"]
+__all__ = ["load_native", "save_native"]
