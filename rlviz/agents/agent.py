@@ -25,6 +25,7 @@ from torch import nn
 from rlviz.agents.folder import save_native
 from rlviz.play.envs import EnvSpec
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import printable
 
 
 def to_float_obs(obs: Any, device: torch.device | str = "cpu", *, unit_range: bool = True) -> torch.Tensor:
@@ -168,7 +169,7 @@ class Agent:
 
     @property
     def name(self) -> str:
-        return str(self.metadata.get("name", "agent"))
+        return printable(self.metadata.get("name", "agent"), 200)  # no escape sequences from a crafted file
 
     def check_env(self, env_spec: EnvSpec, n_env_actions: int) -> None:
         """Refuse to play an env whose observations or actions do not fit this agent."""

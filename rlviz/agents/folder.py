@@ -18,7 +18,12 @@ from safetensors.torch import save as safetensors_bytes
 
 from rlviz.agents.schema import MAX_AGENT_JSON_BYTES, check_agent_doc, parse_agent_json
 from rlviz.util.errors import RlvizError
-from rlviz.util.safe_io import inside_folder, read_limited, write_bytes_atomic, write_text_atomic
+from rlviz.util.safe_io import (
+    inside_folder,
+    read_limited,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 
 FORMAT = "rlviz-agent"
 VERSION = 1

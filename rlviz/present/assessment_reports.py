@@ -29,6 +29,7 @@ from rlviz.present.faithfulness_figures import (
     draw_sanity,
     save_png,
 )
+from rlviz.util.safe_io import write_text_atomic
 
 
 def faithfulness_report(
@@ -65,7 +66,7 @@ def faithfulness_report(
             "spacing": spacing,
             "outputs": {o: r.to_dict() for o, r in reports.items()},
         }
-        (out / "faithfulness.json").write_text(json.dumps(payload, indent=1))
+        write_text_atomic(out / "faithfulness.json", json.dumps(payload, indent=1))
         save_png(out / "faithfulness.png", draw_flipping_curves(reports, title=f"{agent.name}: pixel flipping"))
     return reports
 
@@ -96,6 +97,6 @@ def sanity_report(
         out.mkdir(parents=True, exist_ok=True)
         payload = {"agent": agent.name, "game": agent.env_spec.game, "seed": seed,
                    "cascading_randomization": cascade.to_dict(), "input_invariance": invariance.to_dict()}
-        (out / "sanity.json").write_text(json.dumps(payload, indent=1))
+        write_text_atomic(out / "sanity.json", json.dumps(payload, indent=1))
         save_png(out / "sanity.png", draw_sanity(cascade, invariance, title=f"{agent.name}: sanity checks"))
     return cascade, invariance

@@ -48,9 +48,9 @@ class VideoWriter:
         self._tmp: Path | None = None  # where the frames go until the file is complete
 
     def _open(self, frame: np.ndarray) -> None:
-        import imageio.v2 as imageio
-
         import tempfile
+
+        import imageio.v2 as imageio
 
         h, w = frame.shape[:2]
         fd, name = tempfile.mkstemp(prefix=f".{self.path.name[:60]}.", suffix=f".tmp{self.path.suffix}", dir=self.path.parent)

@@ -33,7 +33,12 @@ import torch
 from torch import nn
 
 from rlviz.agents.agent import Agent
-from rlviz.agents.formats.checks import MAX_WEIGHTS_BYTES, check_finite, check_head, check_torch_archive
+from rlviz.agents.formats.checks import (
+    MAX_WEIGHTS_BYTES,
+    check_finite,
+    check_head,
+    check_torch_archive,
+)
 from rlviz.agents.networks import NatureActorCritic, NatureQNetwork
 from rlviz.play.envs import PIPELINES, EnvSpec, action_names, canonical_game, make_env
 from rlviz.util.errors import RlvizError

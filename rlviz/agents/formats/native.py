@@ -11,18 +11,17 @@ refused too.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
 import struct
+from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 
 from rlviz.agents.agent import Agent
-from rlviz.agents.formats.checks import MAX_WEIGHTS_BYTES, check_finite
 from rlviz.agents.folder import EXPERT_FOLDER, read_agent_json, save_native
+from rlviz.agents.formats.checks import MAX_WEIGHTS_BYTES, check_finite
 from rlviz.agents.networks import build_network
 from rlviz.play.envs import EnvSpec
 from rlviz.util.errors import RlvizError

@@ -39,6 +39,7 @@ from rlviz.present.video.records import (
 from rlviz.present.video.render_pass import select_clips, views, write_video
 from rlviz.present.writer import VideoWriter, check_output_path
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import atomic_path, check_output_file
 
 
 def make_video(
@@ -227,7 +228,7 @@ def render_still(
     p = Path(out)
     if p.suffix.lower() != ".png":
         raise RlvizError(f"a still is written as PNG; give a .png file name instead of {p.name}")
-    p.parent.mkdir(parents=True, exist_ok=True)
+    check_output_file(p, (".png",))
     env = env_for(agent)
     try:
         steps, _ = record(agent, env, seed=seed, frames=step + 1, progress=False)
@@ -239,7 +240,8 @@ def render_still(
         renderer = FrameRenderer(compute_layout(*size, panels=explain), agent.action_names, title=title, subtitle=subtitle, warning=warning)
         captions = moments.captions([s.value for s in steps], [s.reward for s in steps], [s.lives for s in steps])
         for k, view in views(agent, env, steps, records, seed=seed, captions=captions):
-            imageio.imwrite(p, renderer.render(view, frame_scales(records[k])))
+            with atomic_path(p) as tmp:  # the old still stays whole until the new one is complete
+                imageio.imwrite(tmp, renderer.render(view, frame_scales(records[k])))
     finally:
         env.close()
     return p
