@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,9 @@ def read_state_dict(raw: bytes, source: str) -> dict[str, torch.Tensor]:
     """
     check_torch_archive(raw, source)
     try:
-        obj = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():  # a crafted file must not make torch print pages of warnings
+            warnings.simplefilter("ignore")
+            obj = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
         if "weights only" in str(exc).lower() and "global" in str(exc).lower():  # random bytes fail on an operand instead
             raise RlvizError(
