@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +58,9 @@ def to_float_obs(obs: Any, device: torch.device | str = "cpu", *, unit_range: bo
     if tensor.is_floating_point():
         tensor = tensor.float()
         if tensor.numel():
-            if not bool(torch.isfinite(tensor).all()):
+            top, bottom = float(tensor.max()), float(tensor.min())  # max is NaN when any value is
+            if math.isnan(top) or math.isinf(top) or math.isinf(bottom):
                 raise RlvizError("observations hold NaN or infinite values; pass uint8 frames or floats in [0, 1]")
-            top = float(tensor.max())
             if unit_range and top > 1.0:
                 raise RlvizError(
                     f"float observations must lie in [0, 1] (uint8 frames divided by 255), but reach {top:g}; "
