@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
+from pathlib import Path
 
 import pytest
 from safety_helpers import cli, one_line_error
@@ -16,6 +18,19 @@ import rlviz.train.ppo as ppo
 from rlviz.train.ppo import LOG_HEADER, PPOConfig, Trainer
 
 SMALL = dict(game="Pong", num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1, checkpoint_every_s=1e9)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A 32-step run with its checkpoint, agent and log (tests work on copies of it)."""
+    run = tmp_path_factory.mktemp("safety-train") / "run"
+    Trainer(PPOConfig(total_steps=32, **SMALL), run).run()
+    return run
+
+
+@pytest.fixture
+def run_copy(finished_run, tmp_path):
+    return Path(shutil.copytree(finished_run, tmp_path / "run"))
 
 
 def _rows(path) -> list[list[str]]:
@@ -46,9 +61,8 @@ def test_the_log_header_is_on_disk_before_the_first_step(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("damage", ["empty", "no header", "cut line"])
-def test_resume_repairs_a_log_left_by_a_crash(tmp_path, damage):
-    run = tmp_path / "run"
-    Trainer(PPOConfig(total_steps=32, **SMALL), run).run()
+def test_resume_repairs_a_log_left_by_a_crash(run_copy, damage):
+    run = run_copy
     log = run / "episodes.csv"
     text = {"empty": "", "no header": "16,1.0,-21.0,800\r\n", "cut line": ",".join(LOG_HEADER) + "\r\n16,1.0,-21.0,800\r\n32,2."}[damage]
     log.write_text(text)
@@ -81,9 +95,8 @@ def test_a_second_ctrl_c_while_the_checkpoint_is_written_is_held_off(tmp_path, m
     assert "second Ctrl-C is ignored" in capsys.readouterr().err
 
 
-def test_a_checkpoint_cut_between_its_renames_is_recovered(tmp_path):
-    run = tmp_path / "run"
-    Trainer(PPOConfig(total_steps=32, **SMALL), run).run()
+def test_a_checkpoint_cut_between_its_renames_is_recovered(run_copy):
+    run = run_copy
     (run / "checkpoint").rename(run / "checkpoint.tmp")  # as a crash after "checkpoint -> checkpoint.old"
     trainer = Trainer(PPOConfig(total_steps=64, **SMALL), run)
     assert trainer.load_checkpoint() and trainer.global_step == 32
@@ -99,15 +112,16 @@ def test_train_refuses_to_replace_an_existing_agent_without_force(agent_dir, cap
     assert code == 2 and "no checkpoint" in one_line_error(err)
 
 
-def test_train_force_replaces_the_agent_and_drops_its_stale_model_card(tmp_path, monkeypatch, capsys):
+def test_train_force_replaces_the_agent_and_drops_its_stale_model_card(run_copy, monkeypatch, capsys):
     import rlviz.train.ppo as ppo_module
 
-    run = tmp_path / "run"
-    Trainer(PPOConfig(total_steps=64, **SMALL), run).run()
+    run = run_copy
     (run / "README.md").write_text("card of the old agent")
+    old_state = (run / "checkpoint" / "state.json").read_text()
     small = PPOConfig(**SMALL).__dict__
     monkeypatch.setattr(ppo_module, "PPOConfig", lambda **kw: PPOConfig(**{**small, **kw, "num_envs": 2}))
     code, _, err = cli(capsys, "train", "--game", "Pong", "--steps", "32", "--envs", "2", "--out", str(run), "--force")
     assert code == 0, err
     assert not (run / "README.md").exists()
-    assert json.loads((run / "checkpoint" / "state.json").read_text())["global_step"] == 32  # a new run, not the old 64
+    # a new run: resuming would have found the 32 steps done and left the checkpoint as it was
+    assert (run / "checkpoint" / "state.json").read_text() != old_state
