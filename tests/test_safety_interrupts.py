@@ -15,7 +15,9 @@ import pytest
 from safety_helpers import cli, one_line_error
 
 import rlviz.train.ppo as ppo
-from rlviz.train.ppo import LOG_HEADER, PPOConfig, Trainer
+from rlviz.train.ppo import PPOConfig, Trainer
+
+LOG_HEADER = ["global_step", "wall_time_s", "episode_return", "episode_length"]  # episodes.csv's first line
 
 SMALL = dict(game="Pong", num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1, checkpoint_every_s=1e9)
 

@@ -13,7 +13,6 @@ import pytest
 from safety_helpers import cli, edit_agent_json, one_line_error
 
 from rlviz.agents.evaluate import Evaluation
-from rlviz.util.safe_io import output_lock, printable, safe_name
 
 
 def _fake_video(calls: list):
@@ -40,6 +39,8 @@ def test_a_crafted_agent_name_cannot_choose_where_the_default_video_goes(agent_d
 
 
 def test_safe_name_keeps_plain_names_and_drops_everything_else():
+    from rlviz.util.safe_io import printable, safe_name
+
     assert safe_name("pong-early") == "pong-early"
     assert safe_name("../../etc/passwd") == "etc-passwd"
     assert safe_name("\x1b[31m/x") == "x"
@@ -123,6 +124,8 @@ def test_an_unusable_output_is_refused_before_the_work(agent_dir, tmp_path, monk
 
 
 def test_a_second_process_writing_the_same_output_refuses(agent_dir, tmp_path, capsys):
+    from rlviz.util.safe_io import output_lock
+
     out = tmp_path / "eval.json"
     with output_lock(out):  # as another rlviz process holds it while it works
         code, out_text, err = cli(capsys, "evaluate", "--agent", str(agent_dir), "--episodes", "1", "--max-steps", "1",
