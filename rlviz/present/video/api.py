@@ -229,6 +229,7 @@ def render_still(
     if p.suffix.lower() != ".png":
         raise RlvizError(f"a still is written as PNG; give a .png file name instead of {p.name}")
     check_output_file(p, (".png",))
+    layout = compute_layout(*size, panels=explain)  # a bad size is refused before the work
     env = env_for(agent)
     try:
         steps, _ = record(agent, env, seed=seed, frames=step + 1, progress=False)
@@ -237,7 +238,7 @@ def render_still(
         explained, _ = explain_steps(agent, env, steps, [step], explain, seed=seed, progress=False)
         records = {step: explained[0]}
         title, subtitle, warning = agent_label(agent)
-        renderer = FrameRenderer(compute_layout(*size, panels=explain), agent.action_names, title=title, subtitle=subtitle, warning=warning)
+        renderer = FrameRenderer(layout, agent.action_names, title=title, subtitle=subtitle, warning=warning)
         captions = moments.captions([s.value for s in steps], [s.reward for s in steps], [s.lives for s in steps])
         for k, view in views(agent, env, steps, records, seed=seed, captions=captions):
             with atomic_path(p) as tmp:  # the old still stays whole until the new one is complete
