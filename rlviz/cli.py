@@ -87,15 +87,17 @@ def _refuse_agent_files(out: Path, sources: list[Path]) -> None:
             raise RlvizError(f"{out} is the agent file itself; write the output somewhere else")
 
 
-def _claim_output(args: argparse.Namespace, out: Path, kind: str | tuple[str, ...] | None) -> None:
+def _claim_output(args: argparse.Namespace, out: Path, kind: str | tuple[str, ...] | None, option: str = "--out") -> None:
     """Check ``out`` before the work and hold its lock until the command ends."""
     if args.command != "train":
         _refuse_agent_files(out, _agent_sources(args))
     if kind == "dir":
         check_output_dir(out)
     else:
-        check_output_file(out, kind if isinstance(kind, tuple) else None, what=f"--{'out' if kind else 'json'}")
-    args.locks.enter_context(output_lock(out))
+        check_output_file(out, kind if isinstance(kind, tuple) else None, what=option)
+    locks = getattr(args, "locks", None)
+    if locks is not None:  # set by main(); a direct call of a cmd_* function runs unlocked
+        locks.enter_context(output_lock(out))
 
 
 def _default_output(args: argparse.Namespace, name: str) -> Path:
@@ -498,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
             args.locks = locks
             for name, kind in OUTPUTS.get(args.command, {}).items():
                 if getattr(args, name, None):
-                    _claim_output(args, Path(getattr(args, name)), kind)
+                    _claim_output(args, Path(getattr(args, name)), kind, f"--{name}")
             return int(args.func(args) or 0)
     except RlvizError as exc:
         print(f"rlviz: error: {printable(exc, 2000)}", file=sys.stderr)  # one line, no escape sequences

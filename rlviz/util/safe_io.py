@@ -62,7 +62,7 @@ def _probe_folder(folder: Path, what: str) -> None:
 
 def _make_folder(folder: Path, what: str) -> None:
     if folder.exists() and not folder.is_dir():
-        raise RlvizError(f"{folder} is a file, not a folder; choose another {what}")
+        raise RlvizError(f"cannot create folder {folder}: a file of that name is in the way; choose another {what}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
