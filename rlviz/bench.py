@@ -188,12 +188,12 @@ class BenchResult:
         return f"{self.warning}\n{table}" if self.warning else table
 
 
-def _video_subprocess(agent_path: str, frames: int, explain: str, device: str) -> tuple[float, float, int]:
+def _video_subprocess(agent_path: str, frames: int, explain: str, device: str, game: str | None = None) -> tuple[float, float, int]:
     """Run one video in a fresh process; returns (frames/s, peak RSS in MB, frames written)."""
     code = (
         "import json, resource, sys, time\n"
         "from rlviz import load_agent\nfrom rlviz.present.video import make_video\n"
-        f"agent = load_agent({agent_path!r}, device={device!r})\n"
+        f"agent = load_agent({agent_path!r}, game={game!r}, device={device!r})\n"
         # as many episodes as it takes: a long video must not stop at the first game's end
         f"r = make_video(agent, sys.argv[1], frames={frames}, episodes={frames}, explain={explain!r}, title_cards=False, progress=False)\n"
         "print(json.dumps({'fps': r.frames / r.seconds, 'frames': r.frames, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
@@ -204,12 +204,13 @@ def _video_subprocess(agent_path: str, frames: int, explain: str, device: str) -
     return data["fps"], data["rss"], data["frames"]
 
 
-def video_memory(agent_path: str, lengths: tuple[int, ...], *, explain: str = "saliency,lrp", device: str = "cpu") -> dict[str, float]:
+def video_memory(agent_path: str, lengths: tuple[int, ...], *, explain: str = "saliency,lrp", device: str = "cpu",
+                 game: str | None = None) -> dict[str, float]:
     """Peak resident memory (MB) of end-to-end videos of the given lengths, each in a fresh
     process, keyed by the number of frames written; flat in length when nothing accumulates."""
     peaks: dict[str, float] = {}
     for n in lengths:
-        _, rss, written = _video_subprocess(agent_path, n, explain, device)
+        _, rss, written = _video_subprocess(agent_path, n, explain, device, game)
         peaks[str(written)] = rss
     return peaks
 
@@ -226,6 +227,7 @@ def run_bench(
     video_runs: int = 3,
     memory_frames: tuple[int, ...] = (),
     seed: int = 0,
+    game: str | None = None,
 ) -> BenchResult:
     """Measure (a)-(e) for ``agent`` on its device; see :class:`BenchResult`.
 
@@ -306,12 +308,12 @@ def run_bench(
     )
     if agent_path and video_frames:
         explain = "saliency,lrp" if lrp else "saliency"  # each video in a fresh process
-        video = Spread.of([_video_subprocess(agent_path, video_frames, explain, str(agent.device))[0] for _ in range(video_runs)])
+        video = Spread.of([_video_subprocess(agent_path, video_frames, explain, str(agent.device), game)[0] for _ in range(video_runs)])
         result.video_fps = video.median
         result.spreads["video"] = timing_spreads["video"] = video
     if agent_path and memory_frames:
         result.video_peak_rss_mb = video_memory(agent_path, memory_frames, explain="saliency,lrp" if lrp else "saliency",
-                                                device=str(agent.device))
+                                                device=str(agent.device), game=game)
     result.load_average = (load_before, load_average())
     result.warning = busy_warning(timing_spreads, max((v for v in result.load_average if v is not None), default=None))
     return result

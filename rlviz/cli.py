@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 from pathlib import Path
 
+from rlviz.util import cli_types
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import (
+    check_output_dir,
+    check_output_file,
+    output_lock,
+    printable,
+    safe_name,
+    write_text_atomic,
+)
 
 
 def _default_agent() -> str:
@@ -25,7 +35,7 @@ DEFAULT_AGENT = _default_agent()
 def _add_agent_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agent", default=DEFAULT_AGENT, help=f"agent folder, SB3 .zip or CleanRL file (default: {DEFAULT_AGENT})")
     p.add_argument("--game", default=None, help="game for agent files that do not name it (e.g. Pong, Breakout, SpaceInvaders)")
-    p.add_argument("--device", default="cpu", help="torch device: cpu (default) or cuda")
+    p.add_argument("--device", default="cpu", type=cli_types.device, help="torch device: cpu (default) or cuda")
 
 
 def _load(args: argparse.Namespace):
@@ -34,12 +44,93 @@ def _load(args: argparse.Namespace):
     return load_agent(args.agent, game=args.game, device=args.device)
 
 
-def _size(text: str) -> tuple[int, int]:
+def _size(text: str | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(text, tuple):  # already parsed by cli_types.size
+        return text
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise RlvizError(f"--size must look like 1280x720, got {text!r}") from None
     return width, height
+
+
+# ---- outputs: checked before the work, locked against a second process, never an agent's own files
+OUTPUTS = {  # command -> {argument: file suffixes, None for any file, "dir" for a folder}
+    "video": {"out": (".mp4", ".gif")},
+    "frame": {"out": (".png",)},
+    "interactions": {"out": "dir"},
+    "faithfulness": {"json": None, "out": "dir"},
+    "hints": {"json": None, "video": (".mp4", ".gif")},
+    "evaluate": {"json": None},
+    "bench": {"json": None},
+    "train": {"out": "dir"},
+}
+AGENT_FILES = ("agent.json", "model.safetensors", "README.md")
+
+
+def _agent_sources(args: argparse.Namespace) -> list[Path]:
+    names = [getattr(args, a, None) for a in ("agent", "compare", "overfit", "control", "init_from", "hints")]
+    return [Path(n) for n in names if isinstance(n, str) and n and n != "random" and Path(n).exists()]
+
+
+def _refuse_agent_files(out: Path, sources: list[Path]) -> None:
+    """An output must not replace the files of an agent the command reads (evaluate --json
+    agents/x/agent.json would overwrite the agent's own description)."""
+    real = out.resolve()
+    for src in sources:
+        if src.is_dir():
+            own = {(src / name).resolve() for name in AGENT_FILES}
+            expert = (src / "expert").resolve()
+            if real in own or real == expert or expert in real.parents:
+                raise RlvizError(f"{out} is one of the files of the agent {src}; write the output somewhere else")
+        elif real == src.resolve():
+            raise RlvizError(f"{out} is the agent file itself; write the output somewhere else")
+
+
+def _claim_output(args: argparse.Namespace, out: Path, kind: str | tuple[str, ...] | None, option: str = "--out") -> None:
+    """Check ``out`` before the work and hold its lock until the command ends."""
+    if args.command != "train":
+        _refuse_agent_files(out, _agent_sources(args))
+    if kind == "dir":
+        check_output_dir(out)
+    else:
+        check_output_file(out, kind if isinstance(kind, tuple) else None, what=option)
+    locks = getattr(args, "locks", None)
+    if locks is not None:  # set by main(); a direct call of a cmd_* function runs unlocked
+        locks.enter_context(output_lock(out))
+
+
+def _default_output(args: argparse.Namespace, name: str) -> Path:
+    """``runs/<name>``: ``name`` is made from agent metadata by :func:`safe_name`, so it is
+    one plain file name inside ``runs/`` whatever the agent file says (``videos/`` holds the
+    shipped examples, which only scripts/make_videos.sh writes)."""
+    out = Path("runs") / name
+    _claim_output(args, out, (".mp4", ".gif"))
+    return out
+
+
+def _check_train_out(out: Path, *, resume: bool, force: bool, init_from: str | None) -> None:
+    """``train --out`` onto a folder that already holds an agent: resume its checkpoint, or
+    replace it with ``--force``; never replace it silently."""
+    if resume and force:
+        raise RlvizError("--resume and --force contradict each other: resume the run in --out, or replace it")
+    checkpoint = any((out / name / "state.json").exists() for name in ("checkpoint", "checkpoint.tmp", "checkpoint.old"))
+    agent = (out / "agent.json").exists()
+    if force:
+        import shutil
+
+        for name in ("checkpoint", "checkpoint.tmp", "checkpoint.old", "expert"):
+            shutil.rmtree(out / name, ignore_errors=True)
+        for name in (*AGENT_FILES, "episodes.csv"):
+            (out / name).unlink(missing_ok=True)
+        return
+    if resume and not checkpoint and not init_from:
+        raise RlvizError(f"--resume: {out} has no checkpoint to resume; drop --resume to start a new run there")
+    if agent and not checkpoint and not init_from:
+        raise RlvizError(
+            f"{out} already holds an agent and no checkpoint, so training would replace it; pass --force to replace it, "
+            f"or --init-from {out} to continue from it"
+        )
 
 
 def cmd_video(args: argparse.Namespace) -> int:
@@ -57,7 +148,7 @@ def cmd_video(args: argparse.Namespace) -> int:
             raise RlvizError("--episodes and --compare do not combine; a comparison plays one episode of each agent")
 
         other = load_agent(args.compare, game=args.game, device=args.device)
-        out = Path(args.out) if args.out else Path("runs") / f"{agent.name}-vs-{other.name}.mp4"
+        out = Path(args.out) if args.out else _default_output(args, f"{safe_name(agent.name)}-vs-{safe_name(other.name)}.mp4")
         result = make_comparison_video(
             [agent, other], out, frames=args.frames, seed=args.seed, explain=args.explain,
             saliency_frames=args.saliency_frames, fps=args.fps,
@@ -65,7 +156,7 @@ def cmd_video(args: argparse.Namespace) -> int:
         )
     else:
         suffix = f"-highlights{args.highlights}" if args.highlights else ""
-        out = Path(args.out) if args.out else Path("runs") / f"{agent.name}-{args.explain.replace(',', '-')}{suffix}.mp4"
+        out = Path(args.out) if args.out else _default_output(args, f"{safe_name(agent.name)}-{safe_name(args.explain.replace(',', '-'))}{suffix}.mp4")
         result = make_video(
             agent,
             out,
@@ -90,7 +181,7 @@ def cmd_video(args: argparse.Namespace) -> int:
         if args.json:
             print(f"wrote {args.json}")
     note = " (interrupted: the frames so far were saved)" if result.interrupted else ""
-    print(f"wrote {result.path} ({result.frames} frames, score {result.score:+g}, {result.fps:.1f} frames/s){note}")
+    print(f"wrote {printable(result.path)} ({result.frames} frames, score {result.score:+g}, {result.fps:.1f} frames/s){note}")
     return 130 if result.interrupted else 0
 
 
@@ -149,8 +240,7 @@ def cmd_faithfulness(args: argparse.Namespace) -> int:
             "aopc": reports[main_output].to_dict()["aopc"],
             "outputs": {name: r.to_dict() for name, r in reports.items()},
         }
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(payload, indent=1) + "\n")
+        write_text_atomic(args.json, json.dumps(payload, indent=1) + "\n")
         print(f"wrote {args.json}")
     if args.sanity:
         checks = cascade, invariance = sanity_report(agent, frames=args.sanity_frames or min(args.frames, 4), seed=args.seed, methods=methods, out_dir=out)
@@ -215,8 +305,6 @@ def cmd_methods(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from rlviz.agents.evaluate import evaluate
 
-    if args.episodes < 1:
-        raise RlvizError(f"--episodes must be at least 1, got {args.episodes}")
     agent = _load(args)
     if args.write_card:
         from rlviz.agents.model_card import write_model_card
@@ -229,10 +317,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         ev = evaluate(agent, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps, progress=not args.quiet,
                       policy=args.policy)
-    print(f"{agent.name} on {agent.env_spec.game}: {ev.mean:+.2f} ± {ev.std:.2f} over {len(ev.returns)} {ev.policy} episodes (seed {args.seed})")
+    print(f"{printable(agent.name)} on {agent.env_spec.game}: {ev.mean:+.2f} ± {ev.std:.2f} over {len(ev.returns)} {ev.policy} episodes (seed {args.seed})")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"agent": str(args.agent), "game": agent.env_spec.game, **ev.to_dict()}, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps({"agent": str(args.agent), "game": agent.env_spec.game, **ev.to_dict()}, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
 
@@ -247,12 +334,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         device=args.device,
         num_envs=args.envs,
         checkpoint_every_s=args.checkpoint_every,
-        snapshots=[int(s) for s in args.snapshots.split(",") if s.strip()] if args.snapshots else [],
+        snapshots=list(args.snapshots),
         init_from=args.init_from,
         hints=args.hints,
         threads=args.threads,
         life_loss_terminal=not args.full_game_returns,
     )
+    _check_train_out(Path(args.out), resume=args.resume, force=args.force, init_from=args.init_from)
     try:
         out = train(cfg, args.out)  # Ctrl-C or `kill` saves a checkpoint (see _interrupt_on_signals)
     except KeyboardInterrupt:
@@ -328,26 +416,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     agent = _load(args)
-    memory = tuple(int(v) for v in args.memory.split(",") if v.strip()) if args.memory else ()
+    memory = tuple(args.memory)
     if args.memory_only:
         from rlviz.bench import video_memory
 
         if not memory:
             raise RlvizError("--memory-only needs --memory, e.g. --memory 1000,10000")
-        peaks = video_memory(args.agent, memory, device=args.device)
+        peaks = video_memory(args.agent, memory, device=args.device, game=args.game)
         for frames, mb in peaks.items():
             print(f"peak memory of a {frames}-frame saliency+LRP video: {mb:,.0f} MB")
         if args.json:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(json.dumps({"agent": args.agent, "video_peak_rss_mb": peaks}, indent=2) + "\n")
+            write_text_atomic(args.json, json.dumps({"agent": args.agent, "video_peak_rss_mb": peaks}, indent=2) + "\n")
             print(f"wrote {args.json}")
         return 0
     result = run_bench(agent, agent_path=args.agent, frames=args.frames, repeats=args.repeats,
-                       video_frames=args.video_frames, memory_frames=memory)
+                       video_frames=args.video_frames, memory_frames=memory, game=args.game)
     print(result.table())
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(to_json(result) + "\n")
+        write_text_atomic(args.json, to_json(result) + "\n")
         print(f"wrote {args.json}")
     return 0
 
@@ -452,31 +538,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("video", help="render an annotated explanation video of an agent playing",
                        description="Play the agent greedily from a seeded reset, explain every frame and write an mp4 or GIF.")
     _add_agent_args(p)
-    p.add_argument("--frames", type=int, default=300, help="number of agent steps to play and explain (default 300)")
-    p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
-    p.add_argument("--episodes", type=int, default=1, help="play up to this many episodes in a row, seeds SEED, SEED+1, ... (default 1)")
+    p.add_argument("--frames", type=cli_types.int_range(1), default=300, help="number of agent steps to play and explain (default 300)")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="reset seed (default 0)")
+    p.add_argument("--episodes", type=cli_types.int_range(1), default=1, help="play up to this many episodes in a row, seeds SEED, SEED+1, ... (default 1)")
     p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp, interactions (default saliency)")
     p.add_argument("--out", default=None, help="output .mp4 or .gif (default runs/<agent>-<explain>.mp4)")
     p.add_argument("--normalize", choices=("video", "frame"), default="video", help="saliency brightness scale: whole video (default) or per frame")
     p.add_argument("--saliency-frames", choices=("all", "newest"), default="all", help="perturb all stacked frames (default) or only the newest")
-    p.add_argument("--fps", type=float, default=30.0, help="video frame rate (default 30)")
-    p.add_argument("--size", default="1280x720", help="video size WIDTHxHEIGHT, even numbers (default 1280x720)")
-    p.add_argument("--highlights", type=int, default=0, metavar="K", help="keep only clips around the K key moments (lost lives, rewards, value drops and rises, changes of mind)")
+    p.add_argument("--fps", type=cli_types.fps, default=30.0, help="video frame rate (default 30)")
+    p.add_argument("--size", type=cli_types.size, default="1280x720", help="video size WIDTHxHEIGHT, even numbers (default 1280x720)")
+    p.add_argument("--highlights", type=cli_types.int_range(0), default=0, metavar="K", help="keep only clips around the K key moments (lost lives, rewards, value drops and rises, changes of mind)")
     p.add_argument("--compare", default=None, metavar="AGENT", help="a second agent (or checkpoint) played side by side from the same start")
     p.add_argument("--no-captions", action="store_true", help="no plain-language captions at rewards and sharp value changes")
     p.add_argument("--no-cards", action="store_true", help="no title card and end card")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the video's timeline (per step: score, reward, lives, value, move, caption; key moments; cards) to this JSON file")
-    p.add_argument("--batch", type=int, default=None, help="frames explained together (default 8 on CPU, 64 on a GPU)")
+    p.add_argument("--batch", type=cli_types.int_range(1), default=None, help="frames explained together (default 8 on CPU, 64 on a GPU)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_video)
 
     p = sub.add_parser("frame", help="write one annotated still (PNG) of a given step",
                        description="Play the agent from a seeded reset to step T and draw that frame with its explanations (scaled per frame).")
     _add_agent_args(p)
-    p.add_argument("--step", type=int, default=0, help="which agent step to draw (default 0)")
-    p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
+    p.add_argument("--step", type=cli_types.int_range(0), default=0, help="which agent step to draw (default 0)")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="reset seed (default 0)")
     p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp, interactions (default saliency)")
-    p.add_argument("--size", default="1280x720", help="image size WIDTHxHEIGHT (default 1280x720)")
+    p.add_argument("--size", type=cli_types.size, default="1280x720", help="image size WIDTHxHEIGHT (default 1280x720)")
     p.add_argument("--out", required=True, help="output .png file")
     p.set_defaults(func=cmd_frame)
 
@@ -486,18 +572,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder for interactions.json and the figures")
     p.add_argument("--action", default=None, help="one action (index or name, e.g. RIGHT) or 'value'; default: overall, every action and the value")
     p.add_argument("--group", choices=("cell", "channel"), default="cell", help="features grouped by screen cell (49, default) or by channel (64)")
-    p.add_argument("--top-k", type=int, default=10, help="pairs listed per analysis (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="reset seed of the backdrop frame (default 0)")
-    p.add_argument("--frame-step", type=int, default=60, help="steps played before taking the backdrop frame (default 60)")
+    p.add_argument("--top-k", type=cli_types.int_range(1), default=10, help="pairs listed per analysis (default 10)")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="reset seed of the backdrop frame (default 0)")
+    p.add_argument("--frame-step", type=cli_types.int_range(0, 100_000), default=60, help="steps played before taking the backdrop frame (default 60)")
     p.set_defaults(func=cmd_interactions)
 
     p = sub.add_parser("faithfulness", help="do the maps point at what the agent uses? (pixel flipping, sanity checks)",
                        description="Delete screen regions in the order each method ranks them and track the agent's output (AOPC, with a random-order baseline); --sanity adds the randomisation and input-invariance checks.")
     _add_agent_args(p)
-    p.add_argument("--frames", type=int, default=20, help="frames of a seeded rollout to test (default 20)")
-    p.add_argument("--seed", type=int, default=0, help="rollout seed (default 0)")
+    p.add_argument("--frames", type=cli_types.int_range(1), default=20, help="frames of a seeded rollout to test (default 20)")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="rollout seed (default 0)")
     p.add_argument("--methods", default=None, help="comma-separated methods (default: all; see docs/faithfulness.md)")
-    p.add_argument("--region", type=int, default=7, help="side of the square regions removed per step, a divisor of 84 (default 7)")
+    p.add_argument("--region", type=cli_types.int_range(1, 84), default=7, help="side of the square regions removed per step, a divisor of 84 (default 7)")
     p.add_argument("--json", default=None, help="write the results (with 'aopc': {method: value, ..., 'random': value}) to this file")
     p.add_argument("--out", default=None, help="folder for faithfulness.json/png (and sanity.json/png)")
     p.add_argument("--sanity", action="store_true", help="also run the cascading-randomisation and input-invariance checks")
@@ -527,12 +613,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and how often it plays the hinted move; optionally render both side by side.")
     p.add_argument("--overfit", required=True, help="agent trained with expert hints (rlviz train --hints EXPERT)")
     p.add_argument("--control", required=True, help="agent trained with random hints (rlviz train --hints random)")
-    p.add_argument("--frames", type=int, default=200, help="greedy steps to measure per agent (default 200)")
-    p.add_argument("--seed", type=int, default=0, help="first episode's reset seed (default 0)")
+    p.add_argument("--frames", type=cli_types.int_range(1), default=200, help="greedy steps to measure per agent (default 200)")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="first episode's reset seed (default 0)")
     p.add_argument("--json", default=None, help="write both agents' figures to this JSON file")
     p.add_argument("--video", default=None, help="also render the side-by-side video (.mp4 or .gif)")
-    p.add_argument("--video-frames", type=int, default=600, help="steps in the video (default 600)")
-    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--video-frames", type=cli_types.int_range(1), default=600, help="steps in the video (default 600)")
+    p.add_argument("--device", default="cpu", type=cli_types.device, help="cpu (default) or cuda")
     p.set_defaults(func=cmd_hints)
 
     p = sub.add_parser("whatif", help="change the game (or what the agent sees) and measure what changes",
@@ -557,9 +643,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="score an agent over seeded episodes", description="Play seeded episodes (greedy by default) and print mean ± std of the returns.")
     _add_agent_args(p)
-    p.add_argument("--episodes", type=int, default=10, help="number of episodes (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="episode k resets with seed+k (default 0)")
-    p.add_argument("--max-steps", type=int, default=None, help="cut episodes after this many steps")
+    p.add_argument("--episodes", type=cli_types.int_range(1), default=10, help="number of episodes (default 10)")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="episode k resets with seed+k (default 0)")
+    p.add_argument("--max-steps", type=cli_types.int_range(1), default=None, help="cut episodes after this many steps")
     p.add_argument("--json", default=None, help="also write the returns to this JSON file")
     p.add_argument("--policy", choices=("greedy", "sampled"), default="greedy",
                    help="greedy: the likeliest move (as videos play; default); sampled: each move drawn from the policy, "
@@ -571,23 +657,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a PPO agent (resumes from its last checkpoint)",
                        description="PPO with the standard Atari settings; checkpoints every few minutes and resumes when run again.")
     p.add_argument("--game", default="Pong", help="game to train on (default Pong)")
-    p.add_argument("--steps", type=int, required=True,
+    p.add_argument("--steps", type=cli_types.int_range(1), required=True,
                    help="total agent steps to train to, counting steps already trained (e.g. 4096 to try it; "
                         "the bundled Pong agent took 6M, about 6 h on 2 CPU cores)")
     p.add_argument("--out", required=True, help="output agent folder, e.g. agents/pong")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--envs", type=int, default=8, help="parallel envs (default 8)")
-    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--checkpoint-every", type=float, default=300.0, help="seconds between checkpoints (default 300)")
-    p.add_argument("--snapshots", default="", help="comma-separated steps at which to keep a copy of the agent")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=1, help="random seed (default 1)")
+    p.add_argument("--envs", type=cli_types.int_range(1, 1024), default=8, help="parallel envs (default 8)")
+    p.add_argument("--device", default="cpu", type=cli_types.device, help="cpu (default) or cuda")
+    p.add_argument("--checkpoint-every", type=cli_types.positive_float(), default=300.0, help="seconds between checkpoints (default 300)")
+    p.add_argument("--snapshots", type=cli_types.int_list, default=[], help="comma-separated steps at which to keep a copy of the agent")
     p.add_argument("--init-from", default=None, metavar="AGENT", help="when --out has no checkpoint, continue from this exported agent (its weights and step count)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (default: PyTorch's choice; 1 when two runs share a small machine)")
+    p.add_argument("--threads", type=cli_types.int_range(0), default=0, help="torch threads (default: PyTorch's choice; 1 when two runs share a small machine)")
     p.add_argument("--hints", default=None, metavar="EXPERT|random",
                    help="write hint pixels into the bottom strip of every frame: an expert agent's move "
                         "(its folder) or, for a control, random moves (the overfit-agent experiment)")
     p.add_argument("--full-game-returns", action="store_true",
                    help="do not end the return estimate when a life is lost (by default a lost life counts as "
                         "terminal for learning, as in the standard Atari setup; the game itself goes on)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint (running the same command again does too)")
+    p.add_argument("--force", action="store_true", help="replace the agent already in --out (its checkpoint, agent files and model card) with a new run")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("report", help="write an interactive page (open it from disk) for debugging an agent",
@@ -612,12 +700,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure explanation speed against the plain-PyTorch ceiling",
                        description="Print (a) the batched forward ceiling, (b) saliency frames/s, (c) the original loop, (d) LRP frames/s, (e) end-to-end video frames/s and peak memory.")
     _add_agent_args(p)
-    p.add_argument("--frames", type=int, default=8, help="frames per saliency batch (default 8)")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs per figure; the median is reported (default 3)")
-    p.add_argument("--video-frames", type=int, default=0, help="also time an end-to-end saliency+LRP video of this many frames")
-    p.add_argument("--memory", default="", help="comma-separated video lengths whose peak memory to measure, e.g. 1000,10000")
+    p.add_argument("--frames", type=cli_types.int_range(1), default=8, help="frames per saliency batch (default 8)")
+    p.add_argument("--repeats", type=cli_types.int_range(1), default=3, help="timed runs per figure; the median is reported (default 3)")
+    p.add_argument("--video-frames", type=cli_types.int_range(0), default=0, help="also time an end-to-end saliency+LRP video of this many frames")
+    p.add_argument("--memory", type=cli_types.int_list, default=[], help="comma-separated video lengths whose peak memory to measure, e.g. 1000,10000")
     p.add_argument("--memory-only", action="store_true", help="measure only the --memory videos (skip the speed figures)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (default: PyTorch's choice)")
+    p.add_argument("--threads", type=cli_types.int_range(0), default=0, help="torch threads (default: PyTorch's choice)")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 
@@ -689,9 +777,14 @@ def main(argv: list[str] | None = None) -> int:
     _interrupt_on_signals()
     try:
         _apply_threads(args)
-        return int(args.func(args) or 0)
+        with contextlib.ExitStack() as locks:
+            args.locks = locks
+            for name, kind in OUTPUTS.get(args.command, {}).items():
+                if getattr(args, name, None):
+                    _claim_output(args, Path(getattr(args, name)), kind, f"--{name}")
+            return int(args.func(args) or 0)
     except RlvizError as exc:
-        print(f"rlviz: error: {exc}", file=sys.stderr)
+        print(f"rlviz: error: {printable(exc, 2000)}", file=sys.stderr)  # one line, no escape sequences
         return 2
     except KeyboardInterrupt:
         print("rlviz: interrupted", file=sys.stderr)

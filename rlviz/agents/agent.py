@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,29 @@ from torch import nn
 from rlviz.agents.folder import save_native
 from rlviz.play.envs import EnvSpec
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import printable
 
 
-def to_float_obs(obs: Any, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 observations (4,84,84) or (N,4,84,84) -> float32 [N,4,84,84] in [0, 1]."""
+def to_float_obs(obs: Any, device: torch.device | str = "cpu", *, unit_range: bool = True) -> torch.Tensor:
+    """uint8 observations (4,84,84) or (N,4,84,84) -> float32 [N,4,84,84] in [0, 1].
+
+    Floats are taken as already divided by 255: a float batch with a value above 1 (raw
+    0..255 pixels) is refused, since the network would see inputs up to 255 times too large and
+    every explanation would be wrong without a sign. NaN or infinite values are refused too (a
+    NaN pixel would silently zero a saliency map). Values below 0 are allowed: the
+    input-invariance test feeds mean-centred inputs. ``unit_range=False`` skips the range
+    check, for plain networks (not :class:`Agent`) that define their own input domain.
+    """
     if isinstance(obs, torch.Tensor):
         tensor = obs.to(device)
     else:
-        tensor = torch.from_numpy(np.ascontiguousarray(np.asarray(obs))).to(device)
+        try:
+            array = np.asarray(obs)
+        except (ValueError, TypeError) as exc:
+            raise RlvizError(f"observations must be an array of shape (4, 84, 84) or (N, 4, 84, 84) ({exc})") from None
+        if array.dtype == object or array.dtype.kind not in "biuf":
+            raise RlvizError(f"observations must be uint8 (as the env gives them) or float in [0, 1], got {array.dtype}")
+        tensor = torch.from_numpy(np.ascontiguousarray(array)).to(device)
     if tensor.ndim == 3:
         tensor = tensor.unsqueeze(0)
     if tensor.ndim != 4:
@@ -40,8 +56,22 @@ def to_float_obs(obs: Any, device: torch.device | str = "cpu") -> torch.Tensor:
     if tensor.dtype == torch.uint8:
         return tensor.float().div_(255.0)
     if tensor.is_floating_point():
-        return tensor.float()
+        tensor = tensor.float()
+        if tensor.numel():
+            top, bottom = float(tensor.max()), float(tensor.min())  # max is NaN when any value is
+            if math.isnan(top) or math.isinf(top) or math.isinf(bottom):
+                raise RlvizError("observations hold NaN or infinite values; pass uint8 frames or floats in [0, 1]")
+            if unit_range and top > 1.0:
+                raise RlvizError(
+                    f"float observations must lie in [0, 1] (uint8 frames divided by 255), but reach {top:g}; "
+                    "pass the uint8 frames as the env gives them, or divide by 255"
+                )
+        return tensor
     raise RlvizError(f"observations must be uint8 (as the env gives them) or float in [0, 1], got {tensor.dtype}")
+
+
+def _shape_of(value: Any) -> str:
+    return str(tuple(value.shape)) if isinstance(value, torch.Tensor) else type(value).__name__
 
 
 class Agent:
@@ -64,11 +94,15 @@ class Agent:
         self.architecture = architecture
         self.metadata = dict(metadata or {})
         out = self._probe()
+        self._check_outputs(out)
         self._n_actions = int((out[0] if isinstance(out, (tuple, list)) else out).shape[-1])
         if kind is None:
             kind = "actor-critic" if isinstance(out, (tuple, list)) else "q"
         if kind not in ("actor-critic", "q"):
             raise RlvizError(f"agent kind must be 'actor-critic' or 'q', got {kind!r}")
+        if (kind == "q") == isinstance(out, (tuple, list)):
+            given = "(logits, value)" if isinstance(out, (tuple, list)) else "one tensor"
+            raise RlvizError(f"agent kind {kind!r} does not fit a network that returns {given}")
         self.kind = kind
         n = self.n_actions
         if action_names is None:
@@ -80,8 +114,24 @@ class Agent:
 
     def _probe(self) -> Any:
         dummy = torch.zeros((1, *self.env_spec.obs_shape), device=self.device)
-        with torch.no_grad():
-            return self.net(dummy)
+        try:
+            with torch.no_grad():
+                return self.net(dummy)
+        except RuntimeError as exc:
+            raise RlvizError(
+                f"the network does not take observations of shape {self.env_spec.obs_shape} "
+                f"({str(exc).splitlines()[0][:160]}); check env_spec.frame_stack and the first layer"
+            ) from None
+
+    def _check_outputs(self, out: Any) -> None:
+        """The net must give logits [1, A] (and a value [1] or [1, 1]) for one observation."""
+        logits = out[0] if isinstance(out, (tuple, list)) else out
+        if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[0] != 1 or logits.shape[1] < 1:
+            raise RlvizError(f"the network must return logits or Q-values of shape [N, actions], got {_shape_of(logits)}")
+        if isinstance(out, (tuple, list)):
+            value = out[1] if len(out) > 1 else None
+            if not isinstance(value, torch.Tensor) or value.numel() != 1 or value.ndim > 2:
+                raise RlvizError(f"an actor-critic network must return (logits [N, A], value [N] or [N, 1]), got value {_shape_of(value)}")
 
     @property
     def n_actions(self) -> int:
@@ -89,6 +139,10 @@ class Agent:
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """float [N,C,84,84] in [0,1] -> (logits [N,A], value [N]); differentiable."""
+        if tuple(x.shape[1:]) != tuple(self.env_spec.obs_shape):
+            raise RlvizError(
+                f"this agent takes observations of shape {self.env_spec.obs_shape} (or a batch of them), got {tuple(x.shape)}"
+            )
         out = self.net(x)
         if self.kind == "actor-critic":
             logits, value = out[0], out[1]
@@ -116,7 +170,7 @@ class Agent:
 
     @property
     def name(self) -> str:
-        return str(self.metadata.get("name", "agent"))
+        return printable(self.metadata.get("name", "agent"), 200)  # no escape sequences from a crafted file
 
     def check_env(self, env_spec: EnvSpec, n_env_actions: int) -> None:
         """Refuse to play an env whose observations or actions do not fit this agent."""

@@ -1,8 +1,10 @@
 """rlviz's native agent folder: ``agent.json`` and ``model.safetensors``, written and read.
 
 ``agent.json`` holds the architecture, env spec, action names, provenance and evaluation;
-the weights are in safetensors, so loading never unpickles anything. This module knows the
-files, not the :class:`~rlviz.agents.agent.Agent` class (it takes any object with the agent's
+the weights are in safetensors, so loading never unpickles anything. Every file is written to a
+temporary name and renamed into place (never through a symbolic link), and ``agent.json`` is
+read with a size cap and checked field by field (:mod:`rlviz.agents.schema`) before anything
+is built from it. This module knows the files, not the :class:`~rlviz.agents.agent.Agent` class (it takes any object with the agent's
 attributes), so ``Agent.save`` can use it without an import circle.
 """
 
@@ -12,9 +14,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import save_file
+from safetensors.torch import save as safetensors_bytes
 
+from rlviz.agents.schema import MAX_AGENT_JSON_BYTES, check_agent_doc, parse_agent_json
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import (
+    inside_folder,
+    read_limited,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 
 FORMAT = "rlviz-agent"
 VERSION = 1
@@ -29,9 +38,11 @@ def save_native(agent: Any, path: str | Path) -> Path:
             "from a file; build it with rlviz.agents.networks (e.g. NatureActorCritic)"
         )
     folder = Path(path)
+    if folder.is_symlink() and folder.name == EXPERT_FOLDER:
+        raise RlvizError(f"{folder} is a symbolic link; rlviz writes an agent's {EXPERT_FOLDER}/ folder only as a real folder")
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in agent.net.state_dict().items()}
-    save_file(state, str(folder / "model.safetensors"))
+    write_bytes_atomic(folder / "model.safetensors", safetensors_bytes(state))
     doc = {
         "format": FORMAT,
         "version": VERSION,
@@ -41,21 +52,21 @@ def save_native(agent: Any, path: str | Path) -> Path:
         "action_names": agent.action_names,
         **{k: v for k, v in agent.metadata.items() if k not in ("format", "version")},
     }
-    (folder / "agent.json").write_text(json.dumps(doc, indent=2) + "\n")
+    write_text_atomic(folder / "agent.json", json.dumps(doc, indent=2) + "\n")
     if agent.hint_expert is not None:  # hinted agents carry their teacher, so they replay anywhere
         save_native(agent.hint_expert, folder / EXPERT_FOLDER)
     return folder
 
 
 def read_agent_json(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RlvizError(f"{path} is not a readable agent.json ({exc}); re-save the agent") from None
+    """``agent.json`` of an agent folder, refused unless it is a regular file inside the
+    folder, at most 1 MB, and every field rlviz reads has its type and range."""
+    inside_folder(path.parent, path, what="agent.json")
+    doc = parse_agent_json(read_limited(path, MAX_AGENT_JSON_BYTES, what="agent.json"), str(path))
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise RlvizError(f"{path} is not an rlviz agent description (format != {FORMAT!r})")
-    if doc.get("version") != VERSION:
-        raise RlvizError(f"{path} has format version {doc.get('version')}; this rlviz reads version {VERSION}")
-    return doc
+    if doc.get("version") != VERSION or isinstance(doc.get("version"), bool):
+        raise RlvizError(f"{path} has format version {str(doc.get('version'))[:20]}; this rlviz reads version {VERSION}")
+    return check_agent_doc(doc, str(path))
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from rlviz.agents.agent import Agent
 from rlviz.agents.evaluate import Evaluation, check_policy, evaluate, evaluate_random
+from rlviz.agents.folder import read_agent_json
 from rlviz.play.hints import hint_source
+from rlviz.util.safe_io import write_text_atomic
 
 
 def write_model_card(
@@ -22,7 +24,7 @@ def write_model_card(
     ours = evaluate(agent, episodes=episodes, seed=seed, progress=progress)
     drawn = evaluate(agent, episodes=episodes, seed=seed, progress=progress, policy="sampled") if sampled else None
     baseline = evaluate_random(agent.env_spec, episodes=episodes, seed=seed)
-    doc = json.loads((folder / "agent.json").read_text())
+    doc = read_agent_json(folder / "agent.json")
     doc["evaluation"] = {
         "episodes": episodes,
         "seed": seed,
@@ -34,7 +36,7 @@ def write_model_card(
     }
     if drawn is not None:
         doc["evaluation"]["sampled_policy"] = {"mean": drawn.mean, "std": drawn.std, "returns": drawn.returns}
-    (folder / "agent.json").write_text(json.dumps(doc, indent=2) + "\n")
+    write_text_atomic(folder / "agent.json", json.dumps(doc, indent=2) + "\n")  # replaces a link, never writes through it
     prov = doc.get("provenance", {})
     spec = doc["env"]
     hours = prov.get("wall_time_s", 0) / 3600
@@ -73,7 +75,7 @@ def write_model_card(
         "```",
         "",
     ]
-    (folder / "README.md").write_text("\n".join(lines))
+    write_text_atomic(folder / "README.md", "\n".join(lines))
     return ours, baseline
 
 

@@ -31,6 +31,7 @@ from rlviz.assess.faithfulness import mean_ci
 from rlviz.explain.perturbation import perturbation_saliency
 from rlviz.play.hints import HINT_ROWS, hint_fraction, hint_source, read_hint
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import write_text_atomic
 
 
 @dataclass
@@ -129,5 +130,5 @@ def hint_experiment(overfit: Agent, control: Agent, *, frames: int = 200, seed: 
     )
     if json_path is not None:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(result.to_json() + "\n")
+        write_text_atomic(json_path, result.to_json() + "\n")
     return result

@@ -305,6 +305,8 @@ def perturbed_scores(
     if batch_size < 1:
         raise RlvizError(f"batch_size must be at least 1, got {batch_size}")
     x = to_float_obs(obs, agent.device)
+    if tuple(x.shape[1:]) != tuple(agent.env_spec.obs_shape):
+        raise RlvizError(f"this agent takes observations of shape {agent.env_spec.obs_shape} (or a batch of them), got {tuple(x.shape)}")
     n, _, h, w = x.shape
     if h != w:
         raise RlvizError(f"observations must be square, got {h}x{w}")

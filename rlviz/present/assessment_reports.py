@@ -31,6 +31,7 @@ from rlviz.present.faithfulness_figures import (
     save_png,
 )
 from rlviz.present.ranking_figure import draw_ranking
+from rlviz.util.safe_io import write_text_atomic
 
 
 def faithfulness_report(
@@ -67,7 +68,7 @@ def faithfulness_report(
             "spacing": spacing,
             "outputs": {o: r.to_dict() for o, r in reports.items()},
         }
-        (out / "faithfulness.json").write_text(json.dumps(payload, indent=1))
+        write_text_atomic(out / "faithfulness.json", json.dumps(payload, indent=1))
         save_png(out / "faithfulness.png", draw_flipping_curves(reports, title=f"{agent.name}: pixel flipping"))
     return reports
 
@@ -98,7 +99,7 @@ def sanity_report(
         out.mkdir(parents=True, exist_ok=True)
         payload = {"agent": agent.name, "game": agent.env_spec.game, "seed": seed,
                    "cascading_randomization": cascade.to_dict(), "input_invariance": invariance.to_dict()}
-        (out / "sanity.json").write_text(json.dumps(payload, indent=1))
+        write_text_atomic(out / "sanity.json", json.dumps(payload, indent=1))
         save_png(out / "sanity.png", draw_sanity(cascade, invariance, title=f"{agent.name}: sanity checks"))
     return cascade, invariance
 
@@ -121,7 +122,7 @@ def ranking_report(
         out.mkdir(parents=True, exist_ok=True)
         payload = {"agent": agent.name, "game": agent.env_spec.game, "output": report.output,
                    "frames": report.n_frames, "sanity_checked": cascade is not None, "ranking": ranking_dict(rows)}
-        (out / "ranking.json").write_text(json.dumps(payload, indent=1))
+        write_text_atomic(out / "ranking.json", json.dumps(payload, indent=1))
         note = (f"{report.n_frames} frames, explained output: {report.output}"
                 "; whiskers: 95% CI over frames; frames/s measured on this machine")
         save_png(out / "ranking.png", draw_ranking(rows, title=f"{agent.name}: which explanation method to trust", note=note))

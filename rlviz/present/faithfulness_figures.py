@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import write_bytes_atomic
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 INK = (30, 30, 30)
@@ -281,9 +282,14 @@ def draw_sanity(cascade: Any, invariance: Any = None, *, title: str = "Sanity ch
 
 
 def save_png(path: str | Path, image: np.ndarray) -> Path:
-    """Write an RGB uint8 image as PNG (creating the folder)."""
+    """Write an RGB uint8 image as PNG (creating the folder), through a temporary file and a
+    rename so that an existing PNG is replaced only by a complete one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), np.ascontiguousarray(image[..., ::-1])):
-        raise RlvizError(f"could not write {path}; check the folder is writable")
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]))
+    if not ok:
+        raise RlvizError(f"could not encode {path} as PNG")
+    try:
+        write_bytes_atomic(path, encoded.tobytes())
+    except OSError as exc:
+        raise RlvizError(f"could not write {path} ({exc.strerror or exc}); check the folder is writable") from None
     return path

@@ -26,12 +26,14 @@ from rlviz.explain.interactions_cnn import (
     label_pairs,
     policy_influence,
 )
+from rlviz.present.faithfulness_figures import save_png
 from rlviz.present.interaction_figures import (
     blank_frame,
     draw_interaction_matrix,
     draw_interaction_pairs,
 )
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import check_output_dir, write_text_atomic
 
 
 def _analyses(agent: Agent, action: int | str | None) -> list[tuple[str, str, int | str | None]]:
@@ -83,15 +85,12 @@ def write_interaction_report(
     an int covers that action plus the overall view. ``frame_rgb`` (210x160x3 RGB) is the
     backdrop for the pair figures; without one a neutral grid is drawn. Returns name -> path.
     """
-    import cv2
-
     check_group(group)
     if action is not None and action != "value" and not (
         isinstance(action, (int, np.integer)) and 0 <= int(action) < agent.n_actions
     ):
         raise RlvizError(f"action must be None, 'value' or an index 0..{agent.n_actions - 1}, got {action!r}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(out_dir)
     parts = cnn_parts(agent)
     rgb_shape = RGB_SHAPE if frame_rgb is None else tuple(np.asarray(frame_rgb).shape[:2])
     backdrop = blank_frame(rgb_shape) if frame_rgb is None else np.asarray(frame_rgb, np.uint8)
@@ -120,13 +119,13 @@ def write_interaction_report(
         grid = parts.grid[1:] if group == "cell" else None
         heat = draw_interaction_matrix(matrix, title=f"Which {group}s work together: {title}", grid=grid)
         paths[f"matrix_{key}"] = out / f"matrix_{key}.png"
-        cv2.imwrite(str(paths[f"matrix_{key}"]), cv2.cvtColor(heat, cv2.COLOR_RGB2BGR))
+        save_png(paths[f"matrix_{key}"], heat)
         if group == "cell":
             typical = float(np.median(matrix[np.triu_indices_from(matrix, 1)]))
             fig = draw_interaction_pairs(backdrop, pairs[:figure_pairs], typical_strength=typical,
                                          title=f"Screen regions combined for {title}")
             paths[f"pairs_{key}"] = out / f"pairs_{key}.png"
-            cv2.imwrite(str(paths[f"pairs_{key}"]), cv2.cvtColor(fig, cv2.COLOR_RGB2BGR))
+            save_png(paths[f"pairs_{key}"], fig)
     paths["json"] = out / "interactions.json"
-    paths["json"].write_text(json.dumps(report, indent=1))
+    write_text_atomic(paths["json"], json.dumps(report, indent=1))
     return paths

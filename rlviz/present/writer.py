@@ -1,17 +1,24 @@
 """Streaming video sinks: H.264 mp4 (yuv420p) or GIF, written frame by frame.
 
-A writer is a context manager; closing it (also on Ctrl-C or an error) finalises the file,
-so a video that was cut short is still playable.
+A writer is a context manager; closing it (also on Ctrl-C) finalises the file, so a video
+that was cut short is still playable. Frames go to a temporary file beside the output, which
+is renamed onto the output only once it is finalised: an existing video is never truncated,
+a crash or ``kill -9`` leaves it as it was, and a second Ctrl-C while the file is finalised
+is held off (:func:`rlviz.util.signals.shield_interrupts`). After any other error the
+temporary file is removed and the output left alone.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import check_output_file
+from rlviz.util.signals import shield_interrupts
 
 FORMATS = (".mp4", ".gif")
 
@@ -23,20 +30,7 @@ def check_output_path(path: str | Path) -> Path:
         raise RlvizError(f"unsupported video format {p.suffix!r} for {p}; use .mp4 or .gif")
     if p.is_dir():
         raise RlvizError(f"{p} is a folder; give a file name such as {p / 'video.mp4'}")
-    parent = p.parent if str(p.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RlvizError(f"cannot create folder {parent} ({exc.strerror}); choose another --out") from None
-    existed = p.exists()
-    try:  # a real write probe: os.access says yes for root even on read-only filesystems
-        with open(p, "ab"):
-            pass
-    except OSError as exc:
-        raise RlvizError(f"cannot write {p} ({exc.strerror}); choose another --out") from None
-    if not existed:
-        p.unlink(missing_ok=True)
-    return p
+    return check_output_file(p, FORMATS)
 
 
 class VideoWriter:
@@ -51,13 +45,19 @@ class VideoWriter:
         self._gif_every = max(1, int(round(fps / gif_fps))) if self.is_gif else 1
         self._writer = None
         self._size: tuple[int, int] | None = None
+        self._tmp: Path | None = None  # where the frames go until the file is complete
 
     def _open(self, frame: np.ndarray) -> None:
+        import tempfile
+
         import imageio.v2 as imageio
 
         h, w = frame.shape[:2]
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name[:60]}.", suffix=f".tmp{self.path.suffix}", dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(name)
         if self.is_gif:
-            self._writer = imageio.get_writer(self.path, mode="I", duration=1000.0 * self._gif_every / self.fps, loop=0)
+            self._writer = imageio.get_writer(self._tmp, mode="I", duration=1000.0 * self._gif_every / self.fps, loop=0)
         else:
             if h % 2 or w % 2:
                 raise RlvizError(f"H.264 needs even frame sizes, got {w}x{h}")
@@ -66,7 +66,7 @@ class VideoWriter:
             # default "medium" (6.1 s against 12.6 s for the 450 frames of the demo) for 3%
             # more bytes at the same quality target (docs/speed.md).
             self._writer = imageio.get_writer(
-                self.path, fps=self.fps, codec="libx264", pixelformat="yuv420p", quality=7, macro_block_size=2,
+                self._tmp, fps=self.fps, codec="libx264", pixelformat="yuv420p", quality=7, macro_block_size=2,
                 ffmpeg_log_level="error", output_params=["-preset", "veryfast"],
             )
         self._size = (w, h)
@@ -88,15 +88,37 @@ class VideoWriter:
         self._writer.append_data(frame)
 
     def close(self) -> None:
+        """Finalise the video and rename it onto the output (a second Ctrl-C is held off)."""
+        if self._writer is None:
+            return
+        with shield_interrupts(f"finishing {self.path}; wait a moment (a second Ctrl-C is ignored)"):
+            try:
+                self._writer.close()
+                self._writer = None
+                os.replace(self._tmp, self.path)
+            except BaseException:
+                self.discard()
+                raise
+
+    def discard(self) -> None:
+        """Drop the unfinished video: the output keeps what it held before."""
         if self._writer is not None:
-            self._writer.close()
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001 - the file is thrown away anyway
+                pass
             self._writer = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> "VideoWriter":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None or issubclass(exc_type, KeyboardInterrupt):
+            self.close()  # also on Ctrl-C: the frames so far make a playable video
+        else:
+            self.discard()
 
 
 def read_video(path: str | Path) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import os
 import platform
@@ -34,6 +35,10 @@ from rlviz.agents.networks import NatureActorCritic
 from rlviz.play.envs import EnvSpec, _snake, action_names, canonical_game, make_env
 from rlviz.play.hints import write_hints
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import write_text_atomic
+from rlviz.util.signals import shield_interrupts
+
+LOG_HEADER = ["global_step", "wall_time_s", "episode_return", "episode_length"]
 
 
 @dataclass
@@ -222,7 +227,7 @@ class Trainer:
             "episodes": self.episodes,
             "config": dataclasses.asdict(self.cfg),
         }
-        (tmp / "state.json").write_text(json.dumps(state, indent=2))
+        write_text_atomic(tmp / "state.json", json.dumps(state, indent=2))  # last: its presence marks a complete copy
         old = self.out / "checkpoint.old"
         shutil.rmtree(old, ignore_errors=True)
         if self.ckpt_dir.exists():
@@ -243,7 +248,20 @@ class Trainer:
         self.iteration = int(prov.get("steps", 0)) // self.cfg.batch_size
         self.wall_time = float(prov.get("wall_time_s", 0.0))
 
+    def _recover_checkpoint(self) -> None:
+        """After a crash inside :meth:`save_checkpoint` the newest complete copy may sit in
+        ``checkpoint.tmp`` (complete once its state.json exists) or ``checkpoint.old``."""
+        if (self.ckpt_dir / "state.json").exists():
+            return
+        for name in ("checkpoint.tmp", "checkpoint.old"):
+            candidate = self.out / name
+            if (candidate / "state.json").exists():
+                shutil.rmtree(self.ckpt_dir, ignore_errors=True)
+                candidate.rename(self.ckpt_dir)
+                return
+
     def load_checkpoint(self) -> bool:
+        self._recover_checkpoint()
         if not (self.ckpt_dir / "state.json").exists():
             if self.cfg.init_from:
                 self.init_from_agent(self.cfg.init_from)
@@ -272,17 +290,19 @@ class Trainer:
         return True
 
     def _trim_log(self, global_step: int) -> int:
-        """Drop logged episodes that ended after the checkpoint (their iteration runs again);
-        returns how many episodes remain."""
+        """Drop logged episodes that ended after the checkpoint (their iteration runs again),
+        and whatever a crash left half-written (an empty file, a missing header, a cut line);
+        returns how many episodes remain. The log is rewritten through a temporary file."""
         path = self.out / "episodes.csv"
         if not path.exists():
             return 0
-        with open(path, newline="") as f:
+        with open(path, newline="", errors="replace") as f:
             rows = list(csv.reader(f))
-        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= global_step]
-        with open(path, "w", newline="") as f:
-            csv.writer(f).writerows(kept)
-        return len(kept) - 1
+        kept = [r for r in rows if _log_row(r) is not None and _log_row(r) <= global_step]
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows([LOG_HEADER, *kept])
+        write_text_atomic(path, buffer.getvalue())
+        return len(kept)
 
     @property
     def global_step(self) -> int:
@@ -334,6 +354,8 @@ class Trainer:
         cfg = self.cfg
         self.out.mkdir(parents=True, exist_ok=True)
         resumed = self.load_checkpoint()
+        if not resumed:  # a run killed before its first checkpoint left episodes that will be played again
+            self.episodes = self._trim_log(self.global_step)
         if self.iteration >= cfg.num_iterations:
             print(f"{self.out}: already trained for {self.global_step} steps (--steps {cfg.total_steps} asks for no more); "
                   f"to continue, run again with a larger --steps (e.g. --steps {2 * cfg.total_steps})")
@@ -356,11 +378,10 @@ class Trainer:
         ep_length = np.zeros(n, dtype=np.int64)
         recent: list[float] = []
         csv_path = self.out / "episodes.csv"
-        new_csv = not csv_path.exists()
-        log = open(csv_path, "a", newline="")
+        if not csv_path.exists() or csv_path.stat().st_size == 0:  # the header is on disk before any row
+            write_text_atomic(csv_path, ",".join(LOG_HEADER) + "\r\n")
+        log = open(csv_path, "a", newline="")  # noqa: SIM115 - closed in the finally below
         writer = csv.writer(log)
-        if new_csv:
-            writer.writerow(["global_step", "wall_time_s", "episode_return", "episode_length"])
         pending_snapshots = sorted(s for s in cfg.snapshots if s > self.global_step)
         bar = tqdm(total=cfg.num_iterations * cfg.batch_size, initial=self.global_step, unit="step",
                    desc=f"PPO {self.spec.game}" + (" (resumed)" if resumed else ""), smoothing=0.05)
@@ -396,6 +417,7 @@ class Trainer:
                         self.episodes += 1
                         recent = (recent + [float(ep_return[i])])[-20:]
                         writer.writerow([self.global_step + (step + 1) * n, round(time.time() - start, 1), float(ep_return[i]), int(ep_length[i])])
+                        log.flush()  # whole lines reach the file; a crash cuts at most the last one
                         ep_return[i], ep_length[i] = 0.0, 0
                 # 2. Generalised advantage estimation, bootstrapped from the last value.
                 with torch.no_grad():
@@ -440,16 +462,31 @@ class Trainer:
                     self.export_agent(self.out / "snapshots" / f"step-{pending_snapshots.pop(0)}")
                 if time.time() - last_ckpt >= cfg.checkpoint_every_s:
                     log.flush()
-                    self.save_checkpoint()
-                    self.export_agent(self.out)
+                    with shield_interrupts("saving a checkpoint; wait a moment (Ctrl-C is held off until it is written)"):
+                        self.save_checkpoint()
+                        self.export_agent(self.out)
                     last_ckpt = time.time()
         finally:
             bar.close()
             log.close()
             envs.close()
-            self.save_checkpoint()
-            self.export_agent(self.out)
+            # a second Ctrl-C (a terminal sends it to the whole process group) must not cut this short
+            with shield_interrupts(f"saving a checkpoint at step {self.global_step:,}; wait a moment (a second Ctrl-C is ignored)"):
+                self.save_checkpoint()
+                self.export_agent(self.out)
         return self.out
+
+
+def _log_row(row: list[str]) -> int | None:
+    """The step of a complete episode-log row, or None for a header, blank or cut line."""
+    if len(row) != len(LOG_HEADER):
+        return None
+    try:
+        step = int(row[0])
+        float(row[1]), float(row[2]), int(row[3])
+    except ValueError:
+        return None
+    return step
 
 
 def train(cfg: PPOConfig, out: str | Path) -> Path:

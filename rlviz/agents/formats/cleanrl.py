@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,16 @@ import torch
 from torch import nn
 
 from rlviz.agents.agent import Agent
+from rlviz.agents.formats.checks import (
+    MAX_WEIGHTS_BYTES,
+    check_finite,
+    check_head,
+    check_torch_archive,
+)
 from rlviz.agents.networks import NatureActorCritic, NatureQNetwork
 from rlviz.play.envs import PIPELINES, EnvSpec, action_names, canonical_game, make_env
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import read_limited
 
 # CleanRL module prefix -> rlviz module prefix
 PPO_LAYERS = {
@@ -67,10 +75,13 @@ def read_state_dict(raw: bytes, source: str) -> dict[str, torch.Tensor]:
     ``weights_only=True`` lets through only tensors and plain containers; a file that
     needs anything else (a pickled object, a payload) is refused with an RlvizError.
     """
+    check_torch_archive(raw, source)
     try:
-        obj = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():  # a crafted file must not make torch print pages of warnings
+            warnings.simplefilter("ignore")
+            obj = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower():
+        if "weights only" in str(exc).lower() and "global" in str(exc).lower():  # random bytes fail on an operand instead
             raise RlvizError(
                 f"{source} holds Python objects besides tensors and was refused unopened "
                 "(rlviz never unpickles); save only model.state_dict()"
@@ -110,6 +121,7 @@ def copy_weights(net: nn.Module, state: dict[str, torch.Tensor], layers: dict[st
                 f"{source}: {source_key} has shape {tuple(tensor.shape)}, expected {tuple(expected[key].shape)} "
                 "(rlviz reads Nature-CNN agents on 84x84 frames)"
             )
+    check_finite(renamed, source)
     net.load_state_dict({k: v.float() for k, v in renamed.items()})
     return net
 
@@ -158,10 +170,7 @@ def load_cleanrl(path: str | Path, game: str | None = None, *, device: str | tor
     ``game`` is required: CleanRL's file does not say which game it was trained on.
     """
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise RlvizError(f"cannot read {p} ({exc.strerror}); check the path") from None
+    raw = read_limited(p, MAX_WEIGHTS_BYTES, what="weights file")
     state = read_state_dict(raw, str(p))
     if game is None:
         raise RlvizError(f"{p} does not say which game it was trained on; pass game= (CLI: --game), e.g. --game Breakout")
@@ -178,6 +187,7 @@ def load_cleanrl(path: str | Path, game: str | None = None, *, device: str | tor
         raise RlvizError(f"{p} lacks weights for network.0.weight")
     n_actions = _shape(state, head, 2, str(p))[0]
     in_channels = _shape(state, "network.0.weight", 4, str(p))[1]
+    check_head(n_actions, in_channels, str(p))
     pipeline = "cleanrl" if "cleanrl" in PIPELINES else "sb3"
     spec, names = atari_env_spec(game, n_actions, in_channels, pipeline)
     if kind == "ppo_atari":

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from rlviz.agents.agent import Agent
+from rlviz.agents.formats.checks import MAX_WEIGHTS_BYTES, check_head
 from rlviz.agents.formats.cleanrl import atari_env_spec, copy_weights, read_state_dict
 from rlviz.agents.networks import (
     NatureActorCritic,
@@ -44,7 +45,8 @@ from rlviz.agents.networks import (
 )
 from rlviz.util.errors import RlvizError
 
-MAX_MEMBER_BYTES = 2 << 30  # refuse absurd (zip-bomb sized) members before reading them
+MAX_MEMBER_BYTES = {"policy.pth": MAX_WEIGHTS_BYTES, "data": 16 << 20, "_stable_baselines3_version": 1 << 10}
+MAX_ZIP_BYTES = 1 << 30  # RL Zoo zips with optimizer state are tens of MB
 NATURE_CNN = {"cnn.0": "0", "cnn.2": "2", "cnn.4": "4", "linear.0": "7"}
 ENV_ID_IN_NAME = re.compile(r"(?:^|[^A-Za-z])([A-Z][A-Za-z]+?)(?:NoFrameskip)?-v[045]\b")
 
@@ -55,6 +57,17 @@ def _trunk(sb3_prefix: str, rlviz_prefix: str) -> dict[str, str]:
 
 def _read_zip(path: Path) -> dict[str, bytes]:
     """The members rlviz uses, as bytes; a torch.save archive is flagged with key ``torch``."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise RlvizError(f"cannot read {path} ({exc.strerror or exc}); check the path") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise RlvizError(f"{path} is not a regular file (a FIFO or device); pass an SB3 .zip file")
+    if info.st_size > MAX_ZIP_BYTES:
+        raise RlvizError(f"{path} is {info.st_size:,} bytes, more than the {MAX_ZIP_BYTES:,} an SB3 model may have")
     try:
         with zipfile.ZipFile(path) as archive:
             infos = {info.filename: info for info in archive.infolist()}
@@ -68,7 +81,7 @@ def _read_zip(path: Path) -> dict[str, bytes]:
             out = {}
             for name in ("policy.pth", "data", "_stable_baselines3_version"):
                 if name in infos:
-                    if infos[name].file_size > MAX_MEMBER_BYTES:
+                    if infos[name].file_size > MAX_MEMBER_BYTES[name]:
                         raise RlvizError(f"{path}: {name} is implausibly large ({infos[name].file_size} bytes); not a model file")
                     out[name] = archive.read(name)
             return out
@@ -174,6 +187,7 @@ def load_sb3(path: str | Path, game: str | None = None, *, device: str | torch.d
         if key not in state or state[key].ndim != ndim:
             raise RlvizError(f"{source} lacks a {ndim}-D {key}; it is not a Nature-CNN CnnPolicy")
     in_channels, n_actions = int(state[first].shape[1]), int(state[head].shape[0])
+    check_head(n_actions, in_channels, source)
     obs_shape = _plain(data.get("observation_space"), "_shape")
     if isinstance(obs_shape, list) and len(obs_shape) == 3 and in_channels not in (obs_shape[0], obs_shape[-1]):
         raise RlvizError(f"{p}: observation space {tuple(obs_shape)} does not fit a first conv with {in_channels} channels")

@@ -317,9 +317,11 @@ def lrp(
         raise RlvizError(f"batch_size must be at least 1, got {batch_size}")
     net, forward, device = _policy(agent)
     param = next(net.parameters(), None)
-    x_all = to_float_obs(obs, device)
+    x_all = to_float_obs(obs, device, unit_range=isinstance(agent, Agent))
     if param is not None and param.is_floating_point():
         x_all = x_all.to(param.dtype)
+    if x_all.shape[0] == 0:  # an empty batch explains nothing
+        return np.zeros(tuple(x_all.shape), np.float32)
     targets = _targets(target, x_all.shape[0])
     maps = []
     for begin in range(0, x_all.shape[0], batch_size):

@@ -48,6 +48,7 @@ from rlviz.present.video.timeline import Card, tally, write_timeline
 from rlviz.present.video.timeline import timeline as make_timeline
 from rlviz.present.writer import VideoWriter, check_output_path
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import atomic_path, check_output_file
 
 
 def make_video(
@@ -267,7 +268,8 @@ def render_still(
     p = Path(out)
     if p.suffix.lower() != ".png":
         raise RlvizError(f"a still is written as PNG; give a .png file name instead of {p.name}")
-    p.parent.mkdir(parents=True, exist_ok=True)
+    check_output_file(p, (".png",))
+    layout = compute_layout(*size, panels=explain)  # a bad size is refused before the work
     env = env_for(agent)
     try:
         steps, _ = record(agent, env, seed=seed, frames=step + 1, progress=False)
@@ -276,13 +278,14 @@ def render_still(
         explained, _ = explain_steps(agent, env, steps, [step], explain, seed=seed, progress=False)
         records = {step: explained[0]}
         title, subtitle, warning = agent_label(agent)
-        renderer = FrameRenderer(compute_layout(*size, panels=explain), action_labels(agent.env_spec.game, agent.action_names),
+        renderer = FrameRenderer(layout, action_labels(agent.env_spec.game, agent.action_names),
                                  title=title, subtitle=subtitle, warning=warning, game=agent.env_spec.game,
                                  value_range=value_range([s.value for s in steps]),
                                  lives=max(s.lives for s in steps) > 0)
         captions = moments.captions([s.value for s in steps], [s.reward for s in steps], [s.lives for s in steps])
         for k, view in views(agent, env, steps, records, seed=seed, captions=captions):
-            imageio.imwrite(p, renderer.render(view, frame_scales(records[k])))
+            with atomic_path(p) as tmp:  # the old still stays whole until the new one is complete
+                imageio.imwrite(tmp, renderer.render(view, frame_scales(records[k])))
     finally:
         env.close()
     return p
