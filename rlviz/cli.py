@@ -247,7 +247,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     result = make_report(
         agent, out, compare=other, frames=args.frames, episodes=args.episodes, seed=args.seed, methods=args.explain,
         all_actions=args.all_actions, key_moments=args.moments, agent_path=agent_path, figures=tuple(args.figures),
-        interactions=not args.no_interactions, batch=args.batch, progress=not args.quiet,
+        interactions=not args.no_interactions, objects=not args.no_objects, batch=args.batch, progress=not args.quiet,
     )
     for n, m in enumerate(result.moments, 1):
         print(f"key moment {n}: step {m.step}: {m.text}")
@@ -525,6 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures", action="append", default=[], metavar="DIR",
                    help="add the PNG figures in DIR (e.g. from rlviz faithfulness --out) to the Summary tab; repeatable")
     p.add_argument("--no-interactions", action="store_true", help="no region-pair figures on the Summary tab")
+    p.add_argument("--no-objects", action="store_true", help="no objects layer (boxes, names and each map's top object shares; "
+                                                            "they need the agent's background, computed once and cached)")
     p.add_argument("--batch", type=int, default=8, help="frames explained together (default 8)")
     p.add_argument("--out", default=None, help="output folder (default runs/report-<agent>)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
