@@ -29,6 +29,10 @@ def test_remove_paints_the_named_object_with_the_background_in_every_frame(pong_
     assert (out[ball] == COURT).all()  # gone from every stacked frame, painted with the background
     assert (out[~ball] == obs[~ball]).all()  # only its pixels (and the 1-px grown rim, court already) change
     assert [o.name for o in find_objects(out, bg, "Pong")] == ["agent's paddle"]
+    padded = obs.copy()
+    padded[0] = 0  # after a reset the stack starts with blank frames: they differ from the background but hold no object
+    out = edit.blank.apply(padded)
+    assert (out[0] == 0).all() and (out[1:][ball[1:]] == COURT).all()
 
 
 def test_remove_refuses_an_unknown_object_in_one_line_before_playing(pong_agent, agent_dir, capsys):
