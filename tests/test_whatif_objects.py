@@ -104,3 +104,11 @@ def test_headline_says_what_the_interval_shows():
     unsure = _result([1.0, -3.0, 2.0], [2.0, -1.0, -2.0])
     assert not unsure.stats.ci_excludes_zero
     assert "(the 95% confidence interval of the paired difference includes 0)" in unsure.headline()
+
+
+def test_blank_padding_frames_hold_no_objects():
+    obs, bg = pong_scene()
+    obs[:2] = 0  # the first two stacked frames after a reset are blank
+    objects = find_objects(obs, bg, "Pong")
+    assert not any(o.masks[:2].any() for o in objects)
+    assert [o.name for o in objects] == ["ball", "agent's paddle"]  # found in the frames that are there

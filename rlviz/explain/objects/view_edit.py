@@ -37,13 +37,10 @@ class ObjectRegion:
 
     def mask(self, obs: np.ndarray) -> np.ndarray:
         obs = np.asarray(obs)
-        out = np.zeros(obs.shape if obs.ndim == 3 else obs.shape[-2:], bool)
-        for o in find_objects(obs, self.background, self.game):
+        for o in find_objects(obs, self.background, self.game):  # none in the blank frames padding a reset's stack
             if o.name == self.name:
-                out = o.masks.copy()
-        if out.ndim == 3:  # a blank padding frame (the stack's start after a reset) has no objects
-            out[~obs.reshape(len(out), -1).any(axis=1)] = False
-        return out
+                return o.masks
+        return np.zeros(obs.shape if obs.ndim == 3 else obs.shape[-2:], bool)
 
 
 def object_names(game: str | None) -> tuple[str, ...]:
