@@ -112,3 +112,19 @@ def test_blank_padding_frames_hold_no_objects():
     objects = find_objects(obs, bg, "Pong")
     assert not any(o.masks[:2].any() for o in objects)
     assert [o.name for o in objects] == ["ball", "agent's paddle"]  # found in the frames that are there
+
+
+def test_summary_lists_each_methods_top_objects_or_one_method_in_one_paragraph():
+    r = _result([1.0], [0.0])
+    r.object_shares = {m: {"frames": 4, "without": {"ball": 0.5, "opponent's paddle": 0.62, "agent's score": 0.01},
+                           "with": {"ball": 0.4, "opponent's paddle": 0.58, "agent's score": 0.55},
+                           "on_objects_without": 0.9, "on_objects_with": 0.95}
+                       for m in ("saliency-actor", "lrp-epsilon-gamma-box")}
+    full = r.summary().splitlines()
+    # ranked by the larger of the two shares: the score (1% -> 55%) comes before the ball (50% -> 40%)
+    assert "  actor saliency: opponent's paddle 62% -> 58%, agent's score 1% -> 55%, ball 50% -> 40% (all objects 90% -> 95%)" in full
+    assert any(line.startswith("  LRP (epsilon-gamma-box): opponent's paddle 62% -> 58%") for line in full)
+    short = r.summary(methods=("saliency-actor",)).splitlines()
+    assert short[-1] == ("Share of its actor saliency on the objects, without -> with the edit (4 frames): opponent's paddle "
+                         "62% -> 58%, agent's score 1% -> 55%, ball 50% -> 40% (all objects 90% -> 95%).")
+    assert not any("LRP" in line for line in short)

@@ -33,6 +33,7 @@ from tqdm import tqdm
 from rlviz.agents.agent import Agent
 from rlviz.assess.paired import PairedStats, paired_difference
 from rlviz.assess.whatif_objects import (
+    METHOD_WORDS,
     SHARE_METHODS,
     maps_by_method,
     object_share_shift,
@@ -132,8 +133,9 @@ class WhatIfResult:
     # per method: {"frames", "without": {object: share}, "with": {...}, "on_objects_without", "on_objects_with"}
     object_shares: dict | None = None
 
-    def summary(self) -> str:
-        """What changed, in plain words, saying only what the numbers show."""
+    def summary(self, methods: tuple[str, ...] | None = None) -> str:
+        """What changed, in plain words, saying only what the numbers show; ``methods`` limits the
+        object shares to those methods (None: all; one method: one paragraph)."""
         s = self.stats
         n = len(self.seeds)
         seeds = f"seed {self.seeds[0]}" if n == 1 else f"seeds {self.seeds[0]}-{self.seeds[-1]}"
@@ -160,12 +162,17 @@ class WhatIfResult:
             even = f"; a map spread evenly would put {self.focus_area:.0%} there" if self.focus_area is not None else ""
             lines.append(f"Share of its saliency on {self.focus}: {self.saliency_original:.0%} before, "
                          f"{self.saliency_edited:.0%} after ({self.saliency_frames} frames each{even}).")
-        if self.object_shares:
-            frames = next(iter(self.object_shares.values()))["frames"]
+        shares = {m: v for m, v in (self.object_shares or {}).items() if methods is None or m in methods}
+        if len(shares) == 1:  # one paragraph, for a video's end card
+            (m, one), = shares.items()
+            lines.append(f"Share of its {METHOD_WORDS.get(m, m)} on the objects, without -> with the edit "
+                         f"({one['frames']} frames): " + shift_words(shares)[0].split(": ", 1)[1] + ".")
+        elif shares:
+            frames = next(iter(shares.values()))["frames"]
             where = ("the same observations, objects found on the unedited view" if self.kind == "view"
                      else "the frames of each game at the same steps")
             lines.append(f"Share of each map on the objects, without -> with the edit (mean over {frames} frames: {where}):")
-            lines += shift_words(self.object_shares)
+            lines += shift_words(shares)
         return "\n".join(lines)
 
     def headline(self) -> str:

@@ -121,7 +121,7 @@ def make_whatif_video(
             finally:
                 bar.close()
             if result is not None and not interrupted:
-                end = cards.text_card(w, h, "What changed", result.summary().splitlines()[1:], footer="made with rlviz whatif")
+                end = cards.text_card(w, h, "What changed", result.summary(methods=("saliency-actor",)).splitlines()[1:], footer="made with rlviz whatif")
                 for _ in range(2 * card_frames):
                     writer.write(end)
     finally:
