@@ -396,7 +396,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     result = make_report(
         agent, out, compare=other, frames=args.frames, episodes=args.episodes, seed=args.seed, methods=args.explain,
         all_actions=args.all_actions, key_moments=args.moments, agent_path=agent_path, figures=tuple(args.figures),
-        interactions=not args.no_interactions, batch=args.batch, progress=not args.quiet,
+        interactions=not args.no_interactions, objects=not args.no_objects, batch=args.batch, progress=not args.quiet,
     )
     for n, m in enumerate(result.moments, 1):
         print(f"key moment {n}: step {m.step}: {m.text}")
@@ -495,8 +495,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     if args.edit and args.view_edit:
         raise RlvizError("give one edit at a time: --edit or --view-edit")
     if args.view_edit:
-        if not args.view_edit.startswith(("blank:", "hint:")):
-            raise RlvizError(f"--view-edit takes blank:x0,y0,x1,y1[=V] or hint:off|random|constant=ACTION, got {args.view_edit!r}")
+        if not args.view_edit.startswith(("blank:", "hint:", "remove:")):
+            raise RlvizError(f"--view-edit takes blank:x0,y0,x1,y1[=V], remove:OBJECT or hint:off|random|constant=ACTION, got {args.view_edit!r}")
         args.edit = args.view_edit
     if not args.edit:
         raise RlvizError("--edit is required; run 'rlviz whatif --list' for the edits of each game")
@@ -505,16 +505,17 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     from rlviz.assess.whatif import what_if
-    from rlviz.play.edits import parse_edit
+    from rlviz.assess.whatif_objects import parse_whatif_edit
 
     agent = _load(args)
-    edit = parse_edit(args.edit, agent)  # refused here, before any episode is played
+    edit = parse_whatif_edit(args.edit, agent)  # refused here, before any episode is played
     if args.video:
         from rlviz.present.writer import check_output_path
 
         check_output_path(args.video)
     result = what_if(agent, edit, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps,
-                     saliency_frames=args.saliency_frames, progress=not args.quiet, json_path=args.json)
+                     saliency_frames=args.saliency_frames, objects=not args.no_objects, progress=not args.quiet,
+                     json_path=args.json)
     print(result.summary())
     if args.json:
         print(f"wrote {args.json}")
@@ -625,13 +626,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Play the same seeds with and without an edit of the game (RAM) or of the agent's view; "
                                    "report returns with a paired 95%% interval, changed moves and where the saliency moves.")
     _add_agent_args(p)
-    p.add_argument("--edit", default=None, help="a game edit (see --list), blank:x0,y0,x1,y1[=V] or hint:off|random|constant=ACTION")
-    p.add_argument("--view-edit", default=None, help="the same for view edits only (blank:... or hint:...): the game is not changed")
+    p.add_argument("--edit", default=None, help="a game edit (see --list), blank:x0,y0,x1,y1[=V], remove:OBJECT or hint:off|random|constant=ACTION")
+    p.add_argument("--view-edit", default=None, help="the same for view edits only (blank:..., remove:OBJECT or hint:...): the game is not changed; "
+                                                      "remove:OBJECT paints that object with the background, e.g. remove:ball")
     p.add_argument("--list", action="store_true", help="list the edits of each game and exit")
     p.add_argument("--episodes", type=int, default=3, help="episodes with and without the edit, seeds SEED, SEED+1, ... (default 3)")
     p.add_argument("--seed", type=int, default=0, help="first episode's reset seed (default 0)")
     p.add_argument("--max-steps", type=int, default=None, help="cut each episode after this many steps")
     p.add_argument("--saliency-frames", type=int, default=16, help="frames per run for the saliency comparison (0: skip; default 16)")
+    p.add_argument("--no-objects", action="store_true", help="skip each method's object shares with and without the edit "
+                                                             "(they need the agent's background, computed once and cached)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.add_argument("--video", default=None, help="also render the unedited and the edited game side by side (.mp4 or .gif)")
     p.add_argument("--video-frames", type=int, default=300, help="steps in the video (default 300)")
@@ -692,6 +696,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures", action="append", default=[], metavar="DIR",
                    help="add the PNG figures in DIR (e.g. from rlviz faithfulness --out) to the Summary tab; repeatable")
     p.add_argument("--no-interactions", action="store_true", help="no region-pair figures on the Summary tab")
+    p.add_argument("--no-objects", action="store_true", help="no objects layer (boxes, names and each map's top object shares; "
+                                                            "they need the agent's background, computed once and cached)")
     p.add_argument("--batch", type=int, default=8, help="frames explained together (default 8)")
     p.add_argument("--out", default=None, help="output folder (default runs/report-<agent>)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

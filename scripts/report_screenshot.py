@@ -1,6 +1,6 @@
 """Open an rlviz report in headless Chromium, print its time to first paint, and save a
 screenshot: ``python scripts/report_screenshot.py runs/report/index.html docs/report.png
-[--step 1234] [--map lrp-action] [--stack] [--summary] [--width 1400]``.
+[--step 1234] [--map lrp-action] [--stack] [--objects] [--summary] [--width 1400]``.
 
 Times are measured by the browser itself: first-contentful-paint (the Paint Timing API) and
 the moment the page has drawn its first complete frame with its map (``window.rlvizFirstDraw``),
@@ -24,6 +24,7 @@ def main() -> int:
     p.add_argument("--step", type=int, default=None)
     p.add_argument("--map", default=None, help="layer to show, e.g. sal-actor, lrp-action")
     p.add_argument("--stack", action="store_true", help="show the 4 stacked frames")
+    p.add_argument("--objects", action="store_true", help="turn on the objects layer (boxes, names, top shares)")
     p.add_argument("--summary", action="store_true", help="the Summary tab")
     p.add_argument("--width", type=int, default=1400)
     p.add_argument("--height", type=int, default=1000)
@@ -41,6 +42,8 @@ def main() -> int:
               f"(navigation start = 0; {wall:.2f} s as seen from the driver)")
         if args.stack:
             b.eval("document.getElementById('show-stack').click()")
+        if args.objects:
+            b.eval("document.getElementById('show-objects').click()")
         if args.summary:
             b.eval("document.getElementById('tab-summary').click()")
         b.pump(0.5)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from object_case import row_mode_background
 
 from rlviz.agents.agent import Agent
 from rlviz.agents.networks import NatureActorCritic
@@ -40,6 +41,7 @@ class Case:
     rgb: list[np.ndarray]  # the RGB frame of each step of the rollout, replayed independently
     obs: list[np.ndarray]
     actions: list[int]
+    background: np.ndarray  # the objects layer's background (tests/object_case.py: each row's most common gray)
 
 
 def read_data(folder: Path) -> dict:
@@ -50,15 +52,16 @@ def read_data(folder: Path) -> dict:
 @functools.lru_cache(maxsize=1)
 def small_report() -> Case:
     agent, other = untrained(0, "net-a"), untrained(1, "net-b")
+    env = env_for(agent)
+    steps = list(play(agent, env, seed=SEED, max_steps=STEPS))
+    frames = list(replay_frames(env, steps, seed=SEED))
+    env.close()
+    background = row_mode_background(frames[-1][1][-1])
     folder = Path(tempfile.mkdtemp(prefix="rlviz-report-test-")) / "report"
     card = folder.parent / "card"
     card.mkdir()
     (card / "README.md").write_text("# net-a\n\nA **test** card <script>alert(1)</script>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
     result = make_report(agent, folder, compare=other, frames=STEPS, seed=SEED, agent_path=card, interactions=False,
-                         progress=False)
-    env = env_for(agent)
-    steps = list(play(agent, env, seed=SEED, max_steps=STEPS))
-    frames = list(replay_frames(env, steps, seed=SEED))
-    env.close()
+                         background=background, progress=False)
     return Case(agent, other, result, folder, read_data(folder), [f[0] for f in frames], [f[1] for f in frames],
-                [s.action for s in steps])
+                [s.action for s in steps], background)

@@ -13,6 +13,7 @@ from report_case import PONG_ACTIONS, STEPS, read_data, small_report
 
 from rlviz.cli import main
 from rlviz.explain.lrp import lrp
+from rlviz.explain.objects import find_objects, object_shares
 from rlviz.explain.perturbation import perturbation_saliency
 from rlviz.present.report import encode
 from rlviz.present.report.summary import markdown_to_html
@@ -91,6 +92,29 @@ def test_report_maps_are_the_explainers_maps_at_the_rollout_scale():
         assert np.abs(got.astype(int) - want).max() <= 1
 
 
+def test_objects_layer_has_each_steps_boxes_and_each_maps_top_shares():
+    case = small_report()
+    objects = case.data["objects"]
+    names = objects["names"]
+    rel = lrp(case.agent, np.stack(case.obs), target="action").sum(axis=1)
+    seen = set()
+    for k in range(STEPS):
+        found = find_objects(case.obs[k], case.background, "Pong")
+        want = [[o.name, *_newest_box(o.masks[-1])] for o in found if o.masks[-1].any()]
+        assert [[names[i], *box] for i, *box in objects["boxes"][k]] == want
+        seen |= {o.name for o in found}
+        top = sorted(object_shares(rel[k], found).by_object.items(), key=lambda kv: -kv[1])[:3]
+        got = [(names[i], share) for i, share in objects["shares"]["lrp-action"][k]]
+        assert got == [(n, pytest.approx(v, abs=6e-4)) for n, v in top if v >= 0.005]
+    assert {"agent's paddle", "opponent's paddle"} <= seen  # the scene has named objects to check
+    assert set(objects["shares"]) == {ly["key"] for ly in case.data["layers"]}
+
+
+def _newest_box(mask: np.ndarray) -> list[int]:
+    rows, cols = np.nonzero(mask)
+    return [int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1]
+
+
 def test_compare_lists_the_steps_where_the_second_agent_acts_otherwise():
     case = small_report()
     logits_b, _ = case.other(np.stack(case.obs))
@@ -136,8 +160,8 @@ def test_q_network_report_shows_q_values_not_probabilities(tmp_path):
 
     torch.manual_seed(0)
     agent = Agent(NatureQNetwork(6), env_spec=EnvSpec("Pong"), action_names=PONG_ACTIONS, metadata={"name": "q"})
-    result = make_report(agent, tmp_path / "q", frames=3, methods="lrp", interactions=False, progress=False)
+    result = make_report(agent, tmp_path / "q", frames=3, methods="lrp", interactions=False, objects=False, progress=False)
     d = read_data(tmp_path / "q")
-    assert d["agent"]["kind"] == "q" and d["probs"] == [] and d["entropy"] == []
+    assert d["agent"]["kind"] == "q" and d["probs"] == [] and d["entropy"] == [] and d["objects"] is None
     assert result.steps == 3 and [ly["key"] for ly in d["layers"]] == ["lrp-action", "lrp-value"]
     assert len(d["logits"][0]) == 6 and d["action"][0] == int(np.argmax(d["logits"][0]))  # Q-values, greedy move

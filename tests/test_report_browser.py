@@ -105,3 +105,28 @@ def test_compare_mode_lists_the_disagreements(page):
     browser.eval("document.querySelectorAll('#disagreements li')[0].click()")
     wait_drawn(browser, listed[0])
     assert browser.console_errors() == []
+
+
+def test_objects_layer_shows_the_names_of_the_objects_found_at_that_step(page):
+    from rlviz.explain.objects import find_objects
+
+    case, browser = page
+    k = STEPS - 1
+    want = [o.name for o in find_objects(case.obs[k], case.background, "Pong") if o.masks[-1].any()]
+    assert {"agent's paddle", "opponent's paddle"} <= set(want)  # found independently of the report's code
+    load(browser, case, f"#step={k}")
+    wait_drawn(browser, k)
+    before = shot(browser, "#frame")
+    assert browser.eval("document.getElementById('object-names').hidden")
+    box = browser.rect("#show-objects")
+    browser.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    browser.wait("document.getElementById('show-objects').checked")
+    browser.pump(0.3)
+    wait_drawn(browser, k)
+    names = browser.eval("[...document.querySelectorAll('#object-names li')].map(li => li.textContent)")
+    assert names == want
+    shares = browser.eval("[...document.querySelectorAll('#object-shares li:not(.label)')].map(li => li.textContent)")
+    objects = case.data["objects"]
+    assert shares == [f"{objects['names'][i]} {round(100 * s)}%" for i, s in objects["shares"]["sal-actor"][k]] and shares
+    assert np.abs(shot(browser, "#frame") - before).max(axis=-1).mean() > 0.5  # the boxes and names are drawn
+    assert browser.console_errors() == []

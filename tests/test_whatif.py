@@ -33,7 +33,7 @@ def test_moves_changed_counts_steps_whose_move_differs_on_the_unedited_view():
     # the copier plays whatever the strip shows; with hint:constant=NOOP its move differs from the
     # unedited view exactly where the control's random hint was not NOOP
     agent = _hint_copier()
-    result = what_if(agent, "hint:constant=NOOP", episodes=2, max_steps=30, saliency_frames=2, progress=False)
+    result = what_if(agent, "hint:constant=NOOP", episodes=2, max_steps=30, saliency_frames=2, objects=False, progress=False)
     hints = [np.random.default_rng([0, s]).integers(6, size=30) for s in (0, 1)]  # reset's hint, then one per step
     assert result.moves_changed == pytest.approx(np.mean(np.concatenate(hints) != 0))
     assert result.kind == "view" and result.first_screen_difference is None

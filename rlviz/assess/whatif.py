@@ -11,7 +11,10 @@ Measured, numbers only:
   first step at which its move differs (episode 1);
 * where an edit acts on one place of the screen, the share of the actor-saliency mass
   (positive part) in that place, before and after the edit: on the same observations for a view
-  edit, on frames sampled from each run for a game edit.
+  edit, on frames sampled from each run for a game edit;
+* how each method's object shares move (:mod:`rlviz.assess.whatif_objects`): per method
+  (actor and critic saliency, LRP epsilon-gamma-box, LRP against the background) each named
+  object's mean share of the map, on the same frames as the focus share.
 
 Example:
     >>> result = what_if(load_agent("agents/pong"), "opponent-frozen", episodes=3)
@@ -29,8 +32,15 @@ from tqdm import tqdm
 
 from rlviz.agents.agent import Agent
 from rlviz.assess.paired import PairedStats, paired_difference
-from rlviz.explain.perturbation import perturbation_saliency
-from rlviz.play.edits import Edit, edited_env, original_env, parse_edit
+from rlviz.assess.whatif_objects import (
+    METHOD_WORDS,
+    SHARE_METHODS,
+    maps_by_method,
+    object_share_shift,
+    parse_whatif_edit,
+    shift_words,
+)
+from rlviz.play.edits import Edit, edited_env, original_env
 from rlviz.play.envs import as_uint8_stack
 from rlviz.util.errors import RlvizError
 
@@ -90,15 +100,12 @@ def _first_difference(a: list[int], b: list[int]) -> int | None:
     return None if len(a) == len(b) else min(len(a), len(b))
 
 
-def saliency_share(agent: Agent, obs: np.ndarray, mask: np.ndarray, batch: int = 8) -> np.ndarray:
-    """Per observation, the share of the positive actor-saliency mass inside ``mask``."""
-    shares = []
-    for lo in range(0, len(obs), batch):
-        actor = np.clip(perturbation_saliency(agent, obs[lo : lo + batch]).actor.astype(np.float64), 0, None)
-        total = actor.sum(axis=(1, 2))
-        inside = actor[:, mask].sum(axis=1)
-        shares.append(np.where(total > 0, inside / np.where(total > 0, total, 1), 0.0))
-    return np.concatenate(shares)
+def _mask_share(actor: np.ndarray, mask: np.ndarray) -> float:
+    """Mean over frames of the share of the positive actor-saliency mass inside ``mask``."""
+    actor = np.clip(actor.astype(np.float64), 0, None)
+    total = actor.sum(axis=(1, 2))
+    inside = actor[:, mask].sum(axis=1)
+    return float(np.where(total > 0, inside / np.where(total > 0, total, 1), 0.0).mean())
 
 
 @dataclass
@@ -123,9 +130,12 @@ class WhatIfResult:
     saliency_original: float | None = None  # mean share of actor saliency on the focus, before
     saliency_edited: float | None = None  # and after the edit
     focus_area: float | None = None  # the focus's share of the frame: what a map spread evenly would put there
+    # per method: {"frames", "without": {object: share}, "with": {...}, "on_objects_without", "on_objects_with"}
+    object_shares: dict | None = None
 
-    def summary(self) -> str:
-        """What changed, in plain words, saying only what the numbers show."""
+    def summary(self, methods: tuple[str, ...] | None = None) -> str:
+        """What changed, in plain words, saying only what the numbers show; ``methods`` limits the
+        object shares to those methods (None: all; one method: one paragraph)."""
         s = self.stats
         n = len(self.seeds)
         seeds = f"seed {self.seeds[0]}" if n == 1 else f"seeds {self.seeds[0]}-{self.seeds[-1]}"
@@ -152,12 +162,25 @@ class WhatIfResult:
             even = f"; a map spread evenly would put {self.focus_area:.0%} there" if self.focus_area is not None else ""
             lines.append(f"Share of its saliency on {self.focus}: {self.saliency_original:.0%} before, "
                          f"{self.saliency_edited:.0%} after ({self.saliency_frames} frames each{even}).")
+        shares = {m: v for m, v in (self.object_shares or {}).items() if methods is None or m in methods}
+        if len(shares) == 1:  # one paragraph, for a video's end card
+            (m, one), = shares.items()
+            lines.append(f"Share of its {METHOD_WORDS.get(m, m)} on the objects, without -> with the edit "
+                         f"({one['frames']} frames): " + shift_words(shares)[0].split(": ", 1)[1] + ".")
+        elif shares:
+            frames = next(iter(shares.values()))["frames"]
+            where = ("the same observations, objects found on the unedited view" if self.kind == "view"
+                     else "the frames of each game at the same steps")
+            lines.append(f"Share of each map on the objects, without -> with the edit (mean over {frames} frames: {where}):")
+            lines += shift_words(shares)
         return "\n".join(lines)
 
     def headline(self) -> str:
         """One line for a title card: the score change."""
         s = self.stats
-        sure = "" if len(self.seeds) < 2 else (" (a real change at 95%)" if s.ci_excludes_zero else " (not distinguishable from no change)")
+        sure = "" if len(self.seeds) < 2 else (
+            " (the 95% confidence interval of the paired difference excludes 0)" if s.ci_excludes_zero
+            else " (the 95% confidence interval of the paired difference includes 0)")
         return f"Mean score {s.original_mean:+.1f} without the edit, {s.edited_mean:+.1f} with it{sure}."
 
     def to_dict(self) -> dict:
@@ -178,17 +201,20 @@ def what_if(
     seed: int = 0,
     max_steps: int | None = None,
     saliency_frames: int = 16,
+    objects: bool = True,
+    background: np.ndarray | None = None,
     progress: bool = True,
     json_path: str | Path | None = None,
 ) -> WhatIfResult:
     """Play ``episodes`` greedy episodes (seeds seed, seed + 1, ...) with and without ``edit``
     and measure what changed (see the module docstring). ``max_steps`` cuts each episode;
-    ``saliency_frames=0`` skips the saliency comparison."""
+    ``saliency_frames=0`` skips the saliency comparison; ``objects=False`` skips the object shares
+    (which need the agent's background: ``background`` or the cached one, computed the first time)."""
     if episodes < 1:
         raise RlvizError(f"episodes must be at least 1, got {episodes}")
     if max_steps is not None and max_steps < 1:
         raise RlvizError(f"max_steps must be at least 1, got {max_steps}")
-    parsed = parse_edit(edit, agent) if isinstance(edit, str) else edit
+    parsed = parse_whatif_edit(edit, agent, background) if isinstance(edit, str) else edit
     seeds = [seed + k for k in range(episodes)]
     envs = [original_env(agent, render_mode=None), edited_env(agent, parsed, render_mode=None)]
     try:
@@ -210,12 +236,23 @@ def what_if(
     )
     mask = parsed.focus_mask(agent.env_spec.screen_size, agent.n_actions)
     result.focus_area = None if mask is None else float(mask.mean())
-    if saliency_frames and mask is not None:
-        ref = after.sample_unedited if view else before.sample
-        if ref and after.sample:
-            result.saliency_original = float(saliency_share(agent, np.stack(ref), mask).mean())
-            result.saliency_edited = float(saliency_share(agent, np.stack(after.sample), mask).mean())
-            result.saliency_frames = min(len(ref), len(after.sample))
+    ref = after.sample_unedited if view else before.sample
+    if saliency_frames and (mask is not None or objects) and ref and after.sample:
+        n = min(len(ref), len(after.sample))
+        ref_obs, edited_obs = np.stack(ref[:n]), np.stack(after.sample[:n])
+        if objects and background is None:
+            from rlviz.explain.objects import background as agent_background
+
+            background = agent_background(agent, progress=progress)
+        methods = SHARE_METHODS if objects else ("saliency-actor",)
+        maps = (maps_by_method(agent, ref_obs, background, methods), maps_by_method(agent, edited_obs, background, methods))
+        if mask is not None:
+            result.saliency_original = _mask_share(maps[0]["saliency-actor"], mask)
+            result.saliency_edited = _mask_share(maps[1]["saliency-actor"], mask)
+            result.saliency_frames = n
+        if objects:
+            result.object_shares = object_share_shift(agent, ref_obs, edited_obs, background, same_observations=view,
+                                                      methods=methods, maps=maps)
     if json_path is not None:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(json_path).write_text(result.to_json() + "\n")

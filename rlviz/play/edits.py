@@ -24,6 +24,7 @@ from rlviz.play.view_edits import (
     VIEW_EDITS,
     Blank,
     HintEdit,
+    PaintBackground,
     ViewEdit,
     hint_edit_says,
     parse_view_edit,
@@ -38,7 +39,7 @@ class Edit:
     text: str
     kind: str
     game: GameEdit | None = None
-    blank: Blank | None = None
+    blank: Blank | PaintBackground | None = None
     hint: str | None = None
     hint_says: str = ""
 
@@ -55,7 +56,7 @@ class Edit:
         if self.game is not None:
             return self.game.focus_says
         if self.blank is not None:
-            return "the painted box"
+            return getattr(self.blank.region, "name", "the painted box")
         return "the hint strip"
 
     def focus_mask(self, size: int = 84, n_actions: int = 1) -> np.ndarray | None:
@@ -68,6 +69,8 @@ class Edit:
             m[int(y0 * size / 210) : int(np.ceil(y1 * size / 210)), int(x0 * size / 160) : int(np.ceil(x1 * size / 160))] = True
             return m
         if self.blank is not None:
+            if not getattr(self.blank.region, "fixed", True):
+                return None  # an object moves: no one place (its shares are measured per object)
             return self.blank.region.mask(np.zeros((size, size), np.uint8))
         return hint_mask(n_actions, size)
 
@@ -75,14 +78,18 @@ class Edit:
 def all_edits_text() -> str:
     """Every edit, one game per line, for ``rlviz whatif --list``."""
     lines = [f"{game}: " + ", ".join(f"{e.name} ({e.says})" for e in edits.values()) for game, edits in EDITS.items()]
-    lines.append("any game (what the agent sees only): " + ", ".join(VIEW_EDITS[:1]))
-    lines.append("agents trained with hint pixels (pong-overfit, pong-control): " + ", ".join(VIEW_EDITS[1:]))
+    lines.append("any game (what the agent sees only): " + ", ".join(VIEW_EDITS[:2])
+                 + " (OBJECT: a name of the game's objects, see 'rlviz objects')")
+    lines.append("agents trained with hint pixels (pong-overfit, pong-control): " + ", ".join(VIEW_EDITS[2:]))
     return "\n".join(lines)
 
 
 def parse_edit(text: str, agent: Any) -> Edit:
     """Parse ``--edit`` for this agent; refuses an edit that does not fit its game, ROM or hints."""
     game = agent.env_spec.game
+    if text.startswith("remove:"):
+        raise RlvizError("remove:OBJECT needs the agent's objects and background: parse it with "
+                         "rlviz.assess.whatif.parse_whatif_edit (the CLI and what_if do)")
     if text.startswith(("blank:", "hint:")):
         view = parse_view_edit(text)
         if isinstance(view, Blank):

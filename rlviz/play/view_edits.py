@@ -8,6 +8,9 @@ kinds exist:
   stacked frame with that frame's median gray level (``blank:x0,y0,x1,y1=V``: with V). A box
   is one kind of :class:`Region`; an object found on the screen (issue #18's objects and
   background model) plugs in as another Region with the same ``mask(obs)`` call.
+* ``remove:OBJECT`` paints a named object (issue #18's objects, found in every observation
+  against the agent's background) with the background in every stacked frame
+  (:class:`PaintBackground`; the region comes from :mod:`rlviz.explain.objects.view_edit`).
 * ``hint:off`` / ``hint:random`` / ``hint:constant=ACTION`` rewrite the hint strip of an agent
   trained with hint pixels (:mod:`rlviz.play.hints`): no hint, a random move, or always the same
   move, in place of the expert's (or, for the control, the random) move it was trained with.
@@ -39,7 +42,7 @@ from rlviz.play.hints import (
 )
 from rlviz.util.errors import RlvizError
 
-VIEW_EDITS = ("blank:x0,y0,x1,y1[=V]", "hint:off", "hint:random", "hint:constant=ACTION")
+VIEW_EDITS = ("blank:x0,y0,x1,y1[=V]", "remove:OBJECT", "hint:off", "hint:random", "hint:constant=ACTION")
 
 
 class Region(Protocol):
@@ -93,6 +96,30 @@ class Blank:
         return out
 
 
+@dataclass(frozen=True)
+class PaintBackground:
+    """Paint a region with the background (uint8 (H, W)) in every stacked frame: an object's
+    pixels removed from the agent's view (``remove:OBJECT``, region from
+    :mod:`rlviz.explain.objects.view_edit`). The rendered frame gets the RGB frame's median colour."""
+
+    region: Region
+    background: np.ndarray
+    value: None = None  # ViewEdit.render paints the median colour of the RGB frame
+
+    @property
+    def says(self) -> str:
+        return f"{self.region.says} is removed from the agent's view (painted with the background)"
+
+    def apply(self, obs: np.ndarray) -> np.ndarray:
+        out = np.array(obs, dtype=np.uint8, copy=True)
+        mask = np.asarray(self.region.mask(out), bool)
+        frames = out.reshape(-1, *out.shape[-2:])
+        masks = np.broadcast_to(mask.reshape(-1, *mask.shape[-2:]), frames.shape)
+        for f, m in zip(frames, masks):
+            f[m] = self.background[m]
+        return out
+
+
 def parse_view_edit(text: str) -> Blank | str:
     """``blank:x0,y0,x1,y1[=V]`` -> :class:`Blank`; ``hint:MODE`` -> the mode string (see HintEdit)."""
     kind, _, arg = text.partition(":")
@@ -124,7 +151,7 @@ class ViewEdit(gym.Wrapper):
         (4, 84, 84)
     """
 
-    def __init__(self, env: gym.Env, edit: Blank) -> None:
+    def __init__(self, env: gym.Env, edit: Blank | PaintBackground) -> None:
         super().__init__(env)
         self.edit = edit
         self.unedited: np.ndarray | None = None

@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from rlviz.agents.agent import Agent
 from rlviz.assess.whatif import WhatIfResult
-from rlviz.play.edits import Edit, edited_env, original_env, parse_edit
+from rlviz.assess.whatif_objects import parse_whatif_edit
+from rlviz.play.edits import Edit, edited_env, original_env
 from rlviz.present import cards
 from rlviz.present.compare_layout import CompareRenderer
 from rlviz.present.layout import FrameView, compute_layout
@@ -64,7 +65,7 @@ def make_whatif_video(
     edited one, explain both and write them side by side, between a title card (the edit and
     ``result``'s headline) and an end card (``result``'s summary). ``start=K`` plays the first K
     steps unseen and shows the ``frames`` steps after them."""
-    parsed = parse_edit(edit, agent) if isinstance(edit, str) else edit
+    parsed = parse_whatif_edit(edit, agent) if isinstance(edit, str) else edit
     explain = parse_explain(explain)
     if frames < 1 or start < 0:
         raise RlvizError(f"frames must be at least 1 and start at least 0, got {frames} and {start}")
@@ -120,7 +121,7 @@ def make_whatif_video(
             finally:
                 bar.close()
             if result is not None and not interrupted:
-                end = cards.text_card(w, h, "What changed", result.summary().splitlines()[1:], footer="made with rlviz whatif")
+                end = cards.text_card(w, h, "What changed", result.summary(methods=("saliency-actor",)).splitlines()[1:], footer="made with rlviz whatif")
                 for _ in range(2 * card_frames):
                     writer.write(end)
     finally:

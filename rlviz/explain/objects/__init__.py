@@ -24,10 +24,16 @@ from rlviz.explain.objects.segment import (
     find_objects,
     label_image,
 )
-from rlviz.explain.objects.shares import Shares, mean_shares, object_shares, top_objects
+from rlviz.explain.objects.shares import (
+    Shares,
+    mean_shares,
+    object_shares,
+    shares_on_labels,
+    top_objects,
+)
 
 __all__ = [
     "GAMES", "SceneObject", "Shares", "background", "compute_background", "difference_masks", "find_objects",
     "label_image", "mean_shares", "object_saliency", "object_shares", "reference_observation", "remove_object",
-    "top_objects",
+    "shares_on_labels", "top_objects",
 ]

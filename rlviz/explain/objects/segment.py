@@ -135,7 +135,8 @@ def find_objects(
     """The objects of one observation (uint8 (C, H, W)) against the background (uint8 (H, W)).
 
     Named objects of a bundled ``game`` come first, in the game's order; unnamed ones follow as
-    "object 1", "object 2", ... An observation equal to the background has no objects: [].
+    "object 1", "object 2", ... An observation equal to the background has no objects: [], and
+    an all-zero stacked frame (the padding after a reset) contributes none.
     """
     obs, background = check_pair(obs, background)
     diff = difference_masks(obs, background, threshold)
@@ -144,6 +145,8 @@ def find_objects(
     named: dict[str, np.ndarray] = {}
     unnamed: list[tuple[int, np.ndarray]] = []
     for t in range(obs.shape[0]):
+        if not obs[t].any():  # a blank frame padding the stack after a reset: no objects, not one frame-sized one
+            continue
         for piece in _pieces(diff[t]):
             name = rules.rule(blob(piece, brighter[t])) if rules is not None else None
             if name is None:

@@ -51,8 +51,19 @@ def object_shares(values: np.ndarray, objects: list[SceneObject]) -> Shares:
         return Shares(0.0, {o.name: 0.0 for o in objects})
     if objects[0].masks.shape[1:] != m.shape:
         raise RlvizError(f"map {m.shape} and objects {objects[0].masks.shape[1:]} differ in size")
-    labels = label_image(objects, m.shape)
-    by = {o.name: float(m[labels == k + 1].sum() / total) for k, o in enumerate(objects)}
+    return shares_on_labels(m, label_image(objects, m.shape), [o.name for o in objects])
+
+
+def shares_on_labels(values: np.ndarray, labels: np.ndarray, names: list[str]) -> Shares:
+    """The same shares from a label image (segment.label_image: k where names[k-1] is, 0 elsewhere):
+    what a long rollout keeps per step instead of every object's masks."""
+    m = mass(values)
+    total = float(m.sum())
+    if not names or total <= 0 or not np.isfinite(total):
+        return Shares(0.0, {name: 0.0 for name in names})
+    if labels.shape != m.shape:
+        raise RlvizError(f"map {m.shape} and object labels {labels.shape} differ in size")
+    by = {name: float(m[labels == k + 1].sum() / total) for k, name in enumerate(names)}
     return Shares(float(m[labels > 0].sum() / total), by)
 
 

@@ -28,6 +28,7 @@ from rlviz.agents.agent import Agent
 from rlviz.play.rollout import Step, env_for, replay_frames
 from rlviz.present import moments
 from rlviz.present.report import encode
+from rlviz.present.report.objects_layer import ObjectsLayer
 from rlviz.present.report.summary import copy_figures, model_card_html
 from rlviz.present.video.explain_pass import (
     BRIGHT_FRAMES,
@@ -128,6 +129,8 @@ def make_report(
     agent_path: str | Path | None = None,
     figures: tuple[str | Path, ...] = (),
     interactions: bool = True,
+    objects: bool = True,
+    background: np.ndarray | None = None,
     batch: int = 8,
     progress: bool = True,
 ) -> ReportResult:
@@ -140,6 +143,8 @@ def make_report(
     adds an LRP map for every action. ``agent_path`` (the agent's folder) puts its model card
     on the Summary tab; ``figures`` adds the PNGs of earlier runs (``rlviz faithfulness --out``,
     ``rlviz interactions --out``); ``interactions`` draws the policy's region pairs there.
+    ``objects`` adds the objects layer (boxes, names and each map's top object shares per step),
+    found against ``background`` or the agent's cached background (computed the first time).
     """
     methods = tuple(m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip())
     bad = [m for m in methods if m not in METHODS]
@@ -183,13 +188,23 @@ def make_report(
         n = min([len(steps)] + [len(r) for r in explained.values()])
         steps = steps[:n]
         with tempfile.TemporaryDirectory(prefix="rlviz-report-") as tmp:
+            found = None
+            if objects:
+                if background is None:
+                    from rlviz.explain.objects import background as agent_background
+
+                    background = agent_background(agent, progress=progress)
+                found = ObjectsLayer(background, agent.env_spec.game, steps=len(steps), size=agent.env_spec.screen_size,
+                                     folder=Path(tmp))
             other, stacks, first_rgb, cut = _replay_pass(agent, compare, env, steps, layers, folder, Path(tmp), seed=seed,
-                                                         batch=batch, progress=progress)
+                                                         batch=batch, progress=progress, found=found)
             interrupted = interrupted or cut
             n = len(stacks)
             steps = steps[:n]
-            _write_maps(agent, layers, explained, Path(tmp), folder, n, progress=progress)
+            _write_maps(agent, layers, explained, Path(tmp), folder, n, progress=progress, found=found)
+            object_data = found.to_data(n) if found is not None else None
         data = _data(agent, compare, steps, other, stacks, layers, key_moments, seed)
+        data["objects"] = object_data
         data["summary"] = _summary(agent, folder, agent_path, figures, interactions, first_rgb)
     finally:
         env.close()
@@ -204,7 +219,7 @@ def make_report(
     )
 
 
-def _replay_pass(agent, compare, env, steps, layers, folder, tmp, *, seed, batch, progress):
+def _replay_pass(agent, compare, env, steps, layers, folder, tmp, *, seed, batch, progress, found=None):
     """Replay once: frames and observations into their atlases, LRP maps into float32 files,
     the compared agent's outputs. Returns (other agent's (logits, values), stack sources,
     first RGB frame, interrupted)."""
@@ -258,6 +273,8 @@ def _replay_pass(agent, compare, env, steps, layers, folder, tmp, *, seed, batch
             obs_atlas.add(k, obs[-1])
             recent = (recent + [(k, obs[-1])])[-obs.shape[0]:]
             stacks.append(_stack_sources(obs, k, recent))
+            if found is not None:
+                found.add(k, obs)
             pending.append((k, obs))
             if len(pending) == batch:
                 flush()
@@ -277,7 +294,7 @@ def _replay_pass(agent, compare, env, steps, layers, folder, tmp, *, seed, batch
     return other, stacks[:done], first_rgb, cut
 
 
-def _write_maps(agent, layers, explained, tmp, folder, n, *, progress) -> None:
+def _write_maps(agent, layers, explained, tmp, folder, n, *, progress, found=None) -> None:
     """Every map layer as atlas PNGs, at one colour scale per layer over the whole rollout."""
     size = agent.env_spec.screen_size
     for who, recs in explained.items():
@@ -291,10 +308,14 @@ def _write_maps(agent, layers, explained, tmp, folder, n, *, progress) -> None:
         store = np.load(tmp / f"{ly.key}.npy", mmap_mode="r") if ly.palette == "relevance" else None
         for k in range(n):
             if store is not None:
-                atlas.add(k, encode.relevance_levels(store[k].astype(np.float32), ly.scale))
+                values = store[k].astype(np.float32)
+                atlas.add(k, encode.relevance_levels(values, ly.scale))
             else:
                 actor, critic = maps_of(explained[ly.who][k], size)
-                atlas.add(k, encode.saliency_levels(actor if ly.source == "actor" else critic, ly.scale))
+                values = actor if ly.source == "actor" else critic
+                atlas.add(k, encode.saliency_levels(values, ly.scale))
+            if found is not None:
+                found.record_shares(ly.key, k, values)
             bar.update(1)
         atlas.flush()
     bar.close()

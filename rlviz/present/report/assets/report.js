@@ -207,6 +207,10 @@
       bars("probs-b", C.actions, C.logits[s], C.probs[s], C.action[s], D.action[s]);
     }
     if ($("show-stack").checked) done = drawStack(s) && done;
+    if (O && $("show-objects").checked) {
+      for (const id of ["frame", "map"].concat(C ? ["map-b"] : [])) drawObjects($(id), s);
+      listObjects(s);
+    }
     bars("probs", D.agent.actions, D.logits[s], D.probs[s], D.action[s], C ? C.action[s] : -1);
     $("frame-step").textContent = s;
     $("step-label").textContent = "step " + s + " of " + (N - 1) + (D.starts.length > 1 ? " (game " + (D.episode[s] + 1) + ")" : "");
@@ -244,6 +248,47 @@
       }
     });
     return ok;
+  }
+
+  // ---------- objects: boxes with names on the frame and maps, each map's top objects ----------
+  // data.js "objects": names; per step boxes [name index, top, left, bottom, right] in observation
+  // pixels (the newest stacked frame, the one shown); per map layer and step [[name index, share], ...].
+  const O = D.objects;
+  const OBJECT_COLOURS = ["#e69f00", "#56b4e9", "#009e73", "#f0e442", "#cc79a7", "#d55e00", "#ffffff", "#0072b2"];
+  const objectColour = (i) => OBJECT_COLOURS[i % OBJECT_COLOURS.length];
+  function drawObjects(canvas, step) {
+    const ctx = canvas.getContext("2d"), sx = canvas.width / S, sy = canvas.height / S;
+    ctx.lineWidth = 2; ctx.font = "12px system-ui, sans-serif";
+    for (const [i, top, left, bottom, right] of O.boxes[step]) {
+      const name = O.names[i], w = ctx.measureText(name).width + 4;
+      ctx.strokeStyle = objectColour(i);
+      ctx.strokeRect(left * sx - 1, top * sy - 1, (right - left) * sx + 2, (bottom - top) * sy + 2);
+      const x = Math.max(0, Math.min(left * sx - 1, canvas.width - w)), y = top * sy > 16 ? top * sy - 16 : bottom * sy + 2;
+      ctx.fillStyle = "rgba(0, 0, 0, 0.65)"; ctx.fillRect(x, y, w, 14);
+      ctx.fillStyle = objectColour(i); ctx.fillText(name, x + 2, y + 11);
+    }
+  }
+  function fillList(list, items) {  // items: [name index, text]
+    list.innerHTML = "";
+    for (const [i, text] of items) {
+      const li = document.createElement("li");
+      li.textContent = text; li.style.setProperty("--c", objectColour(i));
+      list.appendChild(li);
+    }
+  }
+  function listObjects(step) {
+    fillList($("object-names"), O.boxes[step].map(([i]) => [i, O.names[i]]));
+    const shares = (O.shares[state.layer] || [])[step] || [];
+    fillList($("object-shares"), shares.map(([i, share]) => [i, O.names[i] + " " + Math.round(100 * share) + "%"]));
+    if (!shares.length) $("object-shares").textContent = "no object holds 0.5% of this map";
+    else $("object-shares").insertAdjacentHTML("afterbegin", "<li class='label'>share of this map on:</li>");
+  }
+  if (O) {
+    $("objects-toggle").hidden = false;
+    $("show-objects").addEventListener("change", (e) => {
+      $("object-names").hidden = $("object-shares").hidden = !e.target.checked;
+      draw();
+    });
   }
 
   // ---------- moving around ----------
