@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from rlviz.agents.agent import Agent, to_float_obs
+from rlviz.explain.heads import linear_heads
 from rlviz.explain.interactions import (
     N_NULL,
     Interaction,
@@ -97,12 +98,8 @@ def cnn_parts(agent: Agent) -> CnnParts:
     linears = [m for m in mods[(flat or 0) + 1:] if isinstance(m, nn.Linear)]
     if flat is None or not linears:
         raise RlvizError("the net's .features has no Flatten followed by a Linear layer; NID cannot find fc1")
-    if agent.kind == "actor-critic":
-        policy_head, value_head = getattr(net, "actor", None), getattr(net, "critic", None)
-        if getattr(net, "critic_features", None) is not None:
-            value_head = None  # the critic reads its own trunk's fc1, not this one: no value analysis
-    else:
-        policy_head, value_head = getattr(net, "q", None), None
+    # by role, not name: actor/critic, q, dueling advantage/value, distributional heads (issue #24)
+    policy_head, value_head = linear_heads(net, agent.kind)
     if not isinstance(policy_head, nn.Linear):
         raise RlvizError("the net has no linear .actor (actor-critic) or .q (Q-network) head for NID to read")
     conv = nn.Sequential(*mods[:flat])
