@@ -129,3 +129,41 @@ def _randomised(net: nn.Module, seed: int = 0) -> nn.Module:
     for p in net.parameters():
         nn.init.normal_(p, std=0.05)
     return net.eval()
+
+
+class ProcgenResidual(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv0 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv1(torch.relu(self.conv0(torch.relu(x))))
+
+
+class ProcgenSequence(nn.Module):
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.res_block0, self.res_block1 = ProcgenResidual(c_out), ProcgenResidual(c_out)
+
+    def forward(self, x):
+        x = torch.nn.functional.max_pool2d(self.conv(x), kernel_size=3, stride=2, padding=1)
+        return self.res_block1(self.res_block0(x))
+
+
+class ProcgenAgent(nn.Module):
+    """CleanRL ppo_procgen's IMPALA CNN agent, on 4x84x84 stacks (channels-first here)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        seqs, c = [], 4
+        for out in (16, 32, 32):
+            seqs.append(ProcgenSequence(c, out))
+            c = out
+        self.network = nn.Sequential(*seqs, nn.Flatten(), nn.ReLU(), nn.Linear(32 * 11 * 11, 256), nn.ReLU())
+        self.actor, self.critic = nn.Linear(256, N_ACTIONS), nn.Linear(256, 1)
+
+    def forward(self, x):
+        hidden = self.network(x / 255.0)
+        return self.actor(hidden), self.critic(hidden)

@@ -10,10 +10,18 @@ from torch import nn
 
 from rlviz.agents.agent import Agent
 from rlviz.agents.loading import load_agent
-from rlviz.agents.networks import NatureDistributionalQ, NatureDuelingQ
+from rlviz.agents.networks import (
+    ImpalaActorCritic,
+    NatureDistributionalQ,
+    NatureDuelingQ,
+)
 from rlviz.cli import main
 from rlviz.explain.heads import distributional_lrp, linear_heads
-from rlviz.explain.interactions_cnn import policy_interaction_matrix
+from rlviz.explain.interactions_cnn import (
+    cnn_parts,
+    policy_interaction_matrix,
+    receptive_field_boxes,
+)
 from rlviz.explain.lrp import lrp, make_composite, relevance
 from rlviz.play.envs import EnvSpec
 from tests.foreign_nets import ConvHeadQ, _randomised
@@ -29,6 +37,7 @@ NETS = {
     "c51": lambda: NatureDistributionalQ(6, n_atoms=11, distribution="c51", v_min=-3.0, v_max=5.0),
     "qr": lambda: NatureDistributionalQ(6, n_atoms=8, distribution="qr"),
 }
+RUNS = {**NETS, "impala": lambda: ImpalaActorCritic(6)}
 
 
 def _record(agent: Agent, x: torch.Tensor, action: torch.Tensor) -> tuple[list, torch.Tensor]:
@@ -57,14 +66,30 @@ def test_relevance_entering_the_heads_sums_to_the_explained_q_value(name):
     assert torch.allclose(entering.double(), q.double(), atol=1e-4, rtol=1e-4), (entering, q)
 
 
-@pytest.mark.parametrize("name", list(NETS))
+@pytest.mark.parametrize("name", list(RUNS))
 def test_lrp_and_interactions_run_on_every_architecture(name):
-    agent = _agent(NETS[name]())
+    agent = _agent(RUNS[name]())
     obs = np.random.default_rng(0).integers(0, 256, (2, 4, 84, 84), dtype=np.uint8)
     maps = lrp(agent, obs)
     assert maps.shape == (2, 4, 84, 84) and np.isfinite(maps).all() and np.abs(maps).sum() > 0
     matrix = policy_interaction_matrix(agent, group="cell")
-    assert matrix.shape == (49, 49) and np.isfinite(matrix).all() and matrix.max() > 0
+    cells = 121 if name == "impala" else 49
+    assert matrix.shape == (cells, cells) and np.isfinite(matrix).all() and matrix.max() > 0
+
+
+def test_impala_receptive_fields_contain_every_input_a_cell_depends_on():
+    """Oracle: the input pixels with nonzero gradient for a conv cell lie inside its box."""
+    agent = _agent(ImpalaActorCritic(6))
+    parts = cnn_parts(agent)
+    boxes = receptive_field_boxes(parts)
+    x = torch.rand(1, 4, 84, 84, requires_grad=True)
+    out = parts.conv(x)
+    for r, c in ((0, 0), (5, 5), (10, 3)):
+        (grad,) = torch.autograd.grad(out[0, :, r, c].sum(), x, retain_graph=True)
+        ys, xs = np.nonzero(grad.abs().sum((0, 1)).numpy())
+        x0, y0, x1, y1 = boxes[r * 11 + c]
+        assert x0 <= xs.min() and xs.max() < x1 and y0 <= ys.min() and ys.max() < y1
+        assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x0, y0, x1, y1)  # and the box is tight
 
 
 def test_qr_heads_fold_into_one_exact_row_per_action():

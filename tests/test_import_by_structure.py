@@ -27,6 +27,7 @@ from tests.foreign_nets import (
     ConvHeadQ,
     DuelingQ,
     OddActorCritic,
+    ProcgenAgent,
     RawPixelQ,
     SharedDuelingQ,
     _mlp,
@@ -65,6 +66,7 @@ CASES = {
                             ["--arch", "nature-dueling-q"]),
     "c51": (C51, lambda sd: sd, True, []),
     "qr-dqn": (QRDQN, lambda sd: {"model": sd}, False, ["--arch", "nature-qr-dqn"]),
+    "impala": (ProcgenAgent, lambda sd: sd, False, []),
 }
 
 

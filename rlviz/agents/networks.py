@@ -161,3 +161,50 @@ class NatureDistributionalQ(nn.Module):
 
 ARCHITECTURES["nature-dueling-q"] = NatureDuelingQ
 ARCHITECTURES["nature-distributional-q"] = NatureDistributionalQ
+
+
+class ImpalaResidual(nn.Module):
+    """IMPALA residual block: x + conv1(relu(conv0(relu(x))))."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv0 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv1(torch.relu(self.conv0(torch.relu(x))))
+
+
+class ImpalaStage(nn.Module):
+    """IMPALA conv sequence: conv 3x3, max-pool 3 stride 2, two residual blocks."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.res0, self.res1 = ImpalaResidual(out_channels), ImpalaResidual(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.res1(self.res0(self.pool(self.conv(x))))
+
+
+class ImpalaActorCritic(nn.Module):
+    """IMPALA CNN actor-critic (Espeholt et al. 2018, as in CleanRL's ppo_procgen) on 84x84 frames:
+    stages of ``channels`` (16, 32, 32), ReLU, a 256-unit dense layer, actor and critic heads."""
+
+    def __init__(self, n_actions: int, in_channels: int = 4, channels: tuple[int, ...] = (16, 32, 32), hidden: int = 256) -> None:
+        super().__init__()
+        stages, size, c_in = [], 84, in_channels
+        for c in channels:
+            stages.append(ImpalaStage(c_in, c))
+            size, c_in = (size + 1) // 2, c
+        self.features = nn.Sequential(*stages, nn.Flatten(), nn.ReLU(), nn.Linear(c_in * size * size, hidden), nn.ReLU())
+        self.actor = nn.Linear(hidden, n_actions)
+        self.critic = nn.Linear(hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.features(x)
+        return self.actor(hidden), self.critic(hidden).squeeze(-1)
+
+
+ARCHITECTURES["impala-actor-critic"] = ImpalaActorCritic

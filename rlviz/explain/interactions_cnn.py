@@ -117,6 +117,12 @@ def cnn_parts(agent: Agent) -> CnnParts:
 # ---------------------------------------------------------------------------------------------
 
 
+def _leaves(conv: nn.Module) -> list[nn.Module]:
+    """The conv stack's leaf modules in order. In a residual block (IMPALA) that is the conv path,
+    whose receptive field contains the skip path's, so the walk below stays exact."""
+    return [m for m in conv.modules() if not any(True for _ in m.children())]
+
+
 def receptive_field_boxes(parts: CnnParts) -> np.ndarray:
     """Each conv cell's receptive field in the observation, (rows*cols, 4) as (x0, y0, x1, y1).
 
@@ -125,7 +131,7 @@ def receptive_field_boxes(parts: CnnParts) -> np.ndarray:
     Clipped to the observation; x1, y1 exclusive.
     """
     layers = []
-    for m in parts.conv:
+    for m in _leaves(parts.conv):
         if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
             k, s, pd = (nn.modules.utils._pair(getattr(m, a)) for a in ("kernel_size", "stride", "padding"))
             d = nn.modules.utils._pair(getattr(m, "dilation", 1))
@@ -149,7 +155,7 @@ def receptive_field_boxes(parts: CnnParts) -> np.ndarray:
 def _jump(parts: CnnParts) -> tuple[int, int]:
     """Distance in observation pixels between neighbouring cells (product of strides)."""
     jy = jx = 1
-    for m in parts.conv:
+    for m in _leaves(parts.conv):
         if hasattr(m, "stride") and not isinstance(m, nn.Flatten):
             s = nn.modules.utils._pair(m.stride)
             jy, jx = jy * s[0], jx * s[1]

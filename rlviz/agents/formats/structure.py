@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from rlviz.agents.networks import (
+    ImpalaActorCritic,
     NatureActorCritic,
     NatureDistributionalQ,
     NatureDuelingQ,
@@ -38,7 +39,8 @@ from rlviz.util.errors import RlvizError
 CONV_SHAPES = ((32, None, 8, 8), (64, 32, 4, 4), (64, 64, 3, 3))
 CONV_OUT = 64 * 7 * 7
 HIDDEN = 512
-CANDIDATES = ("nature-actor-critic", "nature-q", "nature-dueling-q", "nature-c51", "nature-qr-dqn")
+CANDIDATES = ("nature-actor-critic", "nature-q", "nature-dueling-q", "nature-c51", "nature-qr-dqn", "impala-actor-critic")
+IMPALA_CONVS_PER_STAGE = 5  # the stage's conv, then two residual blocks of two convs
 
 
 @dataclass
@@ -136,6 +138,33 @@ def _name_hint(found: list[str], parts: dict[str, Any]) -> str | None:
     return hinted[0] if len(hinted) == 1 else None
 
 
+def _impala_parts(convs: list[Layer], dense: list[Layer]) -> dict[str, Any] | None:
+    """The IMPALA CNN's parts: stages of 5 3x3 convs in module order (the state dict's key
+    order; the four residual convs of a stage have equal shapes, so order alone tells them
+    apart), then a dense layer on the flattened 84x84 grid and actor / critic heads."""
+    n = len(convs)
+    if n == 0 or n % IMPALA_CONVS_PER_STAGE or any(c.shape[2:] != (3, 3) for c in convs):
+        return None
+    channels, c_in, size = [], convs[0].shape[1], 84
+    for k in range(0, n, IMPALA_CONVS_PER_STAGE):
+        out = convs[k].shape[0]
+        if convs[k].shape[1] != c_in or any(c.shape[:2] != (out, out) for c in convs[k + 1 : k + IMPALA_CONVS_PER_STAGE]):
+            return None
+        channels.append(out)
+        c_in, size = out, (size + 1) // 2
+    fc = [d for d in dense if d.shape[1] == c_in * size * size]
+    if len(fc) != 1 or len(dense) != 3:
+        return None
+    hidden = fc[0].shape[0]
+    heads = [d for d in dense if d is not fc[0] and d.shape[1] == hidden]
+    if len(heads) != 2 or min(h.shape[0] for h in heads) != 1 or max(h.shape[0] for h in heads) < 2:
+        return None
+    return {
+        "convs": convs, "fc": fc, "heads": heads, "channels": channels, "hidden": hidden,
+        "value": next(h for h in heads if h.shape[0] == 1), "action": next(h for h in heads if h.shape[0] > 1),
+    }
+
+
 def candidates(state: dict[str, torch.Tensor], n_actions: tuple[int, ...]) -> tuple[list[str], dict[str, Any]]:
     """The architectures the tensors can form (names of CANDIDATES) and the parts found."""
     layers, extras = split_layers(state)
@@ -143,6 +172,10 @@ def candidates(state: dict[str, torch.Tensor], n_actions: tuple[int, ...]) -> tu
     dense = [layer for layer in layers if layer.weight.ndim == 2]
     others = [layer for layer in layers if layer.weight.ndim not in (2, 4)]
     parts: dict[str, Any] = {"layers": layers}
+    impala = _impala_parts(convs, dense) if not others else None
+    if impala is not None:
+        parts.update(impala)
+        return ["impala-actor-critic"], parts
     if len(convs) != 3 or others:
         return [], parts
     ordered = []
@@ -209,6 +242,8 @@ def recognise(
     in_channels = int(convs[0].shape[1])
     n = int(action.shape[0])
     mapping = {c.prefix: f"conv{i}" for i, c in enumerate(convs)}
+    if arch == "impala-actor-critic":
+        return _impala(parts, source, n, in_channels, mapping)
     if arch == "nature-actor-critic":
         net: nn.Module = NatureActorCritic(n, in_channels)
         heads = {"actor": (net.actor, action), "critic": (net.critic, parts["value"])}
@@ -254,3 +289,20 @@ def recognise(
     if options:
         architecture["options"] = options
     return Recognised(net.eval(), kind, architecture, mapping)
+
+
+def _impala(parts: dict[str, Any], source: str, n: int, in_channels: int, mapping: dict[str, str]) -> Recognised:
+    options = {"channels": list(parts["channels"]), "hidden": int(parts["hidden"])}
+    net = ImpalaActorCritic(n, in_channels, **options)
+    convs = parts["convs"]
+    for k, stage in enumerate(net.features[: len(options["channels"])]):
+        targets = (stage.conv, stage.res0.conv0, stage.res0.conv1, stage.res1.conv0, stage.res1.conv1)
+        for target, layer in zip(targets, convs[k * IMPALA_CONVS_PER_STAGE : (k + 1) * IMPALA_CONVS_PER_STAGE]):
+            _copy(target, layer, source)
+    dense = next(m for m in net.features if isinstance(m, nn.Linear))
+    _copy(dense, parts["fc"][0], source)
+    _copy(net.actor, parts["action"], source)
+    _copy(net.critic, parts["value"], source)
+    mapping.update({parts["fc"][0].prefix: "dense", parts["action"].prefix: "actor", parts["value"].prefix: "critic"})
+    architecture = {"name": "impala-actor-critic", "n_actions": n, "in_channels": in_channels, "options": options}
+    return Recognised(net.eval(), "actor-critic", architecture, mapping)
