@@ -36,12 +36,44 @@ def _add_agent_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agent", default=DEFAULT_AGENT, help=f"agent folder, SB3 .zip or CleanRL file (default: {DEFAULT_AGENT})")
     p.add_argument("--game", default=None, help="game for agent files that do not name it (e.g. Pong, Breakout, SpaceInvaders)")
     p.add_argument("--device", default="cpu", type=cli_types.device, help="torch device: cpu (default) or cuda")
+    _add_pipeline_args(p)
+
+
+def _add_pipeline_args(p: argparse.ArgumentParser) -> None:
+    """How the agent's env is built and what its file holds, for files that do not record it."""
+    g = p.add_argument_group("pipeline (overrides what the agent file records)")
+    g.add_argument("--arch", default=None, help="architecture when the file's shapes fit several (the error lists them)")
+    g.add_argument("--pipeline", default=None, choices=("gymnasium", "sb3", "cleanrl"), help="env wrapper stack the agent was trained with")
+    g.add_argument("--frame-skip", type=cli_types.int_range(1, 64), default=None, help="frames per agent step (default: recorded, else 4)")
+    g.add_argument("--sticky-actions", type=cli_types.probability, default=None, help="repeat-action probability (ALE v5: 0.25; default: recorded, else 0)")
+    g.add_argument("--noop-max", type=cli_types.int_range(0, 1000), default=None, help="up to this many no-ops at reset (default: recorded, else 30)")
+    g.add_argument("--full-action-space", action="store_true", default=None, help="the agent uses all 18 Atari actions")
+    g.add_argument("--input-scale", type=float, default=None, choices=(1.0, 255.0),
+                   help="255 when the network's weights take pixel values 0..255 (no /255 inside); 1 (default) for [0, 1]")
+
+
+def _pipeline_overrides(args: argparse.Namespace) -> dict:
+    return {k: getattr(args, k, None) for k in ("pipeline", "frame_skip", "sticky_actions", "noop_max", "full_action_space", "input_scale")}
 
 
 def _load(args: argparse.Namespace):
+    from rlviz.agents.importing import with_pipeline
     from rlviz.agents.loading import load_agent
 
-    return load_agent(args.agent, game=args.game, device=args.device)
+    agent = load_agent(args.agent, game=args.game, device=args.device, arch=getattr(args, "arch", None))
+    return with_pipeline(agent, **_pipeline_overrides(args))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from rlviz.agents.importing import import_agent
+
+    agent = import_agent(args.src, args.out, game=args.game, name=args.name, arch=args.arch, device=args.device,
+                         **_pipeline_overrides(args))
+    spec = agent.env_spec
+    print(f"wrote {args.out}: {agent.architecture['name']} ({agent.kind}, {agent.n_actions} actions: {', '.join(agent.action_names)}) "
+          f"for {spec.game}, {spec.pipeline} pipeline, frame skip {spec.frame_skip}, sticky actions {spec.sticky_action_prob:g}, "
+          f"up to {spec.noop_max} no-ops")
+    return 0
 
 
 def _size(text: str | tuple[int, int]) -> tuple[int, int]:
@@ -657,6 +689,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write-card", action="store_true", help="store the result in the agent folder and write its model card (README.md) with a random-policy baseline")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("import", help="turn an agent file from another package into an rlviz agent folder",
+                       description="Read SRC (SB3 .zip, CleanRL file, any torch checkpoint whose shapes rlviz knows; "
+                                   "gzip and wrapper keys are fine), record the pipeline, save to --out.")
+    p.add_argument("src", help="the agent file")
+    p.add_argument("--out", required=True, help="the agent folder to write, e.g. agents/NAME")
+    p.add_argument("--game", default=None, help="the game it was trained on (e.g. SpaceInvaders, ALE/Pong-v5)")
+    p.add_argument("--name", default=None, help="the agent's name (default: the folder name)")
+    p.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
+    _add_pipeline_args(p)
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("train", help="train a PPO agent (resumes from its last checkpoint)",
                        description="PPO with the standard Atari settings; checkpoints every few minutes and resumes when run again.")

@@ -78,6 +78,9 @@ def test_card_with_the_sampled_policy_reports_both_scores(pong_agent, tmp_path, 
 
     def fake_evaluate(agent, *, episodes, seed, progress, policy="greedy"):  # the card's wording, not the game
         calls.append(policy)
+        if agent.env_spec.sticky_action_prob == 0.25:  # the ALE v5 rows (issue #24)
+            from rlviz.agents.evaluate import Evaluation
+            return Evaluation([0.0, 2.0] if policy == "greedy" else [4.0, 4.0], [10, 10], seed, policy)
         from rlviz.agents.evaluate import Evaluation
         return Evaluation([1.0, 3.0] if policy == "greedy" else [5.0, 9.0], [10, 10], seed, policy)
 
@@ -85,6 +88,21 @@ def test_card_with_the_sampled_policy_reports_both_scores(pong_agent, tmp_path, 
     model_card.write_model_card(pong_agent, tmp_path / "a", episodes=2, seed=0, progress=False, sampled=True)
     card = (tmp_path / "a" / "README.md").read_text()
     doc = json.loads((tmp_path / "a" / "agent.json").read_text())
-    assert calls == ["greedy", "sampled"]
+    assert calls == ["greedy", "sampled", "greedy", "sampled"]
+    assert "| greedy, sticky actions 0.25 | +1.00 ± 1.00" in card and "| sampled, sticky actions 0.25 | +4.00 ± 0.00" in card
+    assert doc["evaluation"]["sticky_actions"]["greedy"]["returns"] == [0.0, 2.0]
     assert "**+2.00 ± 1.00**" in card and "| sampled policy | +7.00 ± 2.00" in card and "--policy sampled" in card
     assert doc["evaluation"]["mean"] == 2.0 and doc["evaluation"]["sampled_policy"]["returns"] == [5.0, 9.0]
+
+
+def test_sticky_copy_plays_an_ale_v5_sticky_env_with_the_same_network(pong_agent):
+    """The card's sticky-action rows play the agent's own pipeline with repeat probability 0.25."""
+    from rlviz.agents.model_card import with_sticky_actions
+    from rlviz.play.rollout import env_for
+
+    shaken = with_sticky_actions(pong_agent, 0.25)
+    assert shaken.net is pong_agent.net and pong_agent.env_spec.sticky_action_prob == 0.0
+    env = env_for(shaken, render_mode=None)
+    assert env.unwrapped.ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
+    env.close()
+    assert len(evaluate(shaken, episodes=1, max_steps=3, progress=False).lengths) == 1

@@ -224,3 +224,19 @@ def test_data_json_is_read_without_serialized_fields(models):
         data = json.loads(archive.read("data"))
     assert ":serialized:" in data["observation_space"]
     assert data["observation_space"]["_shape"] == [4, 84, 84]
+
+
+def test_cli_import_of_sb3_zip_matches_sb3_and_records_pipeline(models, obs, tmp_path):
+    """Issue #24: `rlviz import` of an SB3 zip, with pipeline options, gives SB3's own outputs."""
+    from rlviz.cli import main
+
+    model, path = models["ppo_shared"]
+    out = tmp_path / "imported"
+    assert main(["import", str(path), "--game", "Pong", "--sticky-actions", "0.25", "--out", str(out)]) == 0
+    agent = load_agent(out)
+    probs, values = _sb3_actor_critic(model, obs)
+    logits, value = agent(obs)
+    torch.testing.assert_close(torch.softmax(logits, -1), probs, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(value, values, atol=1e-5, rtol=1e-5)
+    assert agent.env_spec.pipeline == "sb3" and agent.env_spec.sticky_action_prob == 0.25
+    assert agent.metadata["source"]["format"] == "sb3" and agent.metadata["source"]["imported_by"] == "rlviz import"

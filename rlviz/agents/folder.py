@@ -32,22 +32,22 @@ EXPERT_FOLDER = "expert"  # the hint expert of an agent trained on hint pixels (
 
 def save_native(agent: Any, path: str | Path) -> Path:
     """Write ``agent.json`` and ``model.safetensors`` into the folder ``path``."""
-    if agent.architecture is None:
-        raise RlvizError(
-            "this agent's network has no architecture description, so it cannot be rebuilt "
-            "from a file; build it with rlviz.agents.networks (e.g. NatureActorCritic)"
-        )
+    architecture, described = agent.architecture, None
+    if architecture is None:  # a net wrapped from Python: describe it by structure (issue #24)
+        from rlviz.agents.describe import describe_network
+
+        architecture, described = describe_network(agent)
     folder = Path(path)
     if folder.is_symlink() and folder.name == EXPERT_FOLDER:
         raise RlvizError(f"{folder} is a symbolic link; rlviz writes an agent's {EXPERT_FOLDER}/ folder only as a real folder")
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in agent.net.state_dict().items()}
+    state = described or {k: v.detach().cpu().contiguous() for k, v in agent.net.state_dict().items()}
     write_bytes_atomic(folder / "model.safetensors", safetensors_bytes(state))
     doc = {
         "format": FORMAT,
         "version": VERSION,
         "kind": agent.kind,
-        "architecture": agent.architecture,
+        "architecture": architecture,
         "env": agent.env_spec.to_dict(),
         "action_names": agent.action_names,
         **{k: v for k, v in agent.metadata.items() if k not in ("format", "version")},

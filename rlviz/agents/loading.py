@@ -19,10 +19,13 @@ def _is_sb3_zip(path: Path) -> bool:
         return "policy.pth" in zf.namelist()
 
 
-def load_agent(path: str | Path, game: str | None = None, *, device: str | torch.device = "cpu") -> Agent:
+def load_agent(
+    path: str | Path, game: str | None = None, *, device: str | torch.device = "cpu", arch: str | None = None,
+) -> Agent:
     """Load an agent: an rlviz folder (agent.json + model.safetensors), an SB3 / RL Zoo
-    ``.zip``, or a CleanRL ``.cleanrl_model`` state dict (``game`` required for files that
-    do not name their game)."""
+    ``.zip``, a CleanRL ``.cleanrl_model`` state dict, or any torch checkpoint (gzip or not,
+    wrapped or not) whose tensors form an architecture rlviz knows (``game`` required for files
+    that do not name their game; ``arch`` picks among architectures the shapes fit)."""
     p = Path(path)
     if not p.exists():
         raise RlvizError(f"no agent at {p}; pass a folder with agent.json, an SB3 .zip or a CleanRL .cleanrl_model")
@@ -44,4 +47,4 @@ def load_agent(path: str | Path, game: str | None = None, *, device: str | torch
         return load_sb3(p, game=game, device=device)
     from rlviz.agents.formats.cleanrl import load_cleanrl
 
-    return load_cleanrl(p, game=game, device=device)
+    return load_cleanrl(p, game=game, device=device, arch=arch)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,18 +13,36 @@ from rlviz.agents.folder import read_agent_json
 from rlviz.play.hints import hint_source
 from rlviz.util.safe_io import write_text_atomic
 
+STICKY_V5 = 0.25  # ALE v5's repeat-action probability (Machado et al. 2018)
+
+
+def with_sticky_actions(agent: Agent, prob: float) -> Agent:
+    """The same agent (shared network) playing an env with sticky actions ``prob``."""
+    other = copy.copy(agent)
+    other.env_spec = dataclasses.replace(agent.env_spec, sticky_action_prob=prob)
+    return other
+
 
 def write_model_card(
     agent: Agent, folder: str | Path, *, episodes: int = 10, seed: int = 0, progress: bool = True, sampled: bool = False,
+    sticky_actions: float | None = STICKY_V5,
 ) -> tuple[Evaluation, Evaluation]:
     """Evaluate ``agent`` and a uniform-random policy over the same seeded episodes, store the
     result in ``agent.json`` and write ``README.md`` beside it. The headline is the greedy
-    policy (the one rlviz's videos show); ``sampled=True`` adds the sampled policy's score."""
+    policy under the agent's own pipeline (the one rlviz's videos show); ``sampled=True`` adds
+    the sampled policy's score; ``sticky_actions`` (default 0.25, ALE v5) scores the same
+    policies again with that repeat-action probability, unless the agent's pipeline has it
+    already (None: skip), since a score without sticky actions can hide a memorised route."""
     folder = Path(folder)
     if sampled:  # refused before the long greedy evaluation, not after it
         check_policy(agent, "sampled")
     ours = evaluate(agent, episodes=episodes, seed=seed, progress=progress)
     drawn = evaluate(agent, episodes=episodes, seed=seed, progress=progress, policy="sampled") if sampled else None
+    sticky: dict[str, Evaluation] = {}
+    if sticky_actions is not None and sticky_actions != agent.env_spec.sticky_action_prob:
+        shaken = with_sticky_actions(agent, sticky_actions)
+        for policy in ("greedy", "sampled") if sampled else ("greedy",):
+            sticky[policy] = evaluate(shaken, episodes=episodes, seed=seed, progress=progress, policy=policy)
     baseline = evaluate_random(agent.env_spec, episodes=episodes, seed=seed)
     doc = read_agent_json(folder / "agent.json")
     doc["evaluation"] = {
@@ -36,6 +56,10 @@ def write_model_card(
     }
     if drawn is not None:
         doc["evaluation"]["sampled_policy"] = {"mean": drawn.mean, "std": drawn.std, "returns": drawn.returns}
+    if sticky:
+        doc["evaluation"]["sticky_actions"] = {
+            "prob": sticky_actions, **{p: {"mean": e.mean, "std": e.std, "returns": e.returns} for p, e in sticky.items()},
+        }
     write_text_atomic(folder / "agent.json", json.dumps(doc, indent=2) + "\n")  # replaces a link, never writes through it
     prov = doc.get("provenance", {})
     spec = doc["env"]
@@ -43,7 +67,7 @@ def write_model_card(
     lines = [
         f"# {folder.name}",
         "",
-        f"A {doc['architecture']['name']} agent for **{spec['game']}**, trained by rlviz's own trainer.",
+        f"A {doc['architecture']['name']} agent for **{spec['game']}**, {_origin(doc)}.",
         "",
         "| | |",
         "|---|---|",
@@ -55,6 +79,8 @@ def write_model_card(
         f"| evaluation | **{ours.mean:+.2f} ± {ours.std:.2f}** (mean ± std of {episodes} greedy episodes, seeds {seed}..{seed + episodes - 1}) |",
         *([f"| sampled policy | {drawn.mean:+.2f} ± {drawn.std:.2f} (each move drawn from the policy, generator seeded per episode; "
              "RL Zoo's default for Atari) |"] if drawn else []),
+        *[f"| {p}, sticky actions {sticky_actions:g} | {e.mean:+.2f} ± {e.std:.2f} (same seeds; the agent's pipeline "
+          f"with repeat-action probability {sticky_actions:g}, as ALE v5) |" for p, e in sticky.items()],
         f"| random policy | {baseline.mean:+.2f} ± {baseline.std:.2f} (same seeds) |",
         *_hint_rows(agent),
         "",
@@ -89,3 +115,12 @@ def _hint_rows(agent: Agent) -> list[str]:
     else:
         what = "a random move (control)"
     return [f"| hint pixels | every frame's bottom 4 rows show {what}; see `rlviz.play.hints` |"]
+
+
+def _origin(doc: dict) -> str:
+    """Where the agent came from: rlviz's trainer, or the file it was imported from."""
+    source = doc.get("source") or {}
+    if source and not (doc.get("provenance") or {}).get("steps"):
+        what = source.get("format", "a file") + (f", {source['algorithm']}" if source.get("algorithm") else "")
+        return f"imported from `{source.get('file', 'a file')}` ({what})"
+    return "trained by rlviz's own trainer"

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from rlviz.agents.agent import Agent, to_float_obs
+from rlviz.explain.heads import linear_heads
 from rlviz.explain.interactions import (
     N_NULL,
     Interaction,
@@ -97,12 +98,8 @@ def cnn_parts(agent: Agent) -> CnnParts:
     linears = [m for m in mods[(flat or 0) + 1:] if isinstance(m, nn.Linear)]
     if flat is None or not linears:
         raise RlvizError("the net's .features has no Flatten followed by a Linear layer; NID cannot find fc1")
-    if agent.kind == "actor-critic":
-        policy_head, value_head = getattr(net, "actor", None), getattr(net, "critic", None)
-        if getattr(net, "critic_features", None) is not None:
-            value_head = None  # the critic reads its own trunk's fc1, not this one: no value analysis
-    else:
-        policy_head, value_head = getattr(net, "q", None), None
+    # by role, not name: actor/critic, q, dueling advantage/value, distributional heads (issue #24)
+    policy_head, value_head = linear_heads(net, agent.kind)
     if not isinstance(policy_head, nn.Linear):
         raise RlvizError("the net has no linear .actor (actor-critic) or .q (Q-network) head for NID to read")
     conv = nn.Sequential(*mods[:flat])
@@ -120,6 +117,12 @@ def cnn_parts(agent: Agent) -> CnnParts:
 # ---------------------------------------------------------------------------------------------
 
 
+def _leaves(conv: nn.Module) -> list[nn.Module]:
+    """The conv stack's leaf modules in order. In a residual block (IMPALA) that is the conv path,
+    whose receptive field contains the skip path's, so the walk below stays exact."""
+    return [m for m in conv.modules() if not any(True for _ in m.children())]
+
+
 def receptive_field_boxes(parts: CnnParts) -> np.ndarray:
     """Each conv cell's receptive field in the observation, (rows*cols, 4) as (x0, y0, x1, y1).
 
@@ -128,7 +131,7 @@ def receptive_field_boxes(parts: CnnParts) -> np.ndarray:
     Clipped to the observation; x1, y1 exclusive.
     """
     layers = []
-    for m in parts.conv:
+    for m in _leaves(parts.conv):
         if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
             k, s, pd = (nn.modules.utils._pair(getattr(m, a)) for a in ("kernel_size", "stride", "padding"))
             d = nn.modules.utils._pair(getattr(m, "dilation", 1))
@@ -152,7 +155,7 @@ def receptive_field_boxes(parts: CnnParts) -> np.ndarray:
 def _jump(parts: CnnParts) -> tuple[int, int]:
     """Distance in observation pixels between neighbouring cells (product of strides)."""
     jy = jx = 1
-    for m in parts.conv:
+    for m in _leaves(parts.conv):
         if hasattr(m, "stride") and not isinstance(m, nn.Flatten):
             s = nn.modules.utils._pair(m.stride)
             jy, jx = jy * s[0], jx * s[1]

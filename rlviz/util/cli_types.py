@@ -97,3 +97,14 @@ def device(text: str) -> str:
     if index >= torch.cuda.device_count():
         raise argparse.ArgumentTypeError(f"{name}: only {torch.cuda.device_count()} GPU(s) here; use cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
     return name
+
+
+def probability(text: str) -> float:
+    """A number from 0 to 1 (a repeat-action probability)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text[:40]!r}") from None
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text[:40]}")
+    return value

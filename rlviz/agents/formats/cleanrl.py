@@ -164,16 +164,26 @@ def _shape(state: dict[str, torch.Tensor], key: str, ndim: int, source: str) -> 
     return shape
 
 
-def load_cleanrl(path: str | Path, game: str | None = None, *, device: str | torch.device = "cpu") -> Agent:
+def load_cleanrl(
+    path: str | Path, game: str | None = None, *, device: str | torch.device = "cpu", arch: str | None = None,
+) -> Agent:
     """Load a CleanRL ``ppo_atari`` / ``dqn_atari`` state dict as an :class:`Agent`.
 
     ``game`` is required: CleanRL's file does not say which game it was trained on.
     """
     p = Path(path)
     raw = read_limited(p, MAX_WEIGHTS_BYTES, what="weights file")
-    state = read_state_dict(raw, str(p))
+    # gzip-compressed or wrapped ({"model_weights": ...}) files too (issue #24)
+    from rlviz.agents.formats.checkpoint import read_checkpoint
+
+    state, wrapper = read_checkpoint(raw, str(p))
     if game is None:
         raise RlvizError(f"{p} does not say which game it was trained on; pass game= (CLI: --game), e.g. --game Breakout")
+    if arch is not None or not ("network.0.weight" in state and ("actor.weight" in state or "network.9.weight" in state)):
+        # not CleanRL's key names: recognise the network by its tensors' shapes
+        from rlviz.agents.formats.raw import load_raw_state
+
+        return load_raw_state(state, str(p), game, env_spec_for=atari_env_spec, arch=arch, wrapper=wrapper, device=device)
     if "actor.weight" in state:
         kind, layers, head = "ppo_atari", PPO_LAYERS, "actor.weight"
     elif "network.9.weight" in state:

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from rlviz.agents.agent import Agent, to_float_obs
+from rlviz.explain.heads import distributional_lrp
 from rlviz.explain.lrp.canonizers import (
     NORMS,
     apply_batchnorm,
@@ -344,5 +345,8 @@ def lrp(
                 raise RlvizError(f"target action out of range for a network with {y.shape[1]} actions")
             return start_weights(y.detach(), chosen.cpu().numpy() if isinstance(chosen, torch.Tensor) else chosen)
 
+        heads = distributional_lrp(net, None if isinstance(chosen, str) else chosen)  # C51 / QR-DQN (issue #24)
+        if heads is not None:  # start at the atoms with relevance that sums to Q_a (rlviz.explain.heads)
+            explained, start = heads  # type: ignore[assignment]
         maps.append(relevance(net, explained, x, start, rules).detach().float().cpu())
     return (maps[0] if len(maps) == 1 else torch.cat(maps)).numpy()
