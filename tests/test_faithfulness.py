@@ -15,6 +15,7 @@ from rlviz.assess.faithfulness import (
     compute_maps,
     deletion_aopc,
     insertion_aopc,
+    mean_ci,
     pixel_flipping,
     pixel_flipping_outputs,
     region_scores,
@@ -185,3 +186,39 @@ def test_faithfulness_report_plays_the_agent_and_writes_json_and_png(pong_agent,
     payload = json.loads((tmp_path / "faithfulness.json").read_text())
     assert "random" in payload["outputs"]["logit"]["aopc"]
     assert (tmp_path / "faithfulness.png").stat().st_size > 1000
+
+
+def test_prob_curves_are_the_softmax_over_actions_of_the_logit_curves():
+    # BoxPolicy's logits are (s, -1, -1), so the greedy action's probability is e^s / (e^s + 2/e)
+    agent, obs = agent_for(BoxPolicy()), objects_obs(3)
+    reports = pixel_flipping_outputs(agent, obs, methods=["random"], maps={"box": box_map(3)}, region=21)
+    for name in ("box", "random"):
+        for kind in ("deletion", "insertion"):
+            s = getattr(reports["logit"], kind)[name]
+            expected = np.exp(s) / (np.exp(s) + 2.0 * np.exp(-1.0))
+            np.testing.assert_allclose(getattr(reports["prob"], kind)[name], expected, rtol=1e-6)
+    assert reports["logit"].deletion["box"][:, 0].min() > 0.5  # the probabilities vary: the test can fail
+
+
+def test_mean_ci_is_1_96_standard_errors_with_the_sample_std():
+    mean, half = mean_ci(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert mean == 2.5
+    assert half == pytest.approx(1.96 * np.sqrt(5.0 / 3.0) / 2.0)  # sample std sqrt(5/3), sqrt(n) = 2
+    means, halves = mean_ci(np.array([[0.0, 10.0], [2.0, 10.0], [4.0, 16.0]]))  # per column
+    np.testing.assert_allclose(means, [2.0, 12.0])
+    np.testing.assert_allclose(halves, [1.96 * 2.0 / np.sqrt(3.0), 1.96 * np.sqrt(12.0) / np.sqrt(3.0)])
+    assert np.isnan(mean_ci(np.array([3.0]))[1])
+
+
+def test_published_intervals_are_mean_plus_minus_1_96_standard_errors_of_the_per_frame_aopc():
+    agent, obs = agent_for(LinearPolicy(seed=2)), objects_obs(5, seed=4)
+    report = pixel_flipping(agent, obs, methods=["random"], maps={"m": np.random.default_rng(1).random((5, 84, 84))},
+                            region=21)
+    d = report.to_dict()
+    per = deletion_aopc(report.deletion["m"])
+    half = 1.96 * per.std(ddof=1) / np.sqrt(5)
+    assert d["aopc_ci95"]["m"] == pytest.approx([per.mean() - half, per.mean() + half])
+    paired = per - deletion_aopc(report.deletion["random"])
+    assert d["aopc_minus_random"]["m"]["ci95_half_width"] == pytest.approx(1.96 * paired.std(ddof=1) / np.sqrt(5))
+    band = d["curves"]["deletion"]["m"]["ci95_half_width"]
+    np.testing.assert_allclose(band[1:], 1.96 * report.deletion["m"].std(0, ddof=1)[1:] / np.sqrt(5), rtol=1e-9)

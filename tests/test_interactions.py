@@ -138,6 +138,18 @@ def test_shuffle_cutoff_keeps_a_planted_interaction() -> None:
     assert [i.features for i in got] == [(2, 5, 7), (11, 12)]
 
 
+def test_dense_uniform_units_do_not_make_all_features_interact() -> None:
+    """Units that weigh all 10 features alike (each at its own level) carry no interaction
+    structure; only the row-shuffle null (which keeps each unit's density) says so: the
+    column shuffle alone lets the full set pass."""
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        w1 = rng.random((64, 1)) * (1 + 0.01 * rng.random((64, 10)))
+        z = rng.random(64)
+        assert greedy_interactions(w1, z, cutoff=None)[0].features == tuple(range(10))  # raw: the pitfall
+        assert greedy_interactions(w1, z) == []
+
+
 def test_non_mlp_layers_and_bad_orders_are_refused() -> None:
     with pytest.raises(RlvizError):
         neuron_interactions(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(4, 1)))

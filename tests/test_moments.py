@@ -150,3 +150,25 @@ def test_captions_tell_lost_lives_and_word_drops_by_the_game():
     assert ended[450] == "The agent lost its last life: game over"
     pong = captions(values, np.zeros_like(rewards), np.zeros_like(lives), hold=20)
     assert "expects to lose a point" in pong[441] and "life" not in " ".join(pong)
+
+
+def test_a_caption_never_runs_into_the_next_episode():
+    # a point lost at step 90 of a 100-step episode; the next episode starts at step 100
+    n = 200
+    rewards = np.zeros(n)
+    rewards[90] = -1.0
+    track = captions(np.zeros(n), rewards, hold=30, starts=(0, 100))
+    assert track[90] == track[99] == "The agent lost a point (-1)"
+    assert track[100:].count("") == 100  # cut at the reset, not held to step 119
+    # the same trace as one episode keeps the caption for its whole hold
+    assert captions(np.zeros(n), rewards, hold=30)[119] == "The agent lost a point (-1)"
+
+
+def test_a_reset_is_not_a_change_of_mind():
+    # the greedy action flips exactly where episode 2 starts: a new game, not a decision
+    logits = np.zeros((120, 3))
+    logits[:60, 0] = 5.0
+    logits[60:, 2] = 5.0
+    values, rewards = np.zeros(120), np.zeros(120)
+    assert [(m.kind, m.step) for m in key_moments(values, rewards, logits, k=1)] == [("policy-change", 60)]
+    assert key_moments(values, rewards, logits, k=1, starts=(0, 60)) == []
