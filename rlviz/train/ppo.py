@@ -151,6 +151,36 @@ def gae(
     return advantages
 
 
+def ppo_loss(
+    cfg: PPOConfig,
+    logits: torch.Tensor,
+    newvalue: torch.Tensor,
+    actions: torch.Tensor,
+    old_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    returns: torch.Tensor,
+    old_values: torch.Tensor,
+) -> torch.Tensor:
+    """The PPO loss of one minibatch: clipped surrogate - ent_coef * entropy + vf_coef * value loss.
+
+    Minimising it raises the probability of actions with positive (normalised) advantage, within
+    a ratio of 1 +- clip_coef to the policy that collected them; the entropy bonus keeps the
+    policy from collapsing early; the value loss is clipped like the policy when ``clip_vloss``.
+    """
+    dist = torch.distributions.Categorical(logits=logits)
+    ratio = (dist.log_prob(actions) - old_logprobs).exp()
+    adv = advantages
+    if cfg.norm_adv:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+    if cfg.clip_vloss:  # value clipping, as in the original PPO Atari code
+        v_clipped = old_values + (newvalue - old_values).clamp(-cfg.clip_coef, cfg.clip_coef)
+        v_loss = 0.5 * torch.max((newvalue - returns) ** 2, (v_clipped - returns) ** 2).mean()
+    else:
+        v_loss = 0.5 * ((newvalue - returns) ** 2).mean()
+    return pg_loss - cfg.ent_coef * dist.entropy().mean() + cfg.vf_coef * v_loss
+
+
 class Trainer:
     """Runs PPO; ``run()`` resumes from ``<out>/checkpoint`` when it exists."""
 
@@ -399,18 +429,8 @@ class Trainer:
                     for lo in range(0, cfg.batch_size, cfg.minibatch_size):
                         mb = order[lo : lo + cfg.minibatch_size]
                         logits, newvalue = self.net(b_obs[mb].float() / 255.0)
-                        dist = torch.distributions.Categorical(logits=logits)
-                        ratio = (dist.log_prob(b_actions[mb]) - b_logprobs[mb]).exp()
-                        adv = b_adv[mb]
-                        if cfg.norm_adv:
-                            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                        pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
-                        if cfg.clip_vloss:  # value clipping, as in the original PPO Atari code
-                            v_clipped = b_values[mb] + (newvalue - b_values[mb]).clamp(-cfg.clip_coef, cfg.clip_coef)
-                            v_loss = 0.5 * torch.max((newvalue - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2).mean()
-                        else:
-                            v_loss = 0.5 * ((newvalue - b_returns[mb]) ** 2).mean()
-                        loss = pg_loss - cfg.ent_coef * dist.entropy().mean() + cfg.vf_coef * v_loss
+                        loss = ppo_loss(cfg, logits, newvalue, b_actions[mb], b_logprobs[mb], b_adv[mb],
+                                        b_returns[mb], b_values[mb])
                         self.optimizer.zero_grad()
                         loss.backward()
                         nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
