@@ -145,8 +145,14 @@ def test_report_is_json_serialisable_with_aopc_per_method_and_random(pong_agent,
     d = json.loads(json.dumps(reports["prob"].to_dict()))
     assert set(d["aopc"]) == {"saliency-critic", "random"}
     assert d["regions"] == 16 and d["steps"] == 16 and len(d["curves"]["deletion"]["random"]["mean"]) == 17
-    assert "saliency-critic" in d["aopc_minus_random"]
-    assert "| saliency-critic |" in reports["value"].table()
+    r = reports["prob"]
+    sal, rnd = deletion_aopc(r.deletion["saliency-critic"]), deletion_aopc(r.deletion["random"])
+    assert d["aopc"]["random"] == pytest.approx(rnd.mean())
+    assert d["aopc_minus_random"]["saliency-critic"]["mean"] == pytest.approx((sal - rnd).mean())
+    assert d["insertion_aopc"]["saliency-critic"] == pytest.approx(insertion_aopc(r.insertion["saliency-critic"]).mean())
+    v = reports["value"]
+    row = next(line for line in v.table().splitlines() if line.startswith("| saliency-critic |"))
+    assert f"{v.aopc['saliency-critic']:.3g} ± {v.ci()['saliency-critic']:.2g}" in row
 
 
 def test_unknown_method_and_bad_region_are_refused(pong_agent, random_obs):
@@ -180,12 +186,33 @@ def test_gradient_x_input_is_input_times_gradient_of_the_greedy_logit(pong_agent
 
 
 def test_faithfulness_report_plays_the_agent_and_writes_json_and_png(pong_agent, tmp_path):
-    reports = faithfulness_report(pong_agent, frames=2, spacing=2, seed=0, methods=["random"], outputs=["logit"],
-                                  region=42, out_dir=tmp_path)
-    assert reports["logit"].n_frames == 2
+    import cv2
+
+    from rlviz.assess.faithfulness import collect_frames
+    from rlviz.present.faithfulness_figures import draw_flipping_curves, method_colours
+
+    reports = faithfulness_report(pong_agent, frames=2, spacing=2, seed=0, methods=["gradient", "random"],
+                                  outputs=["logit"], region=42, out_dir=tmp_path)
+    report = reports["logit"]
+    # the frames are the agent's own greedy play (every 2nd step from seed 0)
+    played = collect_frames(pong_agent, frames=2, spacing=2, seed=0)
+    logits, _ = pong_agent(played)
     payload = json.loads((tmp_path / "faithfulness.json").read_text())
-    assert "random" in payload["outputs"]["logit"]["aopc"]
-    assert (tmp_path / "faithfulness.png").stat().st_size > 1000
+    d = payload["outputs"]["logit"]
+    assert d["actions"] == logits.argmax(-1).tolist() == report.actions.tolist()
+    assert (payload["agent"], payload["game"], d["frames"], d["regions"], d["steps"]) == ("untrained-pong", "Pong", 2, 4, 4)
+    # the numbers in the file are the report's, recomputed here from its curves
+    for m in ("gradient", "random"):
+        curves = report.deletion[m]
+        assert d["aopc"][m] == pytest.approx((curves[:, :1] - curves).mean())
+        assert d["curves"]["deletion"][m]["mean"] == pytest.approx(curves.mean(0).tolist())
+        assert d["insertion_aopc"][m] == pytest.approx((report.insertion[m] - report.insertion[m][:, :1]).mean())
+    # the PNG is the figure of these reports, with a curve of each method in both panels
+    png = cv2.imread(str(tmp_path / "faithfulness.png"))[..., ::-1]
+    assert np.array_equal(png, draw_flipping_curves(reports, title="untrained-pong: pixel flipping"))
+    for m, colour in method_colours(["gradient", "random"]).items():
+        hits = np.all(png[44:314] == colour, axis=-1)
+        assert hits[:, :430].sum() > 5 and hits[:, 430:860].sum() > 5, m  # overlapping curves hide most of one
 
 
 def test_prob_curves_are_the_softmax_over_actions_of_the_logit_curves():

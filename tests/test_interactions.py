@@ -299,6 +299,16 @@ def test_report_writes_ranked_json_and_figures_per_action(agent: Agent, tmp_path
     pairs = report["analyses"]["overall"]["pairs"]
     assert [p["strength"] for p in pairs] == sorted((p["strength"] for p in pairs), reverse=True)
     assert len(pairs[0]["rgb_boxes"]) == 2 and pairs[0]["relative_strength"] == 1.0
+    # the file holds the analysis itself: the same pairs and strengths as the API, per action
+    for key, act in (("overall", None), ("action_1_action_1", 1)):
+        want = policy_interactions(agent, action=act, top_k=10)
+        got = report["analyses"][key]["pairs"]
+        assert [tuple(p["features"]) for p in got] == [w.features for w in want]
+        assert [p["strength"] for p in got] == pytest.approx([w.strength for w in want])
+        assert [p["rgb_boxes"] for p in got] == [[list(b) for b in w.rgb_boxes] for w in want]
+    matrix = policy_interaction_matrix(agent, action=None)
+    median = float(np.median(matrix[np.triu_indices_from(matrix, 1)]))
+    assert report["analyses"]["overall"]["median_pair_strength"] == pytest.approx(median)
     for key in ("overall", "action_1_action_1", "value"):
         for kind in ("matrix", "pairs"):
             assert cv2.imread(str(paths[f"{kind}_{key}"])) is not None
