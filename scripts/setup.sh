@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create ./.venv (if missing) and install rlviz into it; "setup.sh test" adds the test tools.
+# Create ./.venv (if missing) and install rlviz into it; "setup.sh test" adds the test tools,
+# "setup.sh mutation" the test tools and mutmut.
 # PyTorch: a CPU build is enough. Set RLVIZ_TORCH to choose the torch requirement
 # (default "torch==2.13.0"; e.g. RLVIZ_TORCH="torch" for the newest release).
 set -euo pipefail
@@ -21,6 +22,8 @@ fi
 target="."
 if [ "$extra" = "test" ]; then
     target=".[test]"
+elif [ "$extra" = "mutation" ]; then  # the test tools plus mutmut, for scripts/mutation.sh
+    target=".[test,mutation]"
 fi
 echo "installing rlviz${extra:+ with $extra extras} into .venv ..."
 pip install -e "$target"
