@@ -249,3 +249,49 @@ def test_published_intervals_are_mean_plus_minus_1_96_standard_errors_of_the_per
     assert d["aopc_minus_random"]["m"]["ci95_half_width"] == pytest.approx(1.96 * paired.std(ddof=1) / np.sqrt(5))
     band = d["curves"]["deletion"]["m"]["ci95_half_width"]
     np.testing.assert_allclose(band[1:], 1.96 * report.deletion["m"].std(0, ddof=1)[1:] / np.sqrt(5), rtol=1e-9)
+
+
+def test_region_scores_sum_each_square_row_major():
+    m = np.zeros((1, 84, 84), np.float32)
+    m[0, :42, :42], m[0, :42, 42:], m[0, 42:, :42], m[0, 42:, 42:] = 1.0, 2.0, 3.0, 4.0
+    m[0, 0, 0] = 11.0  # one pixel more in region 0
+    np.testing.assert_allclose(region_scores(m, 42), [[42 * 42 + 10.0, 2 * 42 * 42, 3 * 42 * 42, 4 * 42 * 42]])
+    assert region_scores(np.ones((2, 84, 84)), 7).shape == (2, 144)
+    with pytest.raises(RlvizError, match="square"):
+        region_scores(np.ones((1, 84, 42)), 7)
+
+
+def test_regions_are_replaced_in_order_several_per_step():
+    from rlviz.assess.faithfulness import check_region, pixel_steps, region_order
+
+    orders = region_order(np.array([[0.5, 4.0, -1.0, 2.0]]), np.random.default_rng(0))
+    assert orders.tolist() == [[1, 3, 0, 2]]  # most relevant first, by value
+    steps = pixel_steps(orders, 42, 84, regions_per_step=1)
+    assert (steps[0, 0, 0], steps[0, 0, 42], steps[0, 42, 0], steps[0, 42, 42]) == (3, 1, 4, 2)
+    two = pixel_steps(orders, 42, 84, regions_per_step=2)
+    assert (two[0, 0, 0], two[0, 0, 83], two[0, 83, 0], two[0, 83, 83]) == (2, 1, 2, 1)
+    ties = region_order(np.zeros((1, 144)), np.random.default_rng(0))[0]
+    assert sorted(ties.tolist()) == list(range(144)) and ties.tolist() != list(range(144))  # shuffled, not raster
+    assert check_region(1) == 84 and check_region(7) == 12 and check_region(12, 24) == 2
+    for bad in (0, 9):
+        with pytest.raises(RlvizError) as info:
+            check_region(bad)
+        assert str(info.value) == f"region size must divide 84; choose one of [1, 2, 3, 4, 6, 7, 12, 14, 21, 28, 42, 84], got {bad}"
+
+
+def test_two_regions_per_step_give_half_as_many_steps_on_the_same_path():
+    net = LinearPolicy(seed=4)
+    agent, obs = agent_for(net), objects_obs(2, seed=5)
+    ranking = np.random.default_rng(6).random((2, 84, 84)).astype(np.float32)
+    one = pixel_flipping(agent, obs, methods=[], maps={"m": ranking}, region=21)
+    two = pixel_flipping(agent, obs, methods=[], maps={"m": ranking}, region=21, regions_per_step=2)
+    assert two.n_steps == 8 and one.n_steps == 16
+    np.testing.assert_allclose(two.deletion["m"], one.deletion["m"][:, ::2], atol=1e-5)
+    np.testing.assert_allclose(two.insertion["m"], one.insertion["m"][:, ::2], atol=1e-5)
+    with pytest.raises(RlvizError, match="regions_per_step must be at least 1, got 0"):
+        pixel_flipping(agent, obs, methods=[], maps={"m": ranking}, regions_per_step=0)
+
+
+def test_mean_ci_of_two_samples():
+    mean, half = mean_ci(np.array([1.0, 3.0]))
+    assert mean == 2.0 and half == pytest.approx(1.96 * np.sqrt(2.0) / np.sqrt(2.0))

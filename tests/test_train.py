@@ -6,6 +6,7 @@ import csv
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -184,3 +185,15 @@ def test_ppo_value_loss_is_half_the_squared_error_clipped_like_the_policy():
     torch.testing.assert_close(clipped, torch.tensor(2.0 * 0.5 * (3.61 + 1.0) / 2, dtype=torch.float64))
     plain = ppo_loss(PPOConfig(clip_vloss=False, **cfg), logits, new, acts, logp, zero, returns, zero)
     torch.testing.assert_close(plain, torch.tensor(2.0 * 0.5 * (1.0 + 1.0) / 2, dtype=torch.float64))
+
+
+def test_ppo_advantages_are_normalised_per_minibatch_before_clipping():
+    from rlviz.train.ppo import ppo_loss
+
+    logits, acts, logp = _minibatch()
+    v = torch.zeros(4, dtype=torch.float64)
+    adv = torch.tensor([1.0, -2.0, 3.0, -4.0], dtype=torch.float64)
+    normed = (adv - adv.mean()) / (float(np.std(adv.numpy(), ddof=1)) + 1e-8)
+    loss = ppo_loss(PPOConfig(ent_coef=0.0, vf_coef=0.0, clip_coef=0.2), logits, v, acts, logp - math.log(1.5), adv, v, v)
+    want = torch.maximum(-normed * 1.5, -normed * 1.2).mean()  # ratio 1.5 clipped at 1.2
+    torch.testing.assert_close(loss, want)
