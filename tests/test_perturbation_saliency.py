@@ -294,3 +294,35 @@ def test_a_batch_size_below_one_is_refused(pong_agent, random_obs):
 
     with pytest.raises(RlvizError, match="batch_size"):
         perturbation_saliency(pong_agent, random_obs[0], batch_size=0)
+
+
+def test_bad_requests_get_the_whole_one_line_message(pong_agent, random_obs):
+    from rlviz.util.errors import RlvizError
+
+    def message(obs=None, **kwargs) -> str:
+        with pytest.raises(RlvizError) as info:
+            perturbation_saliency(pong_agent, random_obs[0] if obs is None else obs, **kwargs)
+        return str(info.value)
+
+    assert message(frames="oldest") == "frames must be 'all' or 'newest', got 'oldest'"
+    assert message(method="fast") == "method must be 'auto', 'plain' or 'incremental', got 'fast'"
+    assert message(batch_size=0) == "batch_size must be at least 1, got 0"
+    assert message(np.zeros((4, 84, 80), np.uint8)) == "observations must be square, got 84x80"
+    agent = Agent(BoxReader(slice(0, 10), slice(0, 10)), action_names=["a", "b", "c"])
+    with pytest.raises(RlvizError) as info:
+        perturbation_saliency(agent, random_obs[0], method="incremental")
+    assert str(info.value) == "incremental saliency needs a Nature-CNN net from rlviz.agents.networks; use method='plain'"
+
+
+def test_infinite_scores_become_zero_not_inf():
+    class Exploding(nn.Module):
+        def forward(self, x):  # finite on the clean frame, infinite once a pixel changes
+            s = (x - x.detach().round()).abs().sum((1, 2, 3))
+            out = torch.where(s > 0, torch.full_like(s, float("inf")), torch.zeros_like(s))
+            return torch.stack([out, out, out], 1), out
+
+    obs = np.full((4, 84, 84), 255, np.uint8)
+    obs[:, 40:44, 40:44] = 0  # the blur changes pixels near this square only
+    sal = perturbation_saliency(Agent(Exploding(), action_names=["a", "b", "c"]), obs, method="plain")
+    assert np.isfinite(sal.actor_grid).all() and np.isfinite(sal.critic_grid).all()
+    assert sal.actor.max() == 0.0 and sal.critic.max() == 0.0
