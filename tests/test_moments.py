@@ -296,3 +296,42 @@ def test_captions_with_lives_across_episodes_and_rollouts_that_start_mid_episode
     rewards = np.zeros(100)
     rewards[10] = 1.0
     assert captions(np.zeros(100), rewards, hold=5, starts=(50,))[10] == "The agent scored (+1)"
+
+
+def test_defaults_hold_a_caption_30_steps_and_pick_3_moments():
+    rewards = np.zeros(400)
+    rewards[[50, 150, 250, 350]] = 1.0
+    track = captions(np.zeros(400), rewards)
+    assert track[79] == "The agent scored (+1)" and track[80] == ""
+    assert len(key_moments(np.zeros(400), rewards)) == 3
+
+
+def test_a_rise_caption_is_worded_and_cut_like_a_drop_caption():
+    def track(x: float) -> list[str]:  # a rise of 0.1 at step 40, then a fall of x at step 50
+        values = np.r_[np.zeros(40), np.full(10, 0.1), np.full(50, 0.1 - x)]
+        return captions(values, np.zeros(100), hold=30)
+
+    cut, held = track(0.05), track(0.04)
+    assert cut[40] == "Its value estimate jumps: it expects to score" and cut[50] == ""
+    assert held[69] == "Its value estimate jumps: it expects to score" and held[70] == ""
+
+
+def test_the_default_gap_keeps_a_close_third_moment_out():
+    rewards = np.zeros(1201)
+    rewards[[100, 250, 500]] = 1.0  # 250 is 150 steps from 100: closer than 1201 // 6 = 200
+    assert [m.step for m in key_moments(np.zeros(1201), rewards, k=3)] == [100, 500]
+
+
+def test_a_policy_change_is_measured_against_the_step_before_not_the_first():
+    logits = np.zeros((200, 3))
+    logits[:, 0] = 3.0
+    logits[100:, 0], logits[100:, 1] = 0.0, 3.0  # a first change at step 100 ...
+    logits[150:, 1], logits[150:, 2] = 1.0, 3.0  # ... and a second, smaller one at step 150
+    found = {m.step: m.size for m in key_moments(np.zeros(200), np.zeros(200), logits, k=2, min_gap=1)}
+
+    def softmax(z):
+        e = np.exp(np.asarray(z) - max(z))
+        return e / e.sum()
+
+    tv = 0.5 * np.abs(softmax([0.0, 1.0, 3.0]) - softmax([0.0, 3.0, 0.0])).sum()
+    assert sorted(found) == [100, 150] and found[150] == pytest.approx(1.5 * tv)
