@@ -531,8 +531,12 @@ def test_composite_requests_are_refused_with_the_whole_hint():
             make_composite(*args, **kwargs)
         return str(info.value)
 
-    assert message("gamma") == ("unknown LRP composite 'gamma'; choose one of: epsilon-gamma-box, epsilon-plus-flat, "
-                                "epsilon-alpha2-beta1, epsilon, zero")
+    from rlviz.explain.lrp import composites
+
+    # the named composites, then those that need a reference (where the module has them)
+    names = [*composites.COMPOSITES, *getattr(composites, "REFERENCE_COMPOSITES", {})]
+    assert names[:5] == ["epsilon-gamma-box", "epsilon-plus-flat", "epsilon-alpha2-beta1", "epsilon", "zero"]
+    assert message("gamma") == f"unknown LRP composite 'gamma'; choose one of: {', '.join(names)}"
     assert message("epsilon-gamma-box", gama=0.5, zeta=1) == (
         "composite 'epsilon-gamma-box' has no parameter gama, zeta; it takes: gamma, epsilon, low, high, stabilizer")
     assert message("zero", epsilon=0.1) == "composite 'zero' has no parameter epsilon; it takes no parameters"

@@ -178,7 +178,7 @@ def test_ppo_value_loss_is_half_the_squared_error_clipped_like_the_policy():
     zero = torch.zeros(2, dtype=torch.float64)
     new = torch.tensor([1.0, -1.0], dtype=torch.float64)  # moved by 1 from the old values 0
     returns = torch.tensor([2.0, 0.0], dtype=torch.float64)
-    cfg = dict(norm_adv=False, ent_coef=0.0, vf_coef=2.0, clip_coef=0.1)
+    cfg = {"norm_adv": False, "ent_coef": 0.0, "vf_coef": 2.0, "clip_coef": 0.1}
     # clipped: the old value moved by at most 0.1 -> 0.1 and -0.1; the larger error counts
     # sample 0: max((1-2)^2, (0.1-2)^2) = 3.61; sample 1: max(1, 0.01) = 1
     clipped = ppo_loss(PPOConfig(**cfg), logits, new, acts, logp, zero, returns, zero)
