@@ -48,7 +48,9 @@ declare -A TESTS_FOR=(
 CORE=(rlviz/explain/perturbation.py rlviz/explain/lrp/rules.py rlviz/explain/lrp/composites.py
       rlviz/present/moments.py rlviz/assess/faithfulness.py rlviz/explain/interactions.py rlviz/train/ppo.py
       rlviz/agents/formats/sb3.py rlviz/agents/formats/cleanrl.py rlviz/play/envs.py rlviz/play/sb3_wrappers.py
-      rlviz/explain/lrp/layers.py rlviz/explain/lrp/attribution.py rlviz/agents/model_card.py)
+      rlviz/explain/lrp/layers.py rlviz/explain/lrp/attribution.py rlviz/agents/model_card.py
+      'rlviz/explain/objects/*.py' rlviz/assess/objects.py rlviz/assess/whatif.py rlviz/assess/paired.py
+      rlviz/present/assessment_reports.py)  # globs allowed
 
 usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
@@ -70,9 +72,13 @@ done
 if [ ${#modules[@]} -eq 0 ]; then
   git rev-parse --verify -q "$base" >/dev/null || { echo "mutation.sh: no git ref '$base'; pass a base branch or --module" >&2; exit 2; }
   changed=$( { git diff --name-only "$(git merge-base "$base" HEAD)" -- 'rlviz/*.py'; git ls-files -o --exclude-standard -- 'rlviz/*.py'; } | sort -u)
-  for m in "${CORE[@]}"; do grep -qx "$m" <<<"$changed" && modules+=("$m"); done
-  others=$(grep -vxF -f <(printf '%s\n' "${CORE[@]}") <<<"$changed" || true)
-  [ -n "$others" ] && echo "changed, not core (run them with --module if they matter):" $others
+  others=()
+  for f in $changed; do
+    core=0
+    for m in "${CORE[@]}"; do [[ $f == $m ]] && core=1; done  # $m unquoted: a glob
+    if [ $core = 1 ]; then modules+=("$f"); else others+=("$f"); fi
+  done
+  [ ${#others[@]} -gt 0 ] && echo "changed, not core (run them with --module if they matter): ${others[*]}"
   [ ${#modules[@]} -eq 0 ] && { echo "no core module changed since $base"; exit 0; }
 fi
 
@@ -80,7 +86,8 @@ tests_for() {  # the listed tests, else every test file that imports the module
   local m=$1 dotted=${1%.py}
   dotted=${dotted//\//.}
   if [ -n "${TESTS_FOR[$m]:-}" ]; then echo "${TESTS_FOR[$m]}"; return; fi
-  grep -lE "(from|import) ${dotted//./\\.}( |$)|from ${dotted%.*//./\\.} import .*\b${dotted##*.}\b" tests/test_*.py | tr '\n' ' '
+  local parent=${dotted%.*} name=${dotted##*.}
+  grep -lE "(from|import) ${dotted//./\\.}( |$)|from ${parent//./\\.} import .*\b${name}\b" tests/test_*.py | tr '\n' ' '
 }
 
 work=$(mktemp -d /tmp/rlviz-mutation.XXXX)
