@@ -71,7 +71,7 @@ done
 
 if [ ${#modules[@]} -eq 0 ]; then
   git rev-parse --verify -q "$base" >/dev/null || { echo "mutation.sh: no git ref '$base'; pass a base branch or --module" >&2; exit 2; }
-  changed=$( { git diff --name-only "$(git merge-base "$base" HEAD)" -- 'rlviz/*.py'; git ls-files -o --exclude-standard -- 'rlviz/*.py'; } | sort -u)
+  changed=$( { git diff --name-only --diff-filter=d "$(git merge-base "$base" HEAD)" -- 'rlviz/*.py'; git ls-files -o --exclude-standard -- 'rlviz/*.py'; } | sort -u)
   others=()
   for f in $changed; do
     core=0
