@@ -21,6 +21,17 @@ from rlviz.explain.perturbation import (
 )
 
 
+@pytest.fixture(autouse=True)
+def cold_caches():
+    """Masks and interpolation matrices are cached per process; every test builds its own, so
+    that no test passes on what an earlier one cached (mutation testing forks workers from a
+    process whose caches the clean run has filled)."""
+    from rlviz.explain import perturbation
+
+    for cached in (perturbation._masks, perturbation._mask_profiles, perturbation._cached_interpolation):
+        cached.cache_clear()
+
+
 class BoxReader(nn.Module):
     """A policy whose logits and value depend only on the pixels of one screen box."""
 
