@@ -95,6 +95,8 @@ def test_aopc_formula_on_a_hand_made_curve():
     curve = np.array([[3.0, 1.0, 0.0]])  # f(x_0) - f(x_k) = 0, 2, 3
     assert deletion_aopc(curve)[0] == pytest.approx(5.0 / 3.0)
     assert insertion_aopc(np.array([[0.0, 2.0, 3.0]]))[0] == pytest.approx(5.0 / 3.0)
+    assert insertion_aopc(np.array([[1.0, 2.0, 4.0]]))[0] == pytest.approx(4.0 / 3.0)  # gains over f(x_0) = 1
+    assert deletion_aopc(np.array([[4.0, 2.0, 1.0]]))[0] == pytest.approx(5.0 / 3.0)
 
 
 def test_aopc_matches_closed_form_on_a_linear_model():
