@@ -150,6 +150,22 @@ def test_dense_uniform_units_do_not_make_all_features_interact() -> None:
         assert greedy_interactions(w1, z) == []
 
 
+def test_a_true_interaction_plus_the_next_ranked_feature_is_not_reported(monkeypatch) -> None:
+    """Units mixing 2 and 5, where 9 also weighs in: {2, 5} and {2, 5, 9} are real; without the
+    conditional null (the parent kept, every other column shuffled) the next-ranked random
+    feature rides along as {2, 5, 9, x}."""
+    for seed, extra in ((0, 3), (1, 1)):
+        rng = np.random.default_rng(seed)
+        w1, z = rng.random((200, 30)), rng.random(200)
+        w1[:30, [2, 5]] += 2.0
+        w1[:30, 9] += 1.0
+        assert [i.features for i in greedy_interactions(w1, z)] == [(2, 5), (2, 5, 9)]
+        with monkeypatch.context() as m:  # what the conditional null removes
+            m.setattr("rlviz.explain.interactions._beats_its_parents", lambda *a, **k: True)
+            unconditional = [i.features for i in greedy_interactions(w1, z)]
+        assert sum(len(f) == 4 and {2, 5, 9} < set(f) for f in unconditional) == extra
+
+
 def test_non_mlp_layers_and_bad_orders_are_refused() -> None:
     with pytest.raises(RlvizError):
         neuron_interactions(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(4, 1)))
