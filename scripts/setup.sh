@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create ./.venv (if missing) and install rlviz into it; "setup.sh test" adds the test tools.
+# Create ./.venv (if missing) and install rlviz into it; "setup.sh test" adds the test tools,
+# "setup.sh mutation" the test tools and mutmut.
 # PyTorch: a CPU build is enough. scripts/torch_command.py picks the PyTorch CPU wheel index
 # when it answers within RLVIZ_TORCH_INDEX_TIMEOUT seconds (default 5), else pip's default
 # index, and says which. Set RLVIZ_TORCH to choose the torch requirement (default
@@ -28,6 +29,8 @@ fi
 target="."
 if [ "$extra" = "test" ]; then
     target=".[test]"
+elif [ "$extra" = "mutation" ]; then  # the test tools plus mutmut, for scripts/mutation.sh
+    target=".[test,mutation]"
 fi
 echo "installing rlviz${extra:+ with $extra extras} into .venv ..."
 # The report's browser tests drive a headless Chromium; install Debian's when we can (root with

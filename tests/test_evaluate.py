@@ -106,3 +106,22 @@ def test_sticky_copy_plays_an_ale_v5_sticky_env_with_the_same_network(pong_agent
     assert env.unwrapped.ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
     env.close()
     assert len(evaluate(shaken, episodes=1, max_steps=3, progress=False).lengths) == 1
+
+
+def test_card_rows_print_each_policy_its_own_mean_and_std(pong_agent, tmp_path, monkeypatch):
+    from rlviz.agents import model_card
+    from rlviz.agents.evaluate import Evaluation
+
+    pong_agent.save(tmp_path / "a")
+    # agent: mean 2, std 1; random policy: mean -20, std 0.5 (numbers that cannot be confused)
+    monkeypatch.setattr(model_card, "evaluate", lambda agent, **k: Evaluation([1.0, 3.0], [10, 10], k["seed"], "greedy"))
+    monkeypatch.setattr(model_card, "evaluate_random",
+                        lambda spec, **k: Evaluation([-20.5, -19.5], [10, 10], k["seed"], "random"))
+    model_card.write_model_card(pong_agent, tmp_path / "a", episodes=2, seed=7, progress=False)
+    card = (tmp_path / "a" / "README.md").read_text()
+    assert "| evaluation | **+2.00 ± 1.00** (mean ± std of 2 greedy episodes, seeds 7..8) |" in card
+    assert "| random policy | -20.00 ± 0.50 (same seeds) |" in card
+    assert "Returns: +1, +3" in card and "sampled policy" not in card
+    doc = json.loads((tmp_path / "a" / "agent.json").read_text())["evaluation"]
+    assert doc["random_policy"] == {"mean": -20.0, "std": 0.5, "returns": [-20.5, -19.5]}
+    assert (doc["mean"], doc["std"], doc["seed"], doc["episodes"]) == (2.0, 1.0, 7, 2)

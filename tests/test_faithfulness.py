@@ -15,6 +15,7 @@ from rlviz.assess.faithfulness import (
     compute_maps,
     deletion_aopc,
     insertion_aopc,
+    mean_ci,
     pixel_flipping,
     pixel_flipping_outputs,
     region_scores,
@@ -94,6 +95,8 @@ def test_aopc_formula_on_a_hand_made_curve():
     curve = np.array([[3.0, 1.0, 0.0]])  # f(x_0) - f(x_k) = 0, 2, 3
     assert deletion_aopc(curve)[0] == pytest.approx(5.0 / 3.0)
     assert insertion_aopc(np.array([[0.0, 2.0, 3.0]]))[0] == pytest.approx(5.0 / 3.0)
+    assert insertion_aopc(np.array([[1.0, 2.0, 4.0]]))[0] == pytest.approx(4.0 / 3.0)  # gains over f(x_0) = 1
+    assert deletion_aopc(np.array([[4.0, 2.0, 1.0]]))[0] == pytest.approx(5.0 / 3.0)
 
 
 def test_aopc_matches_closed_form_on_a_linear_model():
@@ -144,8 +147,14 @@ def test_report_is_json_serialisable_with_aopc_per_method_and_random(pong_agent,
     d = json.loads(json.dumps(reports["prob"].to_dict()))
     assert set(d["aopc"]) == {"saliency-critic", "random"}
     assert d["regions"] == 16 and d["steps"] == 16 and len(d["curves"]["deletion"]["random"]["mean"]) == 17
-    assert "saliency-critic" in d["aopc_minus_random"]
-    assert "| saliency-critic |" in reports["value"].table()
+    r = reports["prob"]
+    sal, rnd = deletion_aopc(r.deletion["saliency-critic"]), deletion_aopc(r.deletion["random"])
+    assert d["aopc"]["random"] == pytest.approx(rnd.mean())
+    assert d["aopc_minus_random"]["saliency-critic"]["mean"] == pytest.approx((sal - rnd).mean())
+    assert d["insertion_aopc"]["saliency-critic"] == pytest.approx(insertion_aopc(r.insertion["saliency-critic"]).mean())
+    v = reports["value"]
+    row = next(line for line in v.table().splitlines() if line.startswith("| saliency-critic |"))
+    assert f"{v.aopc['saliency-critic']:.3g} ± {v.ci()['saliency-critic']:.2g}" in row
 
 
 def test_unknown_method_and_bad_region_are_refused(pong_agent, random_obs):
@@ -179,9 +188,112 @@ def test_gradient_x_input_is_input_times_gradient_of_the_greedy_logit(pong_agent
 
 
 def test_faithfulness_report_plays_the_agent_and_writes_json_and_png(pong_agent, tmp_path):
-    reports = faithfulness_report(pong_agent, frames=2, spacing=2, seed=0, methods=["random"], outputs=["logit"],
-                                  region=42, out_dir=tmp_path)
-    assert reports["logit"].n_frames == 2
+    import cv2
+
+    from rlviz.assess.faithfulness import collect_frames
+    from rlviz.present.faithfulness_figures import draw_flipping_curves, method_colours
+
+    reports = faithfulness_report(pong_agent, frames=2, spacing=2, seed=0, methods=["gradient", "random"],
+                                  outputs=["logit"], region=42, out_dir=tmp_path)
+    report = reports["logit"]
+    # the frames are the agent's own greedy play (every 2nd step from seed 0)
+    played = collect_frames(pong_agent, frames=2, spacing=2, seed=0)
+    logits, _ = pong_agent(played)
     payload = json.loads((tmp_path / "faithfulness.json").read_text())
-    assert "random" in payload["outputs"]["logit"]["aopc"]
-    assert (tmp_path / "faithfulness.png").stat().st_size > 1000
+    d = payload["outputs"]["logit"]
+    assert d["actions"] == logits.argmax(-1).tolist() == report.actions.tolist()
+    assert (payload["agent"], payload["game"], d["frames"], d["regions"], d["steps"]) == ("untrained-pong", "Pong", 2, 4, 4)
+    # the numbers in the file are the report's, recomputed here from its curves
+    for m in ("gradient", "random"):
+        curves = report.deletion[m]
+        assert d["aopc"][m] == pytest.approx((curves[:, :1] - curves).mean())
+        assert d["curves"]["deletion"][m]["mean"] == pytest.approx(curves.mean(0).tolist())
+        assert d["insertion_aopc"][m] == pytest.approx((report.insertion[m] - report.insertion[m][:, :1]).mean())
+    # the PNG is the figure of these reports, with a curve of each method in both panels
+    png = cv2.imread(str(tmp_path / "faithfulness.png"))[..., ::-1]
+    assert np.array_equal(png, draw_flipping_curves(reports, title="untrained-pong: pixel flipping"))
+    for m, colour in method_colours(["gradient", "random"]).items():
+        hits = np.all(png[44:314] == colour, axis=-1)
+        assert hits[:, :430].sum() > 5 and hits[:, 430:860].sum() > 5, m  # overlapping curves hide most of one
+
+
+def test_prob_curves_are_the_softmax_over_actions_of_the_logit_curves():
+    # BoxPolicy's logits are (s, -1, -1), so the greedy action's probability is e^s / (e^s + 2/e)
+    agent, obs = agent_for(BoxPolicy()), objects_obs(3)
+    reports = pixel_flipping_outputs(agent, obs, methods=["random"], maps={"box": box_map(3)}, region=21)
+    for name in ("box", "random"):
+        for kind in ("deletion", "insertion"):
+            s = getattr(reports["logit"], kind)[name]
+            expected = np.exp(s) / (np.exp(s) + 2.0 * np.exp(-1.0))
+            np.testing.assert_allclose(getattr(reports["prob"], kind)[name], expected, rtol=1e-6)
+    assert reports["logit"].deletion["box"][:, 0].min() > 0.5  # the probabilities vary: the test can fail
+
+
+def test_mean_ci_is_1_96_standard_errors_with_the_sample_std():
+    mean, half = mean_ci(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert mean == 2.5
+    assert half == pytest.approx(1.96 * np.sqrt(5.0 / 3.0) / 2.0)  # sample std sqrt(5/3), sqrt(n) = 2
+    means, halves = mean_ci(np.array([[0.0, 10.0], [2.0, 10.0], [4.0, 16.0]]))  # per column
+    np.testing.assert_allclose(means, [2.0, 12.0])
+    np.testing.assert_allclose(halves, [1.96 * 2.0 / np.sqrt(3.0), 1.96 * np.sqrt(12.0) / np.sqrt(3.0)])
+    assert np.isnan(mean_ci(np.array([3.0]))[1])
+
+
+def test_published_intervals_are_mean_plus_minus_1_96_standard_errors_of_the_per_frame_aopc():
+    agent, obs = agent_for(LinearPolicy(seed=2)), objects_obs(5, seed=4)
+    report = pixel_flipping(agent, obs, methods=["random"], maps={"m": np.random.default_rng(1).random((5, 84, 84))},
+                            region=21)
+    d = report.to_dict()
+    per = deletion_aopc(report.deletion["m"])
+    half = 1.96 * per.std(ddof=1) / np.sqrt(5)
+    assert d["aopc_ci95"]["m"] == pytest.approx([per.mean() - half, per.mean() + half])
+    paired = per - deletion_aopc(report.deletion["random"])
+    assert d["aopc_minus_random"]["m"]["ci95_half_width"] == pytest.approx(1.96 * paired.std(ddof=1) / np.sqrt(5))
+    band = d["curves"]["deletion"]["m"]["ci95_half_width"]
+    np.testing.assert_allclose(band[1:], 1.96 * report.deletion["m"].std(0, ddof=1)[1:] / np.sqrt(5), rtol=1e-9)
+
+
+def test_region_scores_sum_each_square_row_major():
+    m = np.zeros((1, 84, 84), np.float32)
+    m[0, :42, :42], m[0, :42, 42:], m[0, 42:, :42], m[0, 42:, 42:] = 1.0, 2.0, 3.0, 4.0
+    m[0, 0, 0] = 11.0  # one pixel more in region 0
+    np.testing.assert_allclose(region_scores(m, 42), [[42 * 42 + 10.0, 2 * 42 * 42, 3 * 42 * 42, 4 * 42 * 42]])
+    assert region_scores(np.ones((2, 84, 84)), 7).shape == (2, 144)
+    with pytest.raises(RlvizError, match="square"):
+        region_scores(np.ones((1, 84, 42)), 7)
+
+
+def test_regions_are_replaced_in_order_several_per_step():
+    from rlviz.assess.faithfulness import check_region, pixel_steps, region_order
+
+    orders = region_order(np.array([[0.5, 4.0, -1.0, 2.0]]), np.random.default_rng(0))
+    assert orders.tolist() == [[1, 3, 0, 2]]  # most relevant first, by value
+    steps = pixel_steps(orders, 42, 84, regions_per_step=1)
+    assert (steps[0, 0, 0], steps[0, 0, 42], steps[0, 42, 0], steps[0, 42, 42]) == (3, 1, 4, 2)
+    two = pixel_steps(orders, 42, 84, regions_per_step=2)
+    assert (two[0, 0, 0], two[0, 0, 83], two[0, 83, 0], two[0, 83, 83]) == (2, 1, 2, 1)
+    ties = region_order(np.zeros((1, 144)), np.random.default_rng(0))[0]
+    assert sorted(ties.tolist()) == list(range(144)) and ties.tolist() != list(range(144))  # shuffled, not raster
+    assert check_region(1) == 84 and check_region(7) == 12 and check_region(12, 24) == 2
+    for bad in (0, 9):
+        with pytest.raises(RlvizError) as info:
+            check_region(bad)
+        assert str(info.value) == f"region size must divide 84; choose one of [1, 2, 3, 4, 6, 7, 12, 14, 21, 28, 42, 84], got {bad}"
+
+
+def test_two_regions_per_step_give_half_as_many_steps_on_the_same_path():
+    net = LinearPolicy(seed=4)
+    agent, obs = agent_for(net), objects_obs(2, seed=5)
+    ranking = np.random.default_rng(6).random((2, 84, 84)).astype(np.float32)
+    one = pixel_flipping(agent, obs, methods=[], maps={"m": ranking}, region=21)
+    two = pixel_flipping(agent, obs, methods=[], maps={"m": ranking}, region=21, regions_per_step=2)
+    assert two.n_steps == 8 and one.n_steps == 16
+    np.testing.assert_allclose(two.deletion["m"], one.deletion["m"][:, ::2], atol=1e-5)
+    np.testing.assert_allclose(two.insertion["m"], one.insertion["m"][:, ::2], atol=1e-5)
+    with pytest.raises(RlvizError, match="regions_per_step must be at least 1, got 0"):
+        pixel_flipping(agent, obs, methods=[], maps={"m": ranking}, regions_per_step=0)
+
+
+def test_mean_ci_of_two_samples():
+    mean, half = mean_ci(np.array([1.0, 3.0]))
+    assert mean == 2.0 and half == pytest.approx(1.96 * np.sqrt(2.0) / np.sqrt(2.0))

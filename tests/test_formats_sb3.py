@@ -54,6 +54,7 @@ def models(tmp_path_factory):
         "ppo_separate": ("PPO", (4, 84, 84), {"share_features_extractor": False}),
         "a2c_shared": ("A2C", (4, 84, 84), {}),
         "ppo_raw_pixels": ("PPO", (4, 84, 84), {"normalize_images": False}),
+        "ppo_separate_raw_pixels": ("PPO", (4, 84, 84), {"normalize_images": False, "share_features_extractor": False}),
         "dqn": ("DQN", (84, 84, 4), {}),
     }
     out = {}
@@ -102,13 +103,15 @@ def _pth(state: dict[str, torch.Tensor]) -> bytes:
     return buffer.getvalue()
 
 
-def test_sb3_policy_observations_are_channel_first_even_from_channel_last_env(models):
-    model, _ = models["ppo_shared"]
-    assert model.observation_space.shape == (4, 84, 84)
-    assert model.policy.normalize_images
+def test_a_model_trained_on_a_channel_last_env_loads_as_a_four_channel_agent(models):
+    """SB3 transposes channel-last frame stacks; rlviz reads the channels from the first conv,
+    and its agent takes the channel-first stacks its own pipeline gives."""
+    agent = load_sb3(models["ppo_shared"][1], game="Pong")
+    assert agent.architecture["in_channels"] == 4 and agent.env_spec.frame_stack == 4
+    assert agent.net.features[0].weight.shape[1] == 4
 
 
-@pytest.mark.parametrize("name", ["ppo_shared", "ppo_separate", "a2c_shared", "ppo_raw_pixels"])
+@pytest.mark.parametrize("name", ["ppo_shared", "ppo_separate", "a2c_shared", "ppo_raw_pixels", "ppo_separate_raw_pixels"])
 def test_actor_critic_probabilities_and_values_equal_sb3(models, obs, name):
     model, path = models[name]
     agent = load_sb3(path, game="Pong")
@@ -116,16 +119,23 @@ def test_actor_critic_probabilities_and_values_equal_sb3(models, obs, name):
     probs, ref_values = _sb3_actor_critic(model, obs)
     torch.testing.assert_close(torch.softmax(logits, -1), probs, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(values, ref_values, atol=1e-5, rtol=1e-5)
-    expected_arch = "nature-actor-critic-separate" if name == "ppo_separate" else "nature-actor-critic"
+    expected_arch = "nature-actor-critic-separate" if "separate" in name else "nature-actor-critic"
     assert agent.architecture["name"] == expected_arch
 
 
-def test_separate_extractors_really_differ(models, obs):
-    """The separate-extractor model must not be mapped onto one shared trunk."""
-    model, _ = models["ppo_separate"]
-    assert not torch.equal(
-        model.policy.pi_features_extractor.cnn[0].weight, model.policy.vf_features_extractor.cnn[0].weight
-    )
+@pytest.mark.parametrize("name", ["ppo_separate", "ppo_separate_raw_pixels"])
+def test_separate_extractors_map_to_rlviz_actor_and_critic_trunks(models, name):
+    """The separate-extractor model is not mapped onto one shared trunk: rlviz's critic trunk
+    holds SB3's vf extractor and its actor trunk the pi extractor (x255 on both first convs
+    when SB3 fed raw pixels)."""
+    model, path = models[name]
+    net = load_sb3(path, game="Pong").net
+    scale = 1.0 if model.policy.normalize_images else 255.0
+    for ours, theirs in ((net.features, model.policy.pi_features_extractor),
+                         (net.critic_features, model.policy.vf_features_extractor)):
+        torch.testing.assert_close(ours[0].weight, theirs.cnn[0].weight * scale)
+        torch.testing.assert_close(ours[7].weight, theirs.linear[0].weight)
+    assert not torch.equal(net.features[0].weight, net.critic_features[0].weight)
 
 
 def test_dqn_q_values_equal_sb3_and_target_net_is_ignored(models, obs):
@@ -218,12 +228,22 @@ def test_bad_files_raise_one_line_rlviz_error(models, tmp_path, damage):
     assert "\n" not in str(info.value)
 
 
-def test_data_json_is_read_without_serialized_fields(models):
-    """The file keeps cloudpickled fields; rlviz only needs the plain ones."""
-    with zipfile.ZipFile(models["ppo_shared"][1]) as archive:
+def test_data_json_is_read_without_decoding_serialized_fields(models, obs, tmp_path):
+    """rlviz reads only the plain items of ``data``: a file whose cloudpickled fields are
+    garbage (unpicklable) loads to the same agent, with the channels and flags it needs."""
+    path = models["ppo_raw_pixels"][1]
+    with zipfile.ZipFile(path) as archive:
         data = json.loads(archive.read("data"))
+
+    def spoil(value):
+        if isinstance(value, dict):
+            return {k: ("gASV-not-a-pickle" if k == ":serialized:" else spoil(v)) for k, v in value.items()}
+        return value
+
     assert ":serialized:" in data["observation_space"]
-    assert data["observation_space"]["_shape"] == [4, 84, 84]
+    spoiled = _rewrite_zip(path, tmp_path / "spoiled.zip", {"data": json.dumps(spoil(data)).encode()})
+    for a, b in zip(load_sb3(path, game="Pong")(obs), load_sb3(spoiled, game="Pong")(obs)):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
 
 
 def test_cli_import_of_sb3_zip_matches_sb3_and_records_pipeline(models, obs, tmp_path):

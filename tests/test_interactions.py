@@ -138,6 +138,34 @@ def test_shuffle_cutoff_keeps_a_planted_interaction() -> None:
     assert [i.features for i in got] == [(2, 5, 7), (11, 12)]
 
 
+def test_dense_uniform_units_do_not_make_all_features_interact() -> None:
+    """Units that weigh all 10 features alike (each at its own level) carry no interaction
+    structure; only the row-shuffle null (which keeps each unit's density) says so: the
+    column shuffle alone lets the full set pass."""
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        w1 = rng.random((64, 1)) * (1 + 0.01 * rng.random((64, 10)))
+        z = rng.random(64)
+        assert greedy_interactions(w1, z, cutoff=None)[0].features == tuple(range(10))  # raw: the pitfall
+        assert greedy_interactions(w1, z) == []
+
+
+def test_a_true_interaction_plus_the_next_ranked_feature_is_not_reported(monkeypatch) -> None:
+    """Units mixing 2 and 5, where 9 also weighs in: {2, 5} and {2, 5, 9} are real; without the
+    conditional null (the parent kept, every other column shuffled) the next-ranked random
+    feature rides along as {2, 5, 9, x}."""
+    for seed, extra in ((0, 3), (1, 1)):
+        rng = np.random.default_rng(seed)
+        w1, z = rng.random((200, 30)), rng.random(200)
+        w1[:30, [2, 5]] += 2.0
+        w1[:30, 9] += 1.0
+        assert [i.features for i in greedy_interactions(w1, z)] == [(2, 5), (2, 5, 9)]
+        with monkeypatch.context() as m:  # what the conditional null removes
+            m.setattr("rlviz.explain.interactions._beats_its_parents", lambda *a, **k: True)
+            unconditional = [i.features for i in greedy_interactions(w1, z)]
+        assert sum(len(f) == 4 and {2, 5, 9} < set(f) for f in unconditional) == extra
+
+
 def test_non_mlp_layers_and_bad_orders_are_refused() -> None:
     with pytest.raises(RlvizError):
         neuron_interactions(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(4, 1)))
@@ -287,6 +315,16 @@ def test_report_writes_ranked_json_and_figures_per_action(agent: Agent, tmp_path
     pairs = report["analyses"]["overall"]["pairs"]
     assert [p["strength"] for p in pairs] == sorted((p["strength"] for p in pairs), reverse=True)
     assert len(pairs[0]["rgb_boxes"]) == 2 and pairs[0]["relative_strength"] == 1.0
+    # the file holds the analysis itself: the same pairs and strengths as the API, per action
+    for key, act in (("overall", None), ("action_1_action_1", 1)):
+        want = policy_interactions(agent, action=act, top_k=10)
+        got = report["analyses"][key]["pairs"]
+        assert [tuple(p["features"]) for p in got] == [w.features for w in want]
+        assert [p["strength"] for p in got] == pytest.approx([w.strength for w in want])
+        assert [p["rgb_boxes"] for p in got] == [[list(b) for b in w.rgb_boxes] for w in want]
+    matrix = policy_interaction_matrix(agent, action=None)
+    median = float(np.median(matrix[np.triu_indices_from(matrix, 1)]))
+    assert report["analyses"]["overall"]["median_pair_strength"] == pytest.approx(median)
     for key in ("overall", "action_1_action_1", "value"):
         for kind in ("matrix", "pairs"):
             assert cv2.imread(str(paths[f"{kind}_{key}"])) is not None

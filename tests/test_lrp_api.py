@@ -492,3 +492,68 @@ def test_every_layer_that_reads_the_observation_gets_the_first_layer_rule(monkey
     monkeypatch.setattr(Composite, "rule_for", spy)
     lrp(agent, np.zeros((1, 4, 84, 84), np.uint8), target="value")
     assert firsts.count(True) == 2  # features.0 and critic_features.0
+
+
+def test_named_composites_put_the_documented_rules_with_their_default_parameters_on_each_kind():
+    """The table in composites.py's docstring, rule by rule (reprs carry every parameter)."""
+    from rlviz.explain.lrp.composites import Composite
+
+    table = {  # name: (first, other convs, dense, pool)
+        "epsilon-gamma-box": ("ZBox(low=0.0, high=1.0, stabilizer=1e-06)", "Gamma(gamma=0.25, stabilizer=1e-06)",
+                              "Epsilon(epsilon=1e-06)", "Epsilon(epsilon=1e-06)"),
+        "epsilon-plus-flat": ("Flat(stabilizer=0.0)", "ZPlus(stabilizer=1e-06)", "Epsilon(epsilon=1e-06)",
+                              "Epsilon(epsilon=1e-06)"),
+        "epsilon-alpha2-beta1": ("ZBox(low=0.0, high=1.0, stabilizer=1e-06)",
+                                 "AlphaBeta(alpha=2.0, beta=1.0, stabilizer=1e-06)", "Epsilon(epsilon=1e-06)",
+                                 "Epsilon(epsilon=1e-06)"),
+        "epsilon": ("Epsilon(epsilon=1e-06)",) * 4,
+        "zero": ("Zero(epsilon=0.0)",) * 4,
+    }
+    assert list(COMPOSITES) == list(table)
+    for name, rules in table.items():
+        c = make_composite(name)
+        assert c.name == name
+        got = (c.rule_for("conv", first=True), c.rule_for("conv", first=False), c.rule_for("dense", first=False),
+               c.rule_for("pool", first=False))
+        assert tuple(map(repr, got)) == rules, name
+        assert repr(c.rule_for("dense", first=True)) == rules[0]  # a dense layer that reads the observation
+        assert repr(c.rule_for("pool", first=True)) == rules[3]  # pooling is never the first-layer rule
+    assert repr(make_composite("epsilon-alpha2-beta1", box=False).first) == "AlphaBeta(alpha=2.0, beta=1.0, stabilizer=1e-06)"
+    mine = Composite("mine", *(make_composite("zero").first,) * 4)
+    assert make_composite(mine) is mine
+
+
+def test_composite_requests_are_refused_with_the_whole_hint():
+    from rlviz.explain.lrp.composites import Composite
+
+    def message(*args, **kwargs) -> str:
+        with pytest.raises(RlvizError) as info:
+            make_composite(*args, **kwargs)
+        return str(info.value)
+
+    from rlviz.explain.lrp import composites
+
+    # the named composites, then those that need a reference (where the module has them)
+    names = [*composites.COMPOSITES, *getattr(composites, "REFERENCE_COMPOSITES", {})]
+    assert names[:5] == ["epsilon-gamma-box", "epsilon-plus-flat", "epsilon-alpha2-beta1", "epsilon", "zero"]
+    assert message("gamma") == f"unknown LRP composite 'gamma'; choose one of: {', '.join(names)}"
+    assert message("epsilon-gamma-box", gama=0.5, zeta=1) == (
+        "composite 'epsilon-gamma-box' has no parameter gama, zeta; it takes: gamma, epsilon, low, high, stabilizer")
+    assert message("zero", epsilon=0.1) == "composite 'zero' has no parameter epsilon; it takes no parameters"
+    mine = Composite("mine", *(make_composite("zero").first,) * 4)
+    assert message(mine, gamma=0.5) == "parameter overrides apply to a composite given by name, not to a Composite object"
+
+
+def test_composite_parameters_reach_their_rules():
+    c = make_composite("epsilon-gamma-box", gamma=0.5, epsilon=0.1, low=-1.0, high=2.0, stabilizer=0.01)
+    assert (repr(c.first), repr(c.conv), repr(c.dense), repr(c.pool)) == (
+        "ZBox(low=-1.0, high=2.0, stabilizer=0.01)", "Gamma(gamma=0.5, stabilizer=0.01)", "Epsilon(epsilon=0.1)",
+        "Epsilon(epsilon=0.1)")
+    c = make_composite("epsilon-plus-flat", epsilon=0.1, stabilizer=0.01)
+    assert (repr(c.conv), repr(c.dense), repr(c.pool)) == ("ZPlus(stabilizer=0.01)", "Epsilon(epsilon=0.1)", "Epsilon(epsilon=0.1)")
+    c = make_composite("epsilon-alpha2-beta1", alpha=3.0, beta=2.0, epsilon=0.1, low=-1.0, high=2.0, stabilizer=0.01)
+    assert (repr(c.first), repr(c.conv), repr(c.dense), repr(c.pool)) == (
+        "ZBox(low=-1.0, high=2.0, stabilizer=0.01)", "AlphaBeta(alpha=3.0, beta=2.0, stabilizer=0.01)",
+        "Epsilon(epsilon=0.1)", "Epsilon(epsilon=0.1)")
+    assert {repr(r) for r in vars(make_composite("epsilon", epsilon=0.1)).values() if not isinstance(r, str)} == {
+        "Epsilon(epsilon=0.1)"}

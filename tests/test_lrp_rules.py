@@ -245,3 +245,57 @@ def test_zbox_bounds_may_be_given_per_pixel() -> None:
     scalar = _lrp_one_layer(layer, ZBox(0.0, 1.0), x, r_out)
     torch.testing.assert_close(_lrp_one_layer(layer, ZBox(torch.zeros(3, 11, 11, dtype=DT), high), x, r_out), scalar)
     assert not torch.allclose(_lrp_one_layer(layer, ZBox(low, high), x, r_out), scalar)
+
+
+class _TwoConvNet(nn.Module):
+    """conv (first) -> ReLU -> conv -> ReLU -> dense -> ReLU -> heads: one layer of every kind."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(6)
+        self.conv1 = nn.Conv2d(2, 3, 4, stride=2, padding=1)  # 10x10 -> 5x5
+        self.conv2 = nn.Conv2d(3, 4, 3, stride=1, padding=1)
+        self.fc = nn.Linear(100, 8)
+        self.actor = nn.Linear(8, 3)
+        self.critic = nn.Linear(8, 1)
+        with torch.no_grad():
+            for m in (self.conv1, self.conv2, self.fc, self.actor):
+                m.bias.uniform_(-0.1, 0.1)
+
+    def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
+        a1 = torch.relu(self.conv1(x))
+        a2 = torch.relu(self.conv2(a1))
+        a3 = torch.relu(self.fc(a2.flatten(1)))
+        return [x, a1, a2, a3]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.hidden(x)[-1]
+        return self.actor(h), self.critic(h).squeeze(-1)
+
+
+def _chain_reference(net: _TwoConvNet, x: torch.Tensor, first: Rule, conv: Rule, dense: Rule) -> torch.Tensor:
+    """LRP through the net layer by layer with the matrix-algebra rules (ReLU passes R through)."""
+    with torch.no_grad():
+        x0, a1, a2, a3 = net.hidden(x)
+        y = net.actor(a3)
+    r = y * torch.nn.functional.one_hot(y.argmax(1), 3).to(DT)
+    r = _reference(net.actor, dense, a3, r)
+    r = _reference(net.fc, dense, a2.flatten(1), r).reshape(a2.shape)
+    r = _reference(net.conv2, conv, a1, r)
+    return _reference(net.conv1, first, x0, r)
+
+
+def test_default_composite_is_zbox_first_gamma_on_convs_epsilon_on_dense() -> None:
+    """The map users get by default (epsilon-gamma-box, Montavon et al. 2019) equals the
+    layer-by-layer matrix algebra with z^B on [0, 1] first, gamma 0.25 on the other convs and
+    epsilon 1e-6 on the dense layers; another rule order gives a clearly different map."""
+    from rlviz.explain.lrp import lrp
+
+    net = _TwoConvNet().to(DT)
+    torch.manual_seed(7)
+    x = torch.rand(3, 2, 10, 10, dtype=DT)
+    want = _chain_reference(net, x, ZBox(0.0, 1.0, 1e-6), Gamma(0.25, 1e-6), Epsilon(1e-6))
+    got = torch.from_numpy(lrp(net, x, target="action")).to(DT)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6 * float(want.abs().max()))
+    swapped = _chain_reference(net, x, ZBox(0.0, 1.0, 1e-6), Epsilon(1e-6), Gamma(0.25, 1e-6))
+    assert (swapped - want).abs().max() > 0.05 * want.abs().max()  # the check can tell the orders apart

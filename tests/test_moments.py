@@ -225,3 +225,187 @@ def test_no_key_moment_of_the_bundled_pong_agent_is_a_reset_after_a_reward():
             assert not any(0 < m.step - b <= SETTLE for b in scored), (m, scored)
     for b in scored:  # after each point: the reward's own caption, never a value caption
         assert not any(("drops" in c or "jumps" in c) for c in track[b + 1 : b + SETTLE + 1])
+
+
+def test_a_caption_never_runs_into_the_next_episode():
+    # a point lost at step 90 of a 100-step episode; the next episode starts at step 100
+    n = 200
+    rewards = np.zeros(n)
+    rewards[90] = -1.0
+    track = captions(np.zeros(n), rewards, hold=30, starts=(0, 100))
+    assert track[90] == track[99] == "The agent lost a point (-1)"
+    assert track[100:].count("") == 100  # cut at the reset, not held to step 119
+    # the same trace as one episode keeps the caption for its whole hold
+    assert captions(np.zeros(n), rewards, hold=30)[119] == "The agent lost a point (-1)"
+
+
+def test_a_reset_is_not_a_change_of_mind():
+    # the greedy action flips exactly where episode 2 starts: a new game, not a decision
+    logits = np.zeros((120, 3))
+    logits[:60, 0] = 5.0
+    logits[60:, 2] = 5.0
+    values, rewards = np.zeros(120), np.zeros(120)
+    assert [(m.kind, m.step) for m in key_moments(values, rewards, logits, k=1)] == [("policy-change", 60)]
+    assert key_moments(values, rewards, logits, k=1, starts=(0, 60)) == []
+
+
+def test_moment_sizes_and_texts_follow_the_documented_formulas():
+    """Sizes: a reward 2 + |r| / largest |r|; a value change |change| / std(values); a policy
+    change 1.5 x the total-variation distance of the action probabilities; texts verbatim."""
+    n = 200
+    values = np.zeros(n)
+    values[60:] = 3.0  # a rise of 3 at step 60 ...
+    values[140:] = 1.0  # ... and a drop of 2 at step 140
+    rewards = np.zeros(n)
+    rewards[100], rewards[180] = 4.0, -1.0
+    logits = np.zeros((n, 3))
+    logits[:, 0] = np.log(8.0)  # p = (0.8, 0.1, 0.1)
+    logits[120:, 0], logits[120:, 2] = 0.0, np.log(8.0)  # at step 120: p = (0.1, 0.1, 0.8)
+    found = key_moments(values, rewards, logits, k=10, min_gap=1)
+    by_kind = {}
+    for m in found:
+        by_kind.setdefault(m.kind, []).append(m)
+    std = np.std(values)
+    rise = max(by_kind["value-rise"], key=lambda m: m.size)
+    drop = max(by_kind["value-drop"], key=lambda m: m.size)
+    assert rise.size == pytest.approx(3.0 / std) and 60 <= rise.step < 68
+    assert drop.size == pytest.approx(2.0 / std) and 140 <= drop.step < 148
+    assert rise.text == "The agent's value estimate rises: it expects to score"
+    assert drop.text == "The agent's value estimate drops: it sees trouble coming"
+    rewarded = {m.step: m for m in by_kind["reward"]}
+    assert rewarded[100].size == pytest.approx(3.0) and rewarded[180].size == pytest.approx(2.25)
+    assert rewarded[100].text == "The agent scored (+4)" and rewarded[180].text == "The agent lost a point (-1)"
+    (change,) = by_kind["policy-change"]
+    assert change.step == 120 and change.size == pytest.approx(1.5 * 0.7)
+    assert change.text == "The agent suddenly changes its mind"
+
+
+def test_default_gap_is_a_2k_th_of_a_long_rollout():
+    # 1,201 steps, k = 3: the gap is 1201 // 6 = 200 steps (not 45)
+    rewards = np.zeros(1201)
+    rewards[[100, 299, 300, 500]] = [1.0, 1.0, 1.0, 1.0]
+    steps = [m.step for m in key_moments(np.zeros(1201), rewards, k=3)]
+    assert steps == [100, 300, 500]  # 299 is 199 steps from 100: too close; 300 is exactly 200 away
+    # a short rollout keeps at least 45 steps between moments
+    short = np.zeros(100)
+    short[[10, 54, 55]] = 1.0
+    assert [m.step for m in key_moments(np.zeros(100), short, k=3)] == [10, 55]
+
+
+def test_texts_for_small_rewards_and_the_last_lives():
+    from rlviz.present.moments import life_text, reward_text
+
+    assert reward_text(0.5) == "The agent scored (+0.5)" and reward_text(-0.5) == "The agent lost a point (-0.5)"
+    assert life_text(1) == "The agent lost a life (1 left)"
+    assert life_text(0) == "The agent lost its last life: game over"
+
+
+def test_lives_and_value_changes_on_short_and_unusual_traces():
+    assert lives_lost([3]).tolist() == [False]
+    assert lives_lost([3, 2]).tolist() == [False, True]
+    assert lives_lost([3, 3, 2], starts=(0, 3)).tolist() == [False, False, True]  # a start past the end is ignored
+    # starts that do not include 0 still silence the first 2 * window steps of the rollout
+    values = np.r_[np.zeros(4), np.full(46, 1.0)]
+    changes = value_changes(values, window=2, starts=(20,))
+    assert np.all(changes[:4] == 0) and changes[4:6].tolist() == [1.0, 1.0] and np.all(changes[20:24] == 0)
+    assert value_changes(np.arange(3.0), window=3).tolist() == [0.0, 0.0, 0.0]
+    ints = value_changes(np.arange(50, dtype=np.int64), window=2)
+    assert ints.dtype == np.float64 and ints[30] == 2.0
+    assert lives_lost([3, 3, 2]).dtype == bool
+
+
+def test_empty_and_two_step_rollouts():
+    assert key_moments([], []) == [] and captions([], []) == []
+    logits = np.array([[5.0, 0.0], [0.0, 5.0]])
+    assert [(m.kind, m.step) for m in key_moments(np.zeros(2), np.zeros(2), logits, k=1, min_gap=1)] == [("policy-change", 1)]
+
+
+def test_small_rewards_and_rises_are_sized_like_large_ones():
+    rewards = np.zeros(300)
+    rewards[[100, 200]] = [0.5, 0.25]
+    sizes = {m.step: m.size for m in key_moments(np.zeros(300), rewards, k=2, min_gap=1)}
+    assert sizes == {100: pytest.approx(3.0), 200: pytest.approx(2.5)}  # 2 + |r| / 0.5
+    small = np.where(np.arange(300) < 150, 0.0, 0.5)  # a rise of 0.5
+    (rise,) = key_moments(small, np.zeros(300), k=1)
+    assert rise.kind == "value-rise" and 150 <= rise.step < 158
+
+
+def test_policy_changes_are_measured_on_stable_probabilities():
+    # logits far apart in scale: a softmax that does not subtract each row's own maximum over- or
+    # underflows here
+    logits = np.zeros((100, 3))
+    logits[:50] = [0.0, 0.0, 5.0]
+    logits[50:] = [900.0, 0.0, 0.0]
+    (change,) = key_moments(np.zeros(100), np.zeros(100), logits, k=1, min_gap=1)
+    p = np.exp([0.0, 0.0, 5.0]) / np.exp([0.0, 0.0, 5.0]).sum()
+    assert change.step == 50 and change.size == pytest.approx(1.5 * 0.5 * (abs(p[0] - 1.0) + p[1] + p[2]))
+    # the first step of a rollout that starts mid-episode is not compared with the last one
+    flip = np.zeros((100, 3))
+    flip[:, 0] = 5.0
+    flip[-1] = [0.0, 5.0, 0.0]
+    assert [m.step for m in key_moments(np.zeros(100), np.zeros(100), flip, k=3, starts=(50,))] == [99]
+
+
+def test_a_drop_caption_is_cut_when_the_value_turns_back_by_half_a_sharp_change():
+    """The only sharp changes: a drop of 0.1 at step 40 (the threshold is 0.1) and a climb of x
+    at step 50: the caption ends there when x >= 0.05 and is held its 30 steps when x < 0.05."""
+
+    def track(x: float) -> list[str]:
+        values = np.r_[np.zeros(40), np.full(10, -0.1), np.full(50, -0.1 + x)]
+        return captions(values, np.zeros(100), hold=30)
+
+    cut, held = track(0.05), track(0.04)
+    assert "drops" in cut[40] and "drops" in cut[49] and cut[50] == ""
+    assert "drops" in held[69] and held[70] == ""
+
+
+def test_captions_with_lives_across_episodes_and_rollouts_that_start_mid_episode():
+    lives = [3, 3, 3, 1, 1, 1]  # a new episode at step 3 starts with fewer lives: not a loss
+    assert captions(np.zeros(6), np.zeros(6), lives, starts=(0, 3)) == [""] * 6
+    rewards = np.zeros(6)
+    assert [m.kind for m in key_moments(np.zeros(6), rewards, None, lives, k=2, starts=(0, 3))] == []
+    one_life = np.r_[np.ones(40, int), np.zeros(10, int)]
+    values = np.r_[np.zeros(30), np.full(20, -3.0)]
+    assert "expects to lose a life" in captions(values, np.zeros(50), one_life, hold=5)[31]
+    rewards = np.zeros(100)
+    rewards[10] = 1.0
+    assert captions(np.zeros(100), rewards, hold=5, starts=(50,))[10] == "The agent scored (+1)"
+
+
+def test_defaults_hold_a_caption_30_steps_and_pick_3_moments():
+    rewards = np.zeros(400)
+    rewards[[50, 150, 250, 350]] = 1.0
+    track = captions(np.zeros(400), rewards)
+    assert track[79] == "The agent scored (+1)" and track[80] == ""
+    assert len(key_moments(np.zeros(400), rewards)) == 3
+
+
+def test_a_rise_caption_is_worded_and_cut_like_a_drop_caption():
+    def track(x: float) -> list[str]:  # a rise of 0.1 at step 40, then a fall of x at step 50
+        values = np.r_[np.zeros(40), np.full(10, 0.1), np.full(50, 0.1 - x)]
+        return captions(values, np.zeros(100), hold=30)
+
+    cut, held = track(0.05), track(0.04)
+    assert cut[40] == "Its value estimate jumps: it expects to score" and cut[50] == ""
+    assert held[69] == "Its value estimate jumps: it expects to score" and held[70] == ""
+
+
+def test_the_default_gap_keeps_a_close_third_moment_out():
+    rewards = np.zeros(1201)
+    rewards[[100, 250, 500]] = 1.0  # 250 is 150 steps from 100: closer than 1201 // 6 = 200
+    assert [m.step for m in key_moments(np.zeros(1201), rewards, k=3)] == [100, 500]
+
+
+def test_a_policy_change_is_measured_against_the_step_before_not_the_first():
+    logits = np.zeros((200, 3))
+    logits[:, 0] = 3.0
+    logits[100:, 0], logits[100:, 1] = 0.0, 3.0  # a first change at step 100 ...
+    logits[150:, 1], logits[150:, 2] = 1.0, 3.0  # ... and a second, smaller one at step 150
+    found = {m.step: m.size for m in key_moments(np.zeros(200), np.zeros(200), logits, k=2, min_gap=1)}
+
+    def softmax(z):
+        e = np.exp(np.asarray(z) - max(z))
+        return e / e.sum()
+
+    tv = 0.5 * np.abs(softmax([0.0, 1.0, 3.0]) - softmax([0.0, 3.0, 0.0])).sum()
+    assert sorted(found) == [100, 150] and found[150] == pytest.approx(1.5 * tv)

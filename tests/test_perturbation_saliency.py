@@ -21,6 +21,17 @@ from rlviz.explain.perturbation import (
 )
 
 
+@pytest.fixture(autouse=True)
+def cold_caches():
+    """Masks and interpolation matrices are cached per process; every test builds its own, so
+    that no test passes on what an earlier one cached (mutation testing forks workers from a
+    process whose caches the clean run has filled)."""
+    from rlviz.explain import perturbation
+
+    for cached in (perturbation._masks, perturbation._mask_profiles, perturbation._cached_interpolation):
+        cached.cache_clear()
+
+
 class BoxReader(nn.Module):
     """A policy whose logits and value depend only on the pixels of one screen box."""
 
@@ -47,11 +58,48 @@ class Ignorer(nn.Module):
         return self.bias.expand(n, 3), torch.zeros(n)
 
 
-def test_mask_profile_matches_design():
-    mask = gaussian_mask((42, 42))
-    profile = [mask[42, 42 + d] for d in (0, 2, 4, 6, 10)]
+class PixelReader(nn.Module):
+    """Value = the newest frame's pixel (row, col); logits constant: a probe of the mask there."""
+
+    def __init__(self, row: int, col: int) -> None:
+        super().__init__()
+        self.row, self.col = row, col
+
+    def forward(self, x):
+        n = x.shape[0]
+        return torch.zeros(n, 3), x[:, -1, self.row, self.col]
+
+
+def test_mask_profile_in_production_saliency_matches_design(random_obs):
+    """The mask the product uses, read back through perturbation_saliency: for a value that
+    is one pixel p, S_V(centre c) = 1/2 (M_c(p) * (A(I) - I)(p))^2, so M_c(p) is recovered
+    from the critic score of the centre (40, 40) with p at 0/2/4/6/10 px along the row."""
+    x = random_obs[0].astype(np.float64) / 255.0
+    blurred = cv2.GaussianBlur(x[3], (25, 25), 3.0, borderType=cv2.BORDER_REFLECT_101)  # independent blur
+    profile = []
+    for d in (0, 2, 4, 6, 10):
+        agent = Agent(PixelReader(40, 40 + d), action_names=["a", "b", "c"])
+        grid = perturbation_saliency(agent, random_obs[0]).critic_grid
+        profile.append(np.sqrt(2.0 * grid[8, 8]) / abs(blurred[40, 40 + d] - x[3, 40, 40 + d]))
     assert profile == pytest.approx([1.00, 0.92, 0.73, 0.49, 0.14], abs=0.01)
-    assert mask.max() == pytest.approx(1.0)
+    assert profile == pytest.approx([np.exp(-(d**2) / 50.0) for d in (0, 2, 4, 6, 10)], rel=1e-4)
+
+
+def test_mask_profile_of_the_masks_both_saliency_paths_build():
+    """The plain path's masks and the incremental path's separable profiles are the same
+    Gaussian, sigma 5, maximum 1 at the centre; gaussian_mask (the oracle of naive_saliency
+    below and of the benchmark) is that mask too."""
+    from rlviz.explain.perturbation import _mask_profiles, _masks
+
+    masks = _masks(84, 5, 5.0, "cpu")[:, 0].double().numpy()  # [289, 84, 84]
+    centre = 8 * 17 + 8  # the grid point (40, 40)
+    want = [1.00, 0.92, 0.73, 0.49, 0.14]
+    assert [masks[centre, 40, 40 + d] for d in (0, 2, 4, 6, 10)] == pytest.approx(want, abs=0.01)
+    assert masks.max() == pytest.approx(1.0) and masks[centre].max() == masks[centre, 40, 40]
+    np.testing.assert_allclose(masks[centre], gaussian_mask((40, 40)), atol=1e-7)
+    profiles = _mask_profiles(84, 5, 5.0, 8, 4, "cpu").double().numpy()  # [17, 20, 8]: g_a(4i + d)
+    assert profiles[8, 10, 0] == pytest.approx(1.0) and profiles[8, 10, 2] == pytest.approx(0.92, abs=0.01)
+    assert profiles[8, 11, 2] == pytest.approx(0.49, abs=0.01)  # pixel 46: 6 px from centre 40
 
 
 def test_grid_is_stride_5_and_costs_290_passes():
@@ -257,3 +305,35 @@ def test_a_batch_size_below_one_is_refused(pong_agent, random_obs):
 
     with pytest.raises(RlvizError, match="batch_size"):
         perturbation_saliency(pong_agent, random_obs[0], batch_size=0)
+
+
+def test_bad_requests_get_the_whole_one_line_message(pong_agent, random_obs):
+    from rlviz.util.errors import RlvizError
+
+    def message(obs=None, **kwargs) -> str:
+        with pytest.raises(RlvizError) as info:
+            perturbation_saliency(pong_agent, random_obs[0] if obs is None else obs, **kwargs)
+        return str(info.value)
+
+    assert message(frames="oldest") == "frames must be 'all' or 'newest', got 'oldest'"
+    assert message(method="fast") == "method must be 'auto', 'plain' or 'incremental', got 'fast'"
+    assert message(batch_size=0) == "batch_size must be at least 1, got 0"
+    assert message(np.zeros((4, 84, 80), np.uint8)) == "observations must be square, got 84x80"
+    agent = Agent(BoxReader(slice(0, 10), slice(0, 10)), action_names=["a", "b", "c"])
+    with pytest.raises(RlvizError) as info:
+        perturbation_saliency(agent, random_obs[0], method="incremental")
+    assert str(info.value) == "incremental saliency needs a Nature-CNN net from rlviz.agents.networks; use method='plain'"
+
+
+def test_infinite_scores_become_zero_not_inf():
+    class Exploding(nn.Module):
+        def forward(self, x):  # finite on the clean frame, infinite once a pixel changes
+            s = (x - x.detach().round()).abs().sum((1, 2, 3))
+            out = torch.where(s > 0, torch.full_like(s, float("inf")), torch.zeros_like(s))
+            return torch.stack([out, out, out], 1), out
+
+    obs = np.full((4, 84, 84), 255, np.uint8)
+    obs[:, 40:44, 40:44] = 0  # the blur changes pixels near this square only
+    sal = perturbation_saliency(Agent(Exploding(), action_names=["a", "b", "c"]), obs, method="plain")
+    assert np.isfinite(sal.actor_grid).all() and np.isfinite(sal.critic_grid).all()
+    assert sal.actor.max() == 0.0 and sal.critic.max() == 0.0

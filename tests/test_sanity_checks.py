@@ -163,9 +163,20 @@ def test_gradient_and_saliency_are_input_invariant_and_gradient_x_input_is_not(t
 
 def test_sanity_report_writes_json_and_png(tiny_agent, tmp_path):
     cascade, invariance = sanity_report(
-        tiny_agent, obs=objects_obs(1), methods=["gradient-x-input", "random"], out_dir=tmp_path
+        tiny_agent, obs=objects_obs(2), methods=["gradient-x-input", "random"], out_dir=tmp_path
     )
     payload = json.loads((tmp_path / "sanity.json").read_text())
     assert payload["cascading_randomization"]["flagged"] == ["random"]
     assert "gradient-x-input" in payload["input_invariance"]["relative_change"]
-    assert (tmp_path / "sanity.png").stat().st_size > 1000
+    # the numbers in the file are the reports' own (rho averaged over frames per step)
+    for m, rho in cascade.rho.items():
+        assert payload["cascading_randomization"]["rho"][m] == pytest.approx(rho.mean(axis=0).tolist(), nan_ok=True)
+    for m, change in invariance.relative_change.items():
+        assert payload["input_invariance"]["relative_change"][m] == pytest.approx(change.mean())
+    # the PNG is the figure of these reports
+    import cv2
+
+    from rlviz.present.faithfulness_figures import draw_sanity
+
+    png = cv2.imread(str(tmp_path / "sanity.png"))[..., ::-1]
+    assert np.array_equal(png, draw_sanity(cascade, invariance, title=f"{tiny_agent.name}: sanity checks"))

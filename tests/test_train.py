@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -124,3 +126,74 @@ def test_breakout_lives_lost_cut_the_advantages_only_when_asked(tmp_path, monkey
         assert cuts >= games_over + 2
     else:
         assert cuts <= games_over
+
+
+def _minibatch(n: int = 4, actions: int = 3, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, actions, generator=g, dtype=torch.float64)
+    acts = torch.randint(actions, (n,), generator=g)
+    logp = torch.log_softmax(logits, -1).gather(1, acts[:, None]).squeeze(1)
+    return logits, acts, logp
+
+
+def test_ppo_loss_with_no_advantage_and_exact_values_is_minus_the_entropy_bonus():
+    from rlviz.train.ppo import ppo_loss
+
+    logits, acts, logp = _minibatch()
+    logits.requires_grad_(True)
+    v = torch.zeros(4, dtype=torch.float64)
+    loss = ppo_loss(PPOConfig(ent_coef=0.3), logits, v, acts, logp.detach(), torch.zeros(4), v, v)
+    p = torch.softmax(logits, -1)
+    entropy = -(p * p.log()).sum(-1).mean()
+    torch.testing.assert_close(loss, -0.3 * entropy)
+    # a gradient step on the loss makes the policy more uniform: the bonus fights collapse
+    (grad,) = torch.autograd.grad(loss, logits)
+    stepped = torch.softmax(logits - 0.1 * grad, -1)
+    assert -(stepped * stepped.log()).sum(-1).mean() > entropy
+
+
+def test_ppo_policy_loss_is_the_clipped_surrogate():
+    from rlviz.train.ppo import ppo_loss
+
+    cfg = PPOConfig(norm_adv=False, ent_coef=0.0, vf_coef=0.0, clip_coef=0.1)
+    logits, acts, logp = _minibatch()
+    v = torch.zeros(4, dtype=torch.float64)
+    adv = torch.tensor([1.0, -2.0, 3.0, -4.0], dtype=torch.float64)
+    torch.testing.assert_close(ppo_loss(cfg, logits, v, acts, logp, adv, v, v), -adv.mean())  # ratio 1
+    # ratio 1.5: gains are cut at 1.1 (positive advantage), losses count in full (negative)
+    clipped = ppo_loss(cfg, logits, v, acts, logp - math.log(1.5), adv, v, v)
+    torch.testing.assert_close(clipped, torch.tensor((-1.1 * 1 + 1.5 * 2 - 1.1 * 3 + 1.5 * 4) / 4, dtype=torch.float64))
+    # ratio 0.5: the reverse
+    low = ppo_loss(cfg, logits, v, acts, logp - math.log(0.5), adv, v, v)
+    torch.testing.assert_close(low, torch.tensor((-0.5 * 1 + 0.9 * 2 - 0.5 * 3 + 0.9 * 4) / 4, dtype=torch.float64))
+    # normalised advantages: mean 0, std 1, so with ratio 1 the surrogate is exactly 0
+    normed = ppo_loss(PPOConfig(ent_coef=0.0, vf_coef=0.0), logits, v, acts, logp, adv, v, v)
+    assert abs(float(normed)) < 1e-7
+
+
+def test_ppo_value_loss_is_half_the_squared_error_clipped_like_the_policy():
+    from rlviz.train.ppo import ppo_loss
+
+    logits, acts, logp = _minibatch(n=2)
+    zero = torch.zeros(2, dtype=torch.float64)
+    new = torch.tensor([1.0, -1.0], dtype=torch.float64)  # moved by 1 from the old values 0
+    returns = torch.tensor([2.0, 0.0], dtype=torch.float64)
+    cfg = {"norm_adv": False, "ent_coef": 0.0, "vf_coef": 2.0, "clip_coef": 0.1}
+    # clipped: the old value moved by at most 0.1 -> 0.1 and -0.1; the larger error counts
+    # sample 0: max((1-2)^2, (0.1-2)^2) = 3.61; sample 1: max(1, 0.01) = 1
+    clipped = ppo_loss(PPOConfig(**cfg), logits, new, acts, logp, zero, returns, zero)
+    torch.testing.assert_close(clipped, torch.tensor(2.0 * 0.5 * (3.61 + 1.0) / 2, dtype=torch.float64))
+    plain = ppo_loss(PPOConfig(clip_vloss=False, **cfg), logits, new, acts, logp, zero, returns, zero)
+    torch.testing.assert_close(plain, torch.tensor(2.0 * 0.5 * (1.0 + 1.0) / 2, dtype=torch.float64))
+
+
+def test_ppo_advantages_are_normalised_per_minibatch_before_clipping():
+    from rlviz.train.ppo import ppo_loss
+
+    logits, acts, logp = _minibatch()
+    v = torch.zeros(4, dtype=torch.float64)
+    adv = torch.tensor([1.0, -2.0, 3.0, -4.0], dtype=torch.float64)
+    normed = (adv - adv.mean()) / (float(np.std(adv.numpy(), ddof=1)) + 1e-8)
+    loss = ppo_loss(PPOConfig(ent_coef=0.0, vf_coef=0.0, clip_coef=0.2), logits, v, acts, logp - math.log(1.5), adv, v, v)
+    want = torch.maximum(-normed * 1.5, -normed * 1.2).mean()  # ratio 1.5 clipped at 1.2
+    torch.testing.assert_close(loss, want)

@@ -356,6 +356,30 @@ def test_highlight_clips_cut_short_by_ctrl_c_still_render(pong_agent, tmp_path, 
     assert read_video(result.path).shape[1:] == (360, 640, 3)
 
 
+def test_ctrl_c_while_writing_keeps_the_frames_written_so_far(pong_agent, tmp_path, monkeypatch):
+    """Ctrl-C in the third pass (drawing and writing) closes the file with the frames already
+    written, skips the end card and reports the cut, instead of losing the video."""
+    import rlviz.present.video.render_pass as render_pass
+
+    real = render_pass.views
+
+    def interrupted_after_three(*args, **kwargs):
+        for n, item in enumerate(real(*args, **kwargs)):
+            if n == 3:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(render_pass, "views", interrupted_after_three)
+    try:
+        result = make_video(pong_agent, tmp_path / "cut.mp4", frames=6, fps=10, size=(640, 360), title_cards=True,
+                            progress=False)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C while writing escaped make_video: the video is lost")
+    assert result.interrupted and result.frames == 3
+    card_frames = int(render_pass.CARD_SECONDS * 10)
+    assert read_video(result.path).shape == (card_frames + 3, 360, 640, 3)  # title card + 3 frames, no end card
+
+
 def test_comparison_cut_short_on_the_second_agent_shows_the_first(pong_agent, tmp_path, monkeypatch):
     import rlviz.present.video.api as video
 

@@ -166,6 +166,47 @@ def gae(
     return advantages
 
 
+def ppo_loss_terms(
+    cfg: PPOConfig,
+    logits: torch.Tensor,
+    newvalue: torch.Tensor,
+    actions: torch.Tensor,
+    old_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    returns: torch.Tensor,
+    old_values: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(clipped surrogate, value loss, mean entropy) of one minibatch; :func:`ppo_loss` combines them.
+
+    Minimising the surrogate raises the probability of actions with positive (normalised)
+    advantage, within a ratio of 1 +- clip_coef to the policy that collected them; the value
+    loss is clipped like the policy when ``clip_vloss``.
+    """
+    dist = torch.distributions.Categorical(logits=logits)
+    ratio = (dist.log_prob(actions) - old_logprobs).exp()
+    adv = advantages
+    if cfg.norm_adv:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+    if cfg.clip_vloss:  # value clipping, as in the original PPO Atari code
+        v_clipped = old_values + (newvalue - old_values).clamp(-cfg.clip_coef, cfg.clip_coef)
+        v_loss = 0.5 * torch.max((newvalue - returns) ** 2, (v_clipped - returns) ** 2).mean()
+    else:
+        v_loss = 0.5 * ((newvalue - returns) ** 2).mean()
+    return pg_loss, v_loss, dist.entropy().mean()
+
+
+def combine_losses(cfg: PPOConfig, pg_loss: torch.Tensor, v_loss: torch.Tensor, entropy: torch.Tensor) -> torch.Tensor:
+    """clipped surrogate - ent_coef * entropy + vf_coef * value loss: the entropy bonus keeps the
+    policy from collapsing early."""
+    return pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+
+
+def ppo_loss(cfg: PPOConfig, *args: torch.Tensor) -> torch.Tensor:
+    """The PPO loss of one minibatch (arguments as :func:`ppo_loss_terms`)."""
+    return combine_losses(cfg, *ppo_loss_terms(cfg, *args))
+
+
 class Trainer:
     """Runs PPO; ``run()`` resumes from ``<out>/checkpoint`` when it exists."""
 
@@ -433,18 +474,9 @@ class Trainer:
                     for lo in range(0, cfg.batch_size, cfg.minibatch_size):
                         mb = order[lo : lo + cfg.minibatch_size]
                         logits, newvalue = self.net(b_obs[mb].float() / 255.0)
-                        dist = torch.distributions.Categorical(logits=logits)
-                        ratio = (dist.log_prob(b_actions[mb]) - b_logprobs[mb]).exp()
-                        adv = b_adv[mb]
-                        if cfg.norm_adv:
-                            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                        pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
-                        if cfg.clip_vloss:  # value clipping, as in the original PPO Atari code
-                            v_clipped = b_values[mb] + (newvalue - b_values[mb]).clamp(-cfg.clip_coef, cfg.clip_coef)
-                            v_loss = 0.5 * torch.max((newvalue - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2).mean()
-                        else:
-                            v_loss = 0.5 * ((newvalue - b_returns[mb]) ** 2).mean()
-                        loss = pg_loss - cfg.ent_coef * dist.entropy().mean() + cfg.vf_coef * v_loss
+                        pg_loss, v_loss, entropy = ppo_loss_terms(cfg, logits, newvalue, b_actions[mb], b_logprobs[mb],
+                                                                  b_adv[mb], b_returns[mb], b_values[mb])
+                        loss = combine_losses(cfg, pg_loss, v_loss, entropy)
                         self.optimizer.zero_grad()
                         loss.backward()
                         nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
@@ -456,7 +488,7 @@ class Trainer:
                     bar.set_postfix(ret=f"{np.mean(recent):.1f}", eps=self.episodes)
                 if time.time() - last_report >= cfg.report_every_s or self.iteration == cfg.num_iterations:
                     bar.write(progress_line(self.global_step, cfg.total_steps, recent, self.episodes,
-                                            pg_loss.item(), v_loss.item(), dist.entropy().mean().item()))
+                                            pg_loss.item(), v_loss.item(), entropy.item()))
                     last_report = time.time()
                 while pending_snapshots and self.global_step >= pending_snapshots[0]:
                     self.export_agent(self.out / "snapshots" / f"step-{pending_snapshots.pop(0)}")
