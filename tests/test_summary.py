@@ -139,7 +139,7 @@ def test_split_and_merged_in_order_equals_one_pass_exactly():
         merged.merge(p)
     for key in whole.sums:
         np.testing.assert_allclose(merged.sums[key], whole.sums[key], rtol=1e-12, err_msg=key)
-    key = lambda acc: [[[e.key() for e in lst] for lst in layer] for layer in acc.examples]  # noqa: E731
+    key = lambda acc: [[[e.key() for e in lst] for lst in layer] for layer in acc.examples]
     assert key(merged) == key(whole)
 
 
@@ -174,7 +174,7 @@ def test_read_frames_contribution_is_gradient_times_activation_of_the_centred_lo
     net = nn.Module()
     net.features = nn.Sequential(nn.Conv2d(1, 2, 4, stride=2), nn.ReLU(), nn.Conv2d(2, 3, 3), nn.ReLU(), nn.Flatten())
     head = nn.Linear(3 * 1 * 1, 4, bias=False)
-    forward = lambda x: (head(net.features(x)), None)  # noqa: E731
+    forward = lambda x: (head(net.features(x)), None)
     x = torch.rand(5, 1, 8, 8)
     r = read_frames(forward, conv_trunk(net), x)
     last = net.features[:4](x).detach()  # [5, 3, 1, 1]

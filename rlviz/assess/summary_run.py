@@ -24,7 +24,12 @@ import torch
 
 from rlviz.agents.agent import Agent, to_float_obs
 from rlviz.agents.loading import load_agent
-from rlviz.assess.summary import SummaryAccumulator, conv_geometry, conv_trunk, read_frames
+from rlviz.assess.summary import (
+    SummaryAccumulator,
+    conv_geometry,
+    conv_trunk,
+    read_frames,
+)
 from rlviz.play.rollout import env_for, play
 from rlviz.util.errors import RlvizError
 
@@ -125,8 +130,8 @@ def summarize(agent: Agent | str, episodes: int = 1, *, frames_per_episode: int 
     if frames_per_episode is not None and frames_per_episode < 1:
         raise RlvizError(f"--frames-per-episode must be at least 1, got {frames_per_episode}")
     agent_obj = load_agent(agent) if isinstance(agent, str) else agent
-    kwargs = dict(seed=seed, frames_per_episode=frames_per_episode, batch=batch, threads=threads,
-                  examples_per_channel=examples_per_channel)
+    kwargs = {"seed": seed, "frames_per_episode": frames_per_episode, "batch": batch, "threads": threads,
+                  "examples_per_channel": examples_per_channel}
     total = new_accumulator(agent_obj, examples_per_channel)
     returns: list[float] = []
     start = time.perf_counter()
