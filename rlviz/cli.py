@@ -380,6 +380,20 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from rlviz.assess.summary_run import summarize
+    from rlviz.present.summary_report import write_summary
+
+    agent = _load(args)
+    result = summarize(agent, args.episodes, frames_per_episode=args.frames_per_episode, seed=args.seed,
+                       ray=args.ray, examples_per_channel=args.examples, progress=not args.quiet)
+    paths = write_summary(result, args.out, per_layer=args.per_layer)
+    frames = int(result.accumulator.frames().sum())
+    print(f"summarised {frames} frames of {result.episodes} episode(s) in {result.seconds:.1f} s ({result.workers}); "
+          f"wrote {len(paths)} files to {args.out} (summary.json, aggregates.npz, graph_<MOVE>.png)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlviz",
@@ -556,6 +570,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", default="runs/cache/backgrounds", help="where backgrounds are cached (default runs/cache/backgrounds)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_objects)
+    p = sub.add_parser("summarize", help="what the agent has learned over many frames (Summit for agents), per move",
+                       description="Play greedy episodes and aggregate, per chosen move, which conv channels fire, how they feed each other and which push the move (Summit, Hohman et al. 2019); writes summary.json, aggregates.npz and an attribution-graph figure per move. Episodes run in this process, or as Ray tasks with --ray.")
+    _add_agent_args(p)
+    p.add_argument("--episodes", type=int, default=1, help="episodes to play (default 1); episode e starts from reset(seed=SEED + e)")
+    p.add_argument("--frames-per-episode", type=int, default=None, help="stop each episode after N steps (default: play it to the end)")
+    p.add_argument("--seed", type=int, default=0, help="reset seed of the first episode (default 0)")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run episodes as Ray tasks: --ray starts a local Ray, --ray ADDRESS joins a cluster (needs pip install 'rlviz[ray]')")
+    p.add_argument("--examples", type=int, default=4, help="dataset examples kept per channel (default 4)")
+    p.add_argument("--per-layer", type=int, default=3, help="channels per layer in each attribution graph (default 3)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_summarize)
     return parser
 
 

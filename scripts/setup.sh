@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create ./.venv (if missing) and install rlviz into it; "setup.sh test" adds the test tools.
+# Create ./.venv (if missing) and install rlviz into it; "setup.sh test" adds the test tools (and Ray).
 # PyTorch: a CPU build is enough. Set RLVIZ_TORCH to choose the torch requirement
 # (default "torch==2.13.0"; e.g. RLVIZ_TORCH="torch" for the newest release).
 set -euo pipefail
@@ -20,7 +20,7 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
 fi
 target="."
 if [ "$extra" = "test" ]; then
-    target=".[test]"
+    target=".[test,ray]"  # ray: CI tests that summaries on Ray equal the in-process ones
 fi
 echo "installing rlviz${extra:+ with $extra extras} into .venv ..."
 pip install -e "$target"

@@ -81,7 +81,7 @@ def test_activation_aggregation_per_action_by_hand():
     a1[:, 1] = 1.0  # channel 1 fires 1 everywhere on every frame
     a2 = torch.zeros(3, 3, 3, 3)
     obs = np.arange(3 * 1 * 8 * 8, dtype=np.uint8).reshape(3, 1, 8, 8)
-    acc.add(_readout(a1, a2, [0, 1, 0]), obs, episode=7, steps=np.array([10, 11, 12]))
+    acc.add(_readout(a1, a2, [0, 1, 0]), obs, episode=7, steps=np.array([10, 11, 30]))
     assert acc.frames().tolist() == [2, 1]
     assert acc.mean_activation("conv1").tolist() == [[3.0, 1.0], [1.0, 1.0]]  # (4 + 2) / 2
     # channel 0 over all frames: mean 7/3, std sqrt(21/3 - 49/9) = sqrt(14/9); channel 1 never varies
@@ -92,7 +92,11 @@ def test_activation_aggregation_per_action_by_hand():
     # where channel 0 fires with action 0: cells (1,2) weight 4 and (3,3) weight 2; centres y*2+0.5
     np.testing.assert_allclose(acc.where("conv1")[0, 0], [(4 * 2.5 + 2 * 6.5) / 6, (4 * 4.5 + 2 * 6.5) / 6])
     best = acc.examples[0][0]
-    assert [(e.activation, e.episode, e.step, e.y, e.x) for e in best] == [(4.0, 7, 10, 1, 2), (2.0, 7, 12, 3, 3)]
+    assert [(e.activation, e.episode, e.step, e.y, e.x) for e in best] == [(4.0, 7, 10, 1, 2), (2.0, 7, 30, 3, 3)]
+    # the peaks by screen third: (1,2) -> centre (2.5, 4.5) of an 8 px screen -> top centre; (3,3) -> bottom right
+    np.testing.assert_allclose(acc.peak_regions("conv1")[0, 0], [0, 4 / 6, 0, 0, 0, 0, 0, 0, 2 / 6])
+    # channel 1 is flat: its peak is shared by all 16 cells; rows/cols 0,1 -> third 0, 2 -> 1, 3 -> 2
+    np.testing.assert_allclose(acc.peak_regions("conv1")[1, 1], np.outer([0.5, 0.25, 0.25], [0.5, 0.25, 0.25]).ravel())
     assert np.array_equal(best[0].frame, obs[0, -1])
 
 
@@ -124,7 +128,7 @@ def _random_batches(n_batches, seed=0):
         actions = torch.randint(0, 2, (5,), generator=rng).tolist()
         contrib = torch.randn(5, 3, generator=rng)
         obs = (torch.rand(5, 1, 8, 8, generator=rng) * 255).to(torch.uint8).numpy()
-        yield _readout(a1, a2, actions, contrib), obs, b // 2, np.arange(5) + 5 * b
+        yield _readout(a1, a2, actions, contrib), obs, b // 2, (np.arange(5) + 5 * b) * 20
 
 
 def test_split_and_merged_in_order_equals_one_pass_exactly():
@@ -141,6 +145,15 @@ def test_split_and_merged_in_order_equals_one_pass_exactly():
         np.testing.assert_allclose(merged.sums[key], whole.sums[key], rtol=1e-12, err_msg=key)
     key = lambda acc: [[[e.key() for e in lst] for lst in layer] for layer in acc.examples]
     assert key(merged) == key(whole)
+
+
+def test_examples_of_one_channel_are_distinct_moments():
+    from rlviz.assess.summary import Example, _top_examples
+
+    frame = np.zeros((2, 2), np.uint8)
+    cands = [Example(5.0, 0, 100, 0, 0, frame), Example(4.0, 0, 104, 0, 0, frame), Example(3.0, 1, 104, 0, 0, frame),
+             Example(2.0, 0, 120, 0, 0, frame)]
+    assert [(e.episode, e.step) for e in _top_examples(cands, 3, min_gap=10)] == [(0, 100), (1, 104), (0, 120)]
 
 
 def test_memory_is_flat_in_the_number_of_frames():
@@ -164,7 +177,7 @@ def test_attribution_graph_starts_from_the_largest_contributions_and_follows_inf
     acc.sums["conv1->conv2.topk_count"][1, 0] = [1.0, 0.0]
     vertices, edges = attribution_graph(acc, 1, per_layer=2, edges_per_vertex=1)
     assert [(v.layer, v.channel) for v in vertices] == [("conv2", 1), ("conv2", 0), ("conv1", 1), ("conv1", 0)]
-    assert [(e.source, e.target, e.weight) for e in edges] == [
+    assert [(e.source, e.target, e.weight) for e in edges] == [  # weights: contribution, then frequency
         (("conv2", 1), "action", 0.5), (("conv2", 0), "action", 0.1),
         (("conv1", 1), ("conv2", 1), 1.0), (("conv1", 0), ("conv2", 0), 0.5)]
 
@@ -184,3 +197,13 @@ def test_read_frames_contribution_is_gradient_times_activation_of_the_centred_lo
     torch.testing.assert_close(r.contributions, expected)
     assert all(p.grad is None for p in list(net.parameters()) + list(head.parameters()))
     assert not any(m._forward_hooks for m in net.features)
+
+
+def test_peak_words_name_a_third_a_row_or_a_column():
+    from rlviz.present.summary_figures import peak_words
+
+    assert peak_words([0, 0, 0.8, 0, 0, 0.2, 0, 0, 0]) == "fires at the top right"
+    assert peak_words([0.34, 0.33, 0.33, 0, 0, 0, 0, 0, 0]) == "fires along the top"
+    assert peak_words([0, 0, 0.4, 0, 0, 0.3, 0, 0, 0.3]) == "fires down the right side"
+    assert peak_words([0.3, 0, 0, 0, 0, 0, 0, 0, 0.4]) == "fires at the bottom right or top left"
+    assert peak_words([1 / 9] * 9) == "fires all over the screen"

@@ -160,9 +160,20 @@ class Example:
         return (-self.activation, self.episode, self.step, self.y, self.x)
 
 
-def _top_examples(examples: list[Example], k: int) -> list[Example]:
-    """The k strongest, ties broken by (episode, step, place): the same set in any merge order."""
-    return sorted(examples, key=Example.key)[:k]
+EXAMPLE_MIN_GAP = 10  # steps between two examples of one channel from the same episode
+
+
+def _top_examples(examples: list[Example], k: int, min_gap: int = EXAMPLE_MIN_GAP) -> list[Example]:
+    """The k strongest, ties broken by (episode, step, place), skipping any within ``min_gap``
+    steps of a stronger one of the same episode (neighbouring frames look alike). Episodes never
+    suppress each other, so merging whole episodes in any order gives the same set."""
+    kept: list[Example] = []
+    for e in sorted(examples, key=Example.key):
+        if all(e.episode != o.episode or abs(e.step - o.step) >= min_gap for o in kept):
+            kept.append(e)
+            if len(kept) == k:
+                break
+    return kept
 
 
 @dataclass
@@ -188,6 +199,7 @@ class SummaryAccumulator:
             self.sums[f"{g.name}.act_sq_sum"] = np.zeros((a, c))
             self.sums[f"{g.name}.summit_count"] = np.zeros((a, c))
             self.sums[f"{g.name}.where_sum"] = np.zeros((a, c, 3))  # sum of A*y, A*x, A (obs pixels)
+            self.sums[f"{g.name}.peak_regions"] = np.zeros((a, c, 9))  # spatial max, by screen third of its place
         for lo, hi in zip(self.layers, self.layers[1:]):
             self.sums[f"{lo.name}->{hi.name}.influence_sum"] = np.zeros((a, hi.channels, lo.channels))
             self.sums[f"{lo.name}->{hi.name}.topk_count"] = np.zeros((a, hi.channels, lo.channels))
@@ -215,6 +227,7 @@ class SummaryAccumulator:
             wy = (act.double().sum(dim=3) * cy).sum(dim=2)
             wx = (act.double().sum(dim=2) * cx).sum(dim=2)
             self.sums[f"{g.name}.where_sum"] += per_action(torch.stack([wy, wx, mass], dim=-1))
+            self.sums[f"{g.name}.peak_regions"] += per_action(self._peak_regions(g, act, maxima))
             self._add_examples(g, act, maxima, lists, obs, episode, steps)
         for lo, hi, infl in zip(self.layers, self.layers[1:], readout.influences):
             self.sums[f"{lo.name}->{hi.name}.influence_sum"] += per_action(infl)
@@ -223,6 +236,20 @@ class SummaryAccumulator:
             onehot = torch.zeros_like(infl).scatter_(2, top, 1.0)
             self.sums[f"{lo.name}->{hi.name}.topk_count"] += per_action(onehot)
         self.sums[f"{self.layers[-1].name}.contribution_sum"] += per_action(readout.contributions)
+
+    @staticmethod
+    def _peak_regions(g: ConvGeometry, act: torch.Tensor, maxima: torch.Tensor) -> torch.Tensor:
+        """[N, C, 9]: each channel's spatial max put into the screen thirds (3 x 3) where it lies,
+        shared equally among the cells within 10% of the max (a wall or a bar fires along its
+        whole length; taking the first argmax would always place it at the left)."""
+        cy, cx = (torch.from_numpy(v) for v in g.centres())
+        side = 3.0 / (g.jump * (g.grid[0] - 1) + g.receptive_field)  # thirds of the observation
+        ry, rx = (cy * side).long().clamp(0, 2), (cx * side).long().clamp(0, 2)
+        region = (ry[:, None] * 3 + rx[None, :]).flatten()  # [H*W] screen third of each cell
+        onehot = F.one_hot(region, 9).double()  # [H*W, 9]
+        near = (act.flatten(2) >= 0.9 * maxima[..., None]) & (maxima[..., None] > 0)
+        share = near.double() / near.sum(-1, keepdim=True).clamp_min(1)
+        return (share @ onehot) * maxima.double()[..., None]
 
     def _add_examples(self, g: ConvGeometry, act: torch.Tensor, maxima: torch.Tensor, lists: list[list[Example]],
                       obs: np.ndarray, episode: int, steps: np.ndarray) -> None:
@@ -283,6 +310,12 @@ class SummaryAccumulator:
         """[A, C]: share of the frames with action a on which Summit's rule counted the channel."""
         return self.sums[f"{layer}.summit_count"] / np.maximum(self.sums["frames"], 1)[:, None]
 
+    def peak_regions(self, layer: str) -> np.ndarray:
+        """[A, C, 9]: share of the channel's spatial maxima (weighted by their size) that lay in each
+        third of the screen (row-major: top left, top centre, ..., bottom right)."""
+        h = self.sums[f"{layer}.peak_regions"]
+        return h / np.maximum(h.sum(-1, keepdims=True), 1e-30)
+
     def where(self, layer: str) -> np.ndarray:
         """[A, C, 2]: activation-weighted mean (y, x) in observation pixels where the channel fires."""
         w = self.sums[f"{layer}.where_sum"]
@@ -312,7 +345,8 @@ class GraphVertex:
 class GraphEdge:
     source: tuple[str, int]
     target: tuple[str, int] | str  # ("conv3", 12) or "action"
-    weight: float
+    weight: float  # mean contribution (into the action) or share of frames as a top input (Summit)
+    strength: float  # mean contribution (into the action) or mean influence max_xy (X_i * K_ji)
 
 
 def attribution_graph(acc: SummaryAccumulator, action: int, per_layer: int = 3, edges_per_vertex: int = 2
@@ -325,15 +359,18 @@ def attribution_graph(acc: SummaryAccumulator, action: int, per_layer: int = 3, 
     contrib = acc.mean_contribution()[action]
     order = np.argsort(-contrib, kind="stable")[:per_layer]
     vertices = [GraphVertex(names[-1], int(c), float(contrib[c])) for c in order]
-    edges = [GraphEdge((names[-1], int(c)), "action", float(contrib[c])) for c in order]
+    edges = [GraphEdge((names[-1], int(c)), "action", float(contrib[c]), float(contrib[c])) for c in order]
     above = [int(c) for c in order]
     for lo, hi in zip(names[-2::-1], names[:0:-1]):
         freq = acc.influence_frequency(lo, hi)[action]  # [C_hi, C_lo]
+        influence = acc.mean_influence(lo, hi)[action]  # [C_hi, C_lo]
+        strength = influence[above].sum(0)
         score = freq[above].sum(0)
-        chosen = [int(c) for c in np.argsort(-score, kind="stable")[:per_layer]]
+        chosen = [int(c) for c in np.lexsort((np.arange(len(score)), -strength, -score))[:per_layer]]
         vertices += [GraphVertex(lo, c, float(score[c])) for c in chosen]
         for j in above:
-            ranked = sorted(chosen, key=lambda i: (-freq[j, i], i))[:edges_per_vertex]
-            edges += [GraphEdge((lo, i), (hi, j), float(freq[j, i])) for i in ranked if freq[j, i] > 0]
+            ranked = sorted(chosen, key=lambda i: (-freq[j, i], -strength[i], i))[:edges_per_vertex]
+            edges += [GraphEdge((lo, i), (hi, j), float(freq[j, i]), float(influence[j, i]))
+                      for i in ranked if freq[j, i] > 0]
         above = chosen
     return vertices, edges
