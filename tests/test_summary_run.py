@@ -54,7 +54,7 @@ def test_ray_is_never_imported_by_default():
 
     code = ("import sys, rlviz, rlviz.cli, rlviz.assess.summary_run, rlviz.present.summary_figures; "
             "sys.exit('ray' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_cli_writes_the_documented_json_and_a_figure_per_chosen_move(tmp_path):
