@@ -34,7 +34,7 @@ class VertexView:
 
     layer_index: int
     label: str  # e.g. "conv3 #11"
-    caption: str  # e.g. "fires at the top right"
+    caption: str  # e.g. "usually peaks at the top right"
     frames: list[np.ndarray]  # uint8 (84, 84) game frames where it fired most
     boxes: list[tuple[int, int, int, int]]  # (x0, y0, x1, y1) in frame pixels, one per frame
     steps: list[str]  # "game 1, step 210" per frame
@@ -50,16 +50,16 @@ def peak_words(peaks: list[float], majority: float = 0.5) -> str:
     the right side") if it holds 0.7; the two leading thirds if they hold ``majority``."""
     order = sorted(range(9), key=lambda k: (-peaks[k], k))
     if peaks[order[0]] >= majority:
-        return f"fires at the {REGIONS[order[0]]}"
+        return f"usually peaks at the {REGIONS[order[0]]}"
     rows = [sum(peaks[3 * r:3 * r + 3]) for r in range(3)]
     cols = [sum(peaks[c::3]) for c in range(3)]
     if max(rows) >= 0.7:
-        return f"fires along the {('top', 'middle', 'bottom')[rows.index(max(rows))]}"
+        return f"usually peaks along the {('top', 'middle', 'bottom')[rows.index(max(rows))]}"
     if max(cols) >= 0.7:
-        return f"fires down the {('left side', 'centre', 'right side')[cols.index(max(cols))]}"
+        return f"usually peaks down the {('left side', 'centre', 'right side')[cols.index(max(cols))]}"
     if peaks[order[0]] + peaks[order[1]] >= majority:
-        return f"fires at the {REGIONS[order[0]]} or {REGIONS[order[1]]}"
-    return "fires all over the screen"
+        return f"usually peaks at the {REGIONS[order[0]]} or {REGIONS[order[1]]}"
+    return "peaks all over the screen"
 
 
 def _frame_tile(frame: np.ndarray, box: tuple[int, int, int, int], side: int) -> np.ndarray:

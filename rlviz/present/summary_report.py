@@ -103,6 +103,13 @@ def summary_json(result: SummaryResult, per_layer: int = 3, top_channels: int = 
     return out
 
 
+def overall_peaks(acc: SummaryAccumulator, layer: str, channel: int) -> np.ndarray:
+    """[9]: where a channel's peaks lie over all frames, whatever the move: the same frames its
+    dataset examples come from, so a figure's caption and its examples describe one population."""
+    h = acc.sums[f"{layer}.peak_regions"][:, channel].sum(0)
+    return h / max(float(h.sum()), 1e-30)
+
+
 def graph_figure(result: SummaryResult, doc: dict, action_name: str) -> np.ndarray:
     """The slide of one move's attribution graph, from the summary document and the examples."""
     acc = result.accumulator
@@ -115,7 +122,7 @@ def graph_figure(result: SummaryResult, doc: dict, action_name: str) -> np.ndarr
         examples = acc.examples[li][v["channel"]]
         rows[f"{v['layer']}:{v['channel']}"] = (li, len(columns[li]))
         columns[li].append(VertexView(
-            li, f"{v['layer']} #{v['channel']}", peak_words(v["peaks"]),
+            li, f"{v['layer']} #{v['channel']}", peak_words(list(overall_peaks(acc, v["layer"], v["channel"]))),
             [e.frame for e in examples], [ex["box"] for ex in v["examples"]],
             [f"game {e.episode + 1}, step {e.step}" for e in examples]))
     edges = []
@@ -144,6 +151,6 @@ def write_summary(result: SummaryResult, out: str | Path, per_layer: int = 3) ->
     np.savez_compressed(paths[1], **{k.replace("->", "_to_"): v for k, v in result.accumulator.sums.items()})
     for name, entry in doc["actions"].items():
         path = out / entry["figure"]
-        cv2.imwrite(str(path), cv2.cvtColor(graph_figure(result, doc, name), cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(path), cv2.cvtColor(graph_figure(result, doc, name), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         paths.append(path)
     return paths
