@@ -154,6 +154,13 @@ def test_examples_of_one_channel_are_distinct_moments():
     cands = [Example(5.0, 0, 100, 0, 0, frame), Example(4.0, 0, 104, 0, 0, frame), Example(3.0, 1, 104, 0, 0, frame),
              Example(2.0, 0, 120, 0, 0, frame)]
     assert [(e.episode, e.step) for e in _top_examples(cands, 3, min_gap=10)] == [(0, 100), (1, 104), (0, 120)]
+    # the same screen window in two games (the start screen, say) is one example, not two
+    _, layers = _tiny_layers()
+    start = np.zeros((8, 8), np.uint8)
+    other = start.copy()
+    other[0:2, 0:2] = 200  # differs inside cell (0, 0)'s 2x2 window
+    same = [Example(5.0, 0, 0, 0, 0, start), Example(5.0, 1, 0, 0, 0, start.copy()), Example(4.0, 2, 0, 0, 0, other)]
+    assert [e.episode for e in _top_examples(same, 3, geometry=layers[0])] == [0, 2]
 
 
 def test_memory_is_flat_in_the_number_of_frames():

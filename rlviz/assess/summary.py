@@ -161,18 +161,34 @@ class Example:
 
 
 EXAMPLE_MIN_GAP = 10  # steps between two examples of one channel from the same episode
+EXAMPLE_MIN_CHANGE = 2.0  # mean gray-level difference between two examples' windows
 
 
-def _top_examples(examples: list[Example], k: int, min_gap: int = EXAMPLE_MIN_GAP) -> list[Example]:
+def _window(e: Example, g: ConvGeometry | None) -> np.ndarray:
+    if g is None:
+        return e.frame
+    x0, y0, x1, y1 = g.box(e.y, e.x)
+    return e.frame[y0:y1, x0:x1].astype(np.int16)
+
+
+def _top_examples(examples: list[Example], k: int, min_gap: int = EXAMPLE_MIN_GAP,
+                  geometry: ConvGeometry | None = None) -> list[Example]:
     """The k strongest, ties broken by (episode, step, place), skipping any within ``min_gap``
-    steps of a stronger one of the same episode (neighbouring frames look alike). Episodes never
-    suppress each other, so merging whole episodes in any order gives the same set."""
+    steps of a stronger one of the same episode, and (given the layer's ``geometry``) any whose
+    window shows what a stronger one's showed (mean difference under 2 gray levels: the same
+    start screen of two games, say). Accumulators merge in a fixed (episode) order, so the
+    result is reproducible; it is the top-k of distinct moments among the candidates kept."""
     kept: list[Example] = []
     for e in sorted(examples, key=Example.key):
-        if all(e.episode != o.episode or abs(e.step - o.step) >= min_gap for o in kept):
-            kept.append(e)
-            if len(kept) == k:
-                break
+        if any(e.episode == o.episode and abs(e.step - o.step) < min_gap for o in kept):
+            continue
+        if geometry is not None and any(
+                (e.y, e.x) == (o.y, o.x) and float(np.abs(_window(e, geometry) - _window(o, geometry)).mean())
+                < EXAMPLE_MIN_CHANGE for o in kept):
+            continue
+        kept.append(e)
+        if len(kept) == k:
+            break
     return kept
 
 
@@ -267,7 +283,7 @@ class SummaryAccumulator:
                 for i in frames if float(maxima[i, c]) >= bound
             ]
             if fresh:
-                lists[c] = _top_examples(lists[c] + fresh, self.examples_per_channel)
+                lists[c] = _top_examples(lists[c] + fresh, self.examples_per_channel, geometry=g)
 
     # -- reducing ------------------------------------------------------------------------------
     def merge(self, other: SummaryAccumulator) -> SummaryAccumulator:
@@ -276,9 +292,9 @@ class SummaryAccumulator:
             raise RlvizError("cannot merge summaries of different networks")
         for key, value in other.sums.items():
             self.sums[key] += value
-        for mine, theirs in zip(self.examples, other.examples):
+        for g, mine, theirs in zip(self.layers, self.examples, other.examples):
             for c in range(len(mine)):
-                mine[c] = _top_examples(mine[c] + theirs[c], self.examples_per_channel)
+                mine[c] = _top_examples(mine[c] + theirs[c], self.examples_per_channel, geometry=g)
         return self
 
     def nbytes(self) -> int:

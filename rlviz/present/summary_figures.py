@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from rlviz.present.text import TextLayer
+from rlviz.present.text import TextLayer, text_size
 
 PAPER = (248, 248, 246)
 INK = (30, 30, 30)
@@ -60,6 +60,13 @@ def peak_words(peaks: list[float], majority: float = 0.5) -> str:
     if peaks[order[0]] + peaks[order[1]] >= majority:
         return f"usually peaks at the {REGIONS[order[0]]} or {REGIONS[order[1]]}"
     return "peaks all over the screen"
+
+
+def _fit(text: str, size: int, width: int) -> int:
+    """The largest font size up to ``size`` (at least 9) at which ``text`` fits in ``width`` px."""
+    while size > 9 and text_size(text, size)[0] > width:
+        size -= 1
+    return size
 
 
 def _frame_tile(frame: np.ndarray, box: tuple[int, int, int, int], side: int) -> np.ndarray:
@@ -118,11 +125,11 @@ def draw_attribution_graph(
             cv2.rectangle(img, (x, y), (x + card_w, y + card_h), (255, 255, 255), -1)
             cv2.rectangle(img, (x, y), (x + card_w, y + card_h), (200, 200, 200), 1)
             text.add((x + 8, y + 5), v.label, 15, INK)
-            text.add((x + 8, y + 23), v.caption, 13, MUTED)
+            text.add((x + 8, y + 23), v.caption, _fit(v.caption, 13, card_w - 14), MUTED)
             for k, (frame, box) in enumerate(zip(v.frames[:2], v.boxes[:2])):
                 tx, ty = x + 8 + k * (tile + 8), y + 42
                 img[ty:ty + tile, tx:tx + tile] = _frame_tile(frame, box, tile)
-                text.add((tx, ty + tile + 4), v.steps[k], 12, MUTED)
+                text.add((tx, ty + tile + 4), v.steps[k], _fit(v.steps[k], 12, tile + 6), MUTED)
     ax = col_x[-1]
     cv2.rectangle(img, (ax, action_y - 40), (ax + card_w, action_y + 40), ACTION, -1)
     text.add((ax + card_w // 2, action_y - 14), action_name, 26, (255, 255, 255), anchor="ma")
