@@ -98,3 +98,16 @@ def test_ray_flag_without_ray_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(RlvizError, match=r"pip install 'rlviz\[ray\]'"):
         summarize(load_agent(AGENT), 1, frames_per_episode=4, ray="local")
+
+
+def test_report_summary_tab_captions_a_summarys_figures(tmp_path):
+    from rlviz.present.report.summary import copy_figures
+    from rlviz.present.summary_report import write_summary
+
+    folder = tmp_path / "summary"
+    write_summary(summarize(load_agent(AGENT), 1, frames_per_episode=8), folder)
+    doc = json.loads((folder / "summary.json").read_text())
+    figs = copy_figures([folder], tmp_path / "report" / "summary")
+    move, entry = next(iter(doc["actions"].items()))
+    caption = {f["src"]: f["caption"] for f in figs}[f"summary/0-{entry['figure']}"]
+    assert caption.startswith(f"What {doc['agent']} reads to choose {move} (attribution graph over {entry['frames']} of 8")
