@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -100,8 +99,8 @@ def summarize_episode(agent: Agent, episode: int, *, seed: int = 0, frames_per_e
     return acc, score
 
 
-def _ray_episode(agent_ref: Any, episode: int, kwargs: dict) -> tuple[SummaryAccumulator, float]:
-    agent = agent_ref if isinstance(agent_ref, Agent) else load_agent(agent_ref)
+def _ray_episode(agent: Agent, episode: int, kwargs: dict) -> tuple[SummaryAccumulator, float]:
+    """One episode as a Ray task (Ray hands over the agent from its object store)."""
     return summarize_episode(agent, episode, **kwargs)
 
 
