@@ -394,6 +394,70 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     return 0
 
 
+BATCH_COMMANDS = ("video", "faithfulness", "summarize", "evaluate", "objects", "interactions", "frame", "hints")
+
+
+def _batch_jobs(path: str) -> list[dict]:
+    """The [[job]] tables of a batch file: command, args (a list of strings), out (what it writes)."""
+    import tomllib
+
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RlvizError(f"cannot read the batch file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RlvizError(f"{path} is not valid TOML: {exc}") from None
+    jobs = doc.get("job")
+    if not isinstance(jobs, list) or not jobs:
+        raise RlvizError(f"{path} lists no jobs; add [[job]] tables with command, args and out")
+    for n, job in enumerate(jobs, 1):
+        if job.get("command") not in BATCH_COMMANDS:
+            raise RlvizError(f"job {n}: command must be one of {', '.join(BATCH_COMMANDS)}, got {job.get('command')!r}")
+        if not isinstance(job.get("out"), str) or not all(isinstance(a, str) for a in job.get("args", [])):
+            raise RlvizError(f"job {n}: give out = \"PATH\" (what the job writes) and args = [\"--flag\", \"value\", ...]")
+    return jobs
+
+
+def _run_job(argv: list[str]) -> int:
+    """One job, as `rlviz ARGV` would run it (exit status), without touching signal handlers:
+    it may run as a Ray task in a Ray worker."""
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except RlvizError as exc:
+        print(f"rlviz: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # argparse refused the arguments
+        return int(exc.code or 0)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    jobs = _batch_jobs(args.jobs)
+    todo = [j for j in jobs if args.force or not Path(j["out"]).exists()]
+    for j in jobs:
+        if j not in todo:
+            print(f"skip {j['command']} -> {j['out']} (exists; --force reruns it)")
+    argvs = [[j["command"], *j.get("args", [])] for j in todo]
+    for n, argv in enumerate(argvs, 1):  # refuse a typo before anything runs
+        try:
+            build_parser().parse_args(argv)
+        except SystemExit:
+            raise RlvizError(f"job {n} ({argv[0]} -> {todo[n - 1]['out']}): its args are refused (see above)") from None
+    if args.ray is None:
+        codes = [_run_job(a) for a in argvs]
+    else:
+        from rlviz.assess.summary_run import init_ray
+
+        ray = init_ray(args.ray)
+        task = ray.remote(num_cpus=1, max_retries=3)(_run_job)
+        codes = ray.get([task.remote(a) for a in argvs])
+    failed = [(j, c) for j, c in zip(todo, codes) if c != 0]
+    for j, c in failed:
+        print(f"failed ({c}): {j['command']} -> {j['out']}", file=sys.stderr)
+    print(f"batch: {len(todo) - len(failed)} of {len(todo)} jobs done, {len(jobs) - len(todo)} skipped")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlviz",
@@ -583,6 +647,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_summarize)
+    p = sub.add_parser("batch", help="run many video/faithfulness/summarize/... jobs from a TOML file, here or on Ray",
+                       description="Run the [[job]] tables of a TOML file (command = \"video\", args = [\"--agent\", \"agents/pong\", ...], out = \"what it writes\"), one after another or as Ray tasks with --ray. A job whose out exists is skipped, so a batch can be run again after a failure.")
+    p.add_argument("jobs", help="the TOML file of jobs")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run the jobs as Ray tasks: --ray starts a local Ray, --ray ADDRESS joins a cluster (needs pip install 'rlviz[ray]')")
+    p.add_argument("--force", action="store_true", help="rerun jobs whose output exists")
+    p.set_defaults(func=cmd_batch)
     return parser
 
 

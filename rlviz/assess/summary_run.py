@@ -104,7 +104,8 @@ def _ray_episode(agent: Agent, episode: int, kwargs: dict) -> tuple[SummaryAccum
     return summarize_episode(agent, episode, **kwargs)
 
 
-def _init_ray(address: str):
+def init_ray(address: str):
+    """Ray, started locally (address 'local') or joined to a cluster; a clear error without it."""
     try:
         import ray
     except ImportError:
@@ -143,7 +144,7 @@ def summarize(agent: Agent | str, episodes: int = 1, *, frames_per_episode: int 
             if progress:
                 print(f"episode {e + 1}/{episodes}: {int(acc.frames().sum())} frames, score {score:+.0f}", flush=True)
     else:
-        ray_mod = _init_ray(ray)
+        ray_mod = init_ray(ray)
         workers = f"ray ({int(ray_mod.cluster_resources().get('CPU', 0))} CPUs)"
         task = ray_mod.remote(num_cpus=threads, max_retries=retries)(_ray_episode)
         agent_ref = ray_mod.put(agent_obj)
