@@ -18,6 +18,7 @@ from rlviz.agents.evaluate import evaluate
 from rlviz.agents.loading import load_agent
 from rlviz.assess.objects import object_report
 from rlviz.assess.overfit import hint_experiment
+from rlviz.assess.summary_run import SummaryResult, summarize
 from rlviz.assess.whatif import what_if
 from rlviz.explain.interactions import neuron_interactions
 from rlviz.explain.interactions_cnn import frame_interactions, policy_interactions
@@ -34,6 +35,7 @@ from rlviz.explain.registry import attribute, methods_table
 from rlviz.play.envs import EnvSpec, make_env
 from rlviz.present.assessment_reports import faithfulness_report, sanity_report
 from rlviz.present.report import ReportResult, make_report
+from rlviz.present.summary_report import write_summary
 from rlviz.present.video import make_comparison_video, make_video, render_still
 from rlviz.present.whatif_video import make_whatif_video
 from rlviz.util.errors import RlvizError
@@ -45,6 +47,7 @@ __all__ = [
     "EnvSpec",
     "ReportResult",
     "RlvizError",
+    "SummaryResult",
     "__version__",
     "background",
     "attribute",
@@ -69,6 +72,8 @@ __all__ = [
     "policy_interactions",
     "render_still",
     "sanity_report",
+    "summarize",
     "top_objects",
     "what_if",
+    "write_summary",
 ]

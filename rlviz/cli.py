@@ -560,6 +560,84 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from rlviz.assess.summary_run import summarize
+    from rlviz.present.summary_report import write_summary
+
+    agent = _load(args)
+    result = summarize(agent, args.episodes, frames_per_episode=args.frames_per_episode, seed=args.seed,
+                       ray=args.ray, examples_per_channel=args.examples, progress=not args.quiet)
+    paths = write_summary(result, args.out, per_layer=args.per_layer)
+    frames = int(result.accumulator.frames().sum())
+    print(f"summarised {frames} frames of {result.episodes} episode(s) in {result.seconds:.1f} s ({result.workers}); "
+          f"wrote {len(paths)} files to {args.out} (summary.json, aggregates.npz, graph_<MOVE>.png)")
+    return 0
+
+
+BATCH_COMMANDS = ("video", "faithfulness", "summarize", "evaluate", "objects", "interactions", "frame", "hints")
+
+
+def _batch_jobs(path: str) -> list[dict]:
+    """The [[job]] tables of a batch file: command, args (a list of strings), out (what it writes)."""
+    import tomllib
+
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RlvizError(f"cannot read the batch file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RlvizError(f"{path} is not valid TOML: {exc}") from None
+    jobs = doc.get("job")
+    if not isinstance(jobs, list) or not jobs:
+        raise RlvizError(f"{path} lists no jobs; add [[job]] tables with command, args and out")
+    for n, job in enumerate(jobs, 1):
+        if job.get("command") not in BATCH_COMMANDS:
+            raise RlvizError(f"job {n}: command must be one of {', '.join(BATCH_COMMANDS)}, got {job.get('command')!r}")
+        if not isinstance(job.get("out"), str) or not all(isinstance(a, str) for a in job.get("args", [])):
+            raise RlvizError(f"job {n}: give out = \"PATH\" (what the job writes) and args = [\"--flag\", \"value\", ...]")
+    return jobs
+
+
+def _run_job(argv: list[str]) -> int:
+    """One job, as `rlviz ARGV` would run it (exit status), without touching signal handlers:
+    it may run as a Ray task in a Ray worker."""
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except RlvizError as exc:
+        print(f"rlviz: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # argparse refused the arguments
+        return int(exc.code or 0)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    jobs = _batch_jobs(args.jobs)
+    todo = [j for j in jobs if args.force or not Path(j["out"]).exists()]
+    for j in jobs:
+        if j not in todo:
+            print(f"skip {j['command']} -> {j['out']} (exists; --force reruns it)")
+    argvs = [[j["command"], *j.get("args", [])] for j in todo]
+    for n, argv in enumerate(argvs, 1):  # refuse a typo before anything runs
+        try:
+            build_parser().parse_args(argv)
+        except SystemExit:
+            raise RlvizError(f"job {n} ({argv[0]} -> {todo[n - 1]['out']}): its args are refused (see above)") from None
+    if args.ray is None:
+        codes = [_run_job(a) for a in argvs]
+    else:
+        from rlviz.assess.summary_run import init_ray
+
+        ray = init_ray(args.ray)
+        task = ray.remote(num_cpus=1, max_retries=3)(_run_job)
+        codes = ray.get([task.remote(a) for a in argvs])
+    failed = [(j, c) for j, c in zip(todo, codes) if c != 0]
+    for j, c in failed:
+        print(f"failed ({c}): {j['command']} -> {j['out']}", file=sys.stderr)
+    print(f"batch: {len(todo) - len(failed)} of {len(todo)} jobs done, {len(jobs) - len(todo)} skipped")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlviz",
@@ -664,7 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the edits of each game and exit")
     p.add_argument("--episodes", type=int, default=3, help="episodes with and without the edit, seeds SEED, SEED+1, ... (default 3)")
     p.add_argument("--seed", type=int, default=0, help="first episode's reset seed (default 0)")
-    p.add_argument("--max-steps", type=int, default=None, help="cut each episode after this many steps")
+    p.add_argument("--max-steps", type=cli_types.int_range(1), default=None, help="cut each episode after this many steps")
     p.add_argument("--saliency-frames", type=int, default=16, help="frames per run for the saliency comparison (0: skip; default 16)")
     p.add_argument("--no-objects", action="store_true", help="skip each method's object shares with and without the edit "
                                                              "(they need the agent's background, computed once and cached)")
@@ -776,6 +854,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", default="runs/cache/backgrounds", help="where backgrounds are cached (default runs/cache/backgrounds)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_objects)
+    p = sub.add_parser("summarize", help="what the agent has learned over many frames (Summit for agents), per move",
+                       description="Play greedy episodes and aggregate, per chosen move, which conv channels fire, how they feed each other and which push the move (Summit, Hohman et al. 2019); writes summary.json, aggregates.npz and an attribution-graph figure per move. Episodes run in this process, or as Ray tasks with --ray.")
+    _add_agent_args(p)
+    p.add_argument("--episodes", type=cli_types.int_range(1), default=1, help="episodes to play (default 1); episode e starts from reset(seed=SEED + e)")
+    p.add_argument("--frames-per-episode", type=cli_types.int_range(1), default=None, help="stop each episode after N steps (default: play it to the end)")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="reset seed of the first episode (default 0)")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run episodes as Ray tasks: --ray starts a local Ray, --ray ADDRESS joins a cluster (needs pip install 'rlviz[ray]')")
+    p.add_argument("--examples", type=int, default=4, help="dataset examples kept per channel (default 4)")
+    p.add_argument("--per-layer", type=int, default=3, help="channels per layer in each attribution graph (default 3)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_summarize)
+    p = sub.add_parser("batch", help="run many video/faithfulness/summarize/... jobs from a TOML file, here or on Ray",
+                       description="Run the [[job]] tables of a TOML file (command = \"video\", args = [\"--agent\", \"agents/pong\", ...], out = \"what it writes\"), one after another or as Ray tasks with --ray. A job whose out exists is skipped, so a batch can be run again after a failure.")
+    p.add_argument("jobs", help="the TOML file of jobs")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run the jobs as Ray tasks: --ray starts a local Ray, --ray ADDRESS joins a cluster (needs pip install 'rlviz[ray]')")
+    p.add_argument("--force", action="store_true", help="rerun jobs whose output exists")
+    p.set_defaults(func=cmd_batch)
     _add_thread_options(sub)
     _add_version_option(parser)
     return parser

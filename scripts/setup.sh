@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create ./.venv (if missing) and install rlviz into it; "setup.sh test" adds the test tools,
+# Create ./.venv (if missing) and install rlviz into it; "setup.sh test" adds the test tools
+# (and Ray, for the Ray equality tests),
 # "setup.sh mutation" the test tools and mutmut.
 # PyTorch: a CPU build is enough. scripts/torch_command.py picks the PyTorch CPU wheel index
 # when it answers within RLVIZ_TORCH_INDEX_TIMEOUT seconds (default 5), else pip's default
@@ -28,7 +29,7 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
 fi
 target="."
 if [ "$extra" = "test" ]; then
-    target=".[test]"
+    target=".[test,ray]"  # ray: CI tests that summaries on Ray equal the in-process ones
 elif [ "$extra" = "mutation" ]; then  # the test tools plus mutmut, for scripts/mutation.sh
     target=".[test,mutation]"
 fi

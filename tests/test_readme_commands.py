@@ -15,6 +15,9 @@ The rule (also in the README's Development section):
   every path they write must be under runs/ (or, for make_videos.sh, be its own output).
 - sizes are cut where a flag allows: --frames to at most 8 (2 for faithfulness, 4 for hints),
   --video-frames to 4, evaluate gets --max-steps 20, bench gets --repeats 1 --frames 1;
+  whatif --max-steps to 20 with one episode and --no-objects, summarize to one episode of 8
+  frames, objects' background to 50 steps; `rlviz batch` is not run (its jobs are the commands
+  above at larger sizes), but every job's output must be under runs/;
   in Python blocks, frames=N to frames=4.
 """
 
@@ -85,10 +88,24 @@ def plan(commands: list[list[str]]) -> tuple[list[list[str]], list[str]]:
         if command == "train":
             skipped.append(" ".join(words))
             continue
+        if command == "batch":  # its jobs are other README commands at larger sizes; check where they write
+            import tomllib
+
+            jobs = tomllib.loads((ROOT / args[1]).read_text())["job"]
+            assert all(str(job["out"]).startswith("runs/") for job in jobs), f"{args[1]} writes outside runs/"
+            skipped.append(" ".join(words))
+            continue
         _cap(args, "--frames", FRAME_CAPS.get(command, 8))
         _cap(args, "--video-frames", 4)
         if command == "evaluate":
             args += ["--max-steps", "20", "--quiet"]
+        _cap(args, "--max-steps", 20)  # whatif
+        _cap(args, "--episodes", 1 if command in ("whatif", "summarize") else 99)
+        _cap(args, "--frames-per-episode", 8)  # summarize
+        if command == "objects":
+            args += ["--steps", "50"]  # a background from 50 steps of play instead of 1000
+        if command == "whatif" and "--list" not in args:
+            args += ["--no-objects"]  # object shares need a 1000-step background; rlviz objects covers it
         if command == "bench":
             for flag in ("--repeats", "--frames"):
                 if flag in args:

@@ -7,6 +7,7 @@ is HTML-escaped first, so a card cannot inject markup into the page."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 from pathlib import Path
@@ -75,8 +76,23 @@ def copy_figures(folders: list[str | Path], out: Path) -> list[dict[str, str]]:
     figures = []
     out.mkdir(parents=True, exist_ok=True)
     for n, folder in enumerate(folders):
+        captions = _summary_captions(Path(folder))
         for png in sorted(Path(folder).glob("*.png")):
             name = f"{n}-{png.name}"
             shutil.copyfile(png, out / name)
-            figures.append({"src": f"{out.name}/{name}", "caption": f"{Path(folder).name}/{png.name}"})
+            caption = captions.get(png.name, f"{Path(folder).name}/{png.name}")
+            figures.append({"src": f"{out.name}/{name}", "caption": caption})
     return figures
+
+
+def _summary_captions(folder: Path) -> dict[str, str]:
+    """Captions for the figures of an ``rlviz summarize`` folder (its summary.json), else {}."""
+    try:
+        doc = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        if doc.get("schema") != "rlviz.summary/1":
+            return {}
+        return {entry["figure"]: f"What {doc['agent']} reads to choose {move} (attribution graph over "
+                f"{entry['frames']} of {doc['frames']} frames, {doc['episodes']} game(s))"
+                for move, entry in doc["actions"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}

@@ -1,0 +1,216 @@
+"""Summit-style aggregation (rlviz.assess.summary) against hand-computed values on tiny nets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from rlviz.assess.summary import (
+    FrameReadout,
+    SummaryAccumulator,
+    attribution_graph,
+    conv_geometry,
+    conv_trunk,
+    influence_terms,
+    read_frames,
+    summit_activation_counts,
+)
+
+
+def test_influence_is_max_over_space_of_one_input_channels_convolution_by_hand():
+    conv = nn.Conv2d(2, 1, kernel_size=2, bias=True)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([[[[1.0, 0.0], [0.0, 1.0]], [[0.0, -1.0], [1.0, 0.0]]]]))
+        conv.bias.fill_(5.0)  # belongs to no input channel: must not appear
+    x = torch.tensor([[[[1.0, 0, 0], [0, 2, 0], [0, 0, 0]], [[0, 1.0, 0], [0, 0, 0], [0, 0, 3]]]])
+    # channel 0 with K00: cells 1+2=3, 0, 0, 2 -> max 3; channel 1 with K01: -1, 0, 0, 0 -> max 0
+    assert influence_terms(x, conv).tolist() == [[[3.0, 0.0]]]
+
+
+def test_influence_matches_a_loop_oracle_with_stride():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 4, kernel_size=3, stride=2)
+    x = torch.rand(2, 3, 9, 9)
+    got = influence_terms(x, conv)
+    w = conv.weight.detach()
+    for n in range(2):
+        for j in range(4):
+            for i in range(3):
+                best = max(float((x[n, i, 2 * y:2 * y + 3, 2 * c:2 * c + 3] * w[j, i]).sum())
+                           for y in range(4) for c in range(4))
+                assert got[n, j, i].item() == pytest.approx(best, abs=1e-5)
+
+
+def test_summit_activation_count_takes_channels_until_the_mass_is_reached():
+    maxima = torch.tensor([[0.2, 0.5, 0.3, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    assert summit_activation_counts(maxima, 0.03).tolist() == [[0, 1, 0, 0], [0, 0, 0, 0]]
+    # mass 0.6: channel 1 (0 before it), channel 2 (0.5 before it < 0.6), not channel 0 (0.8 before)
+    assert summit_activation_counts(maxima, 0.6).tolist() == [[0, 1, 1, 0], [0, 0, 0, 0]]
+
+
+def _tiny_layers():
+    net = nn.Module()
+    net.features = nn.Sequential(nn.Conv2d(1, 2, 2, stride=2), nn.ReLU(), nn.Conv2d(2, 3, 2), nn.ReLU())
+    return net, conv_geometry(conv_trunk(net), (1, 8, 8))
+
+
+def _readout(acts1, acts2, actions, contributions=None):
+    pairs = conv_trunk(_tiny_layers()[0])
+    infl = influence_terms(acts1, pairs[1][0])
+    n = len(actions)
+    contrib = torch.zeros(n, 3) if contributions is None else contributions
+    return FrameReadout([acts1, acts2], [infl], contrib, torch.tensor(actions))
+
+
+def test_geometry_of_the_nature_cnn():
+    from rlviz.agents.networks import NatureActorCritic
+
+    geo = conv_geometry(conv_trunk(NatureActorCritic(6)), (4, 84, 84))
+    assert [(g.grid, g.receptive_field, g.jump) for g in geo] == [((20, 20), 8, 4), ((9, 9), 20, 8), ((7, 7), 36, 8)]
+
+
+def test_activation_aggregation_per_action_by_hand():
+    _, layers = _tiny_layers()
+    acc = SummaryAccumulator(2, layers, examples_per_channel=2)
+    a1 = torch.zeros(3, 2, 4, 4)
+    a1[0, 0, 1, 2] = 4.0  # frame 0 (action 0): channel 0 max 4 at cell (1, 2)
+    a1[1, 0, 0, 0] = 1.0  # frame 1 (action 1): channel 0 max 1
+    a1[2, 0, 3, 3] = 2.0  # frame 2 (action 0): channel 0 max 2
+    a1[:, 1] = 1.0  # channel 1 fires 1 everywhere on every frame
+    a2 = torch.zeros(3, 3, 3, 3)
+    obs = np.arange(3 * 1 * 8 * 8, dtype=np.uint8).reshape(3, 1, 8, 8)
+    acc.add(_readout(a1, a2, [0, 1, 0]), obs, episode=7, steps=np.array([10, 11, 30]))
+    assert acc.frames().tolist() == [2, 1]
+    assert acc.mean_activation("conv1").tolist() == [[3.0, 1.0], [1.0, 1.0]]  # (4 + 2) / 2
+    # channel 0 over all frames: mean 7/3, std sqrt(21/3 - 49/9) = sqrt(14/9); channel 1 never varies
+    std = np.sqrt(14 / 9)
+    np.testing.assert_allclose(acc.selectivity("conv1"), [[(3 - 7 / 3) / std, 0], [(1 - 7 / 3) / std, 0]], atol=1e-12)
+    # Summit's count: channel 0 is the strongest on frames 0 and 2 (4 > 1, 2 > 1); on frame 1 the tie goes to channel 0
+    assert acc.summit_frequency("conv1").tolist() == [[1.0, 0.0], [1.0, 0.0]]
+    # where channel 0 fires with action 0: cells (1,2) weight 4 and (3,3) weight 2; centres y*2+0.5
+    np.testing.assert_allclose(acc.where("conv1")[0, 0], [(4 * 2.5 + 2 * 6.5) / 6, (4 * 4.5 + 2 * 6.5) / 6])
+    best = acc.examples[0][0]
+    assert [(e.activation, e.episode, e.step, e.y, e.x) for e in best] == [(4.0, 7, 10, 1, 2), (2.0, 7, 30, 3, 3)]
+    # the peaks by screen third: (1,2) -> centre (2.5, 4.5) of an 8 px screen -> top centre; (3,3) -> bottom right
+    np.testing.assert_allclose(acc.peak_regions("conv1")[0, 0], [0, 4 / 6, 0, 0, 0, 0, 0, 0, 2 / 6])
+    # channel 1 is flat: its peak is shared by all 16 cells; rows/cols 0,1 -> third 0, 2 -> 1, 3 -> 2
+    np.testing.assert_allclose(acc.peak_regions("conv1")[1, 1], np.outer([0.5, 0.25, 0.25], [0.5, 0.25, 0.25]).ravel())
+    assert np.array_equal(best[0].frame, obs[0, -1])
+
+
+def test_influence_aggregation_per_action_by_hand():
+    _, layers = _tiny_layers()
+    acc = SummaryAccumulator(2, layers, top_influences=1)
+    pairs = conv_trunk(_tiny_layers()[0])
+    conv2 = pairs[1][0]
+    with torch.no_grad():
+        conv2.weight.zero_()
+        conv2.weight[0, 0] = 1.0  # conv2 channel 0 reads conv1 channel 0 with an all-ones 2x2 kernel
+        conv2.weight[0, 1] = 0.5
+    a1 = torch.zeros(2, 2, 4, 4)
+    a1[0, 0, :2, :2] = 1.0  # frame 0: a 2x2 block of ones -> term max 4; channel 1 zero
+    a1[1, 1] = 2.0  # frame 1: channel 1 is 2 everywhere -> term max 2*0.5*4 = 4; channel 0 zero
+    infl = influence_terms(a1, conv2)
+    acc.add(FrameReadout([a1, torch.zeros(2, 3, 3, 3)], [infl], torch.zeros(2, 3), torch.tensor([1, 1])),
+            np.zeros((2, 1, 8, 8), np.uint8), 0, np.arange(2))
+    assert acc.mean_influence("conv1", "conv2")[1, 0].tolist() == [2.0, 2.0]  # (4 + 0) / 2 each
+    assert acc.mean_influence("conv1", "conv2")[0].sum() == 0  # action 0 never chosen
+    assert acc.influence_frequency("conv1", "conv2")[1, 0].tolist() == [0.5, 0.5]  # top-1 input: ch0, then ch1
+
+
+def _random_batches(n_batches, seed=0):
+    rng = torch.Generator().manual_seed(seed)
+    for b in range(n_batches):
+        a1 = torch.rand(5, 2, 4, 4, generator=rng)
+        a2 = torch.rand(5, 3, 3, 3, generator=rng)
+        actions = torch.randint(0, 2, (5,), generator=rng).tolist()
+        contrib = torch.randn(5, 3, generator=rng)
+        obs = (torch.rand(5, 1, 8, 8, generator=rng) * 255).to(torch.uint8).numpy()
+        yield _readout(a1, a2, actions, contrib), obs, b // 2, (np.arange(5) + 5 * b) * 20
+
+
+def test_split_and_merged_in_order_equals_one_pass_exactly():
+    _, layers = _tiny_layers()
+    whole = SummaryAccumulator(2, layers, examples_per_channel=3)
+    parts = [SummaryAccumulator(2, layers, examples_per_channel=3) for _ in range(3)]
+    for k, (r, obs, ep, steps) in enumerate(_random_batches(6)):
+        whole.add(r, obs, ep, steps)
+        parts[ep].add(r, obs, ep, steps)
+    merged = SummaryAccumulator(2, layers, examples_per_channel=3)
+    for p in parts:
+        merged.merge(p)
+    for key in whole.sums:
+        np.testing.assert_allclose(merged.sums[key], whole.sums[key], rtol=1e-12, err_msg=key)
+    key = lambda acc: [[[e.key() for e in lst] for lst in layer] for layer in acc.examples]
+    assert key(merged) == key(whole)
+
+
+def test_examples_of_one_channel_are_distinct_moments():
+    from rlviz.assess.summary import Example, _top_examples
+
+    frame = np.zeros((2, 2), np.uint8)
+    cands = [Example(5.0, 0, 100, 0, 0, frame), Example(4.0, 0, 104, 0, 0, frame), Example(3.0, 1, 104, 0, 0, frame),
+             Example(2.0, 0, 120, 0, 0, frame)]
+    assert [(e.episode, e.step) for e in _top_examples(cands, 3, min_gap=10)] == [(0, 100), (1, 104), (0, 120)]
+    # the same screen window in two games (the start screen, say) is one example, not two
+    _, layers = _tiny_layers()
+    start = np.zeros((8, 8), np.uint8)
+    other = start.copy()
+    other[0:2, 0:2] = 200  # differs inside cell (0, 0)'s 2x2 window
+    same = [Example(5.0, 0, 0, 0, 0, start), Example(5.0, 1, 0, 0, 0, start.copy()), Example(4.0, 2, 0, 0, 0, other)]
+    assert [e.episode for e in _top_examples(same, 3, geometry=layers[0])] == [0, 2]
+
+
+def test_memory_is_flat_in_the_number_of_frames():
+    _, layers = _tiny_layers()
+    sizes = []
+    for n in (2, 20):
+        acc = SummaryAccumulator(2, layers, examples_per_channel=3)
+        for r, obs, ep, steps in _random_batches(n):
+            acc.add(r, obs, ep, steps)
+        sizes.append(acc.nbytes())
+        assert all(len(lst) == 3 for layer in acc.examples for lst in layer)
+    assert sizes[0] == sizes[1]
+
+
+def test_attribution_graph_starts_from_the_largest_contributions_and_follows_influence():
+    _, layers = _tiny_layers()
+    acc = SummaryAccumulator(2, layers, top_influences=1)
+    acc.sums["frames"][:] = [2, 2]
+    acc.sums["conv2.contribution_sum"][1] = [0.2, 1.0, -3.0]  # action 1: channel 1, then 0, never 2
+    acc.sums["conv1->conv2.topk_count"][1, 1] = [0.0, 2.0]  # conv2 ch1's top input: conv1 ch1
+    acc.sums["conv1->conv2.topk_count"][1, 0] = [1.0, 0.0]
+    vertices, edges = attribution_graph(acc, 1, per_layer=2, edges_per_vertex=1)
+    assert [(v.layer, v.channel) for v in vertices] == [("conv2", 1), ("conv2", 0), ("conv1", 1), ("conv1", 0)]
+    assert [(e.source, e.target, e.weight) for e in edges] == [  # weights: contribution, then frequency
+        (("conv2", 1), "action", 0.5), (("conv2", 0), "action", 0.1),
+        (("conv1", 1), ("conv2", 1), 1.0), (("conv1", 0), ("conv2", 0), 0.5)]
+
+
+def test_read_frames_contribution_is_gradient_times_activation_of_the_centred_logit():
+    torch.manual_seed(1)
+    net = nn.Module()
+    net.features = nn.Sequential(nn.Conv2d(1, 2, 4, stride=2), nn.ReLU(), nn.Conv2d(2, 3, 3), nn.ReLU(), nn.Flatten())
+    head = nn.Linear(3 * 1 * 1, 4, bias=False)
+    forward = lambda x: (head(net.features(x)), None)
+    x = torch.rand(5, 1, 8, 8)
+    r = read_frames(forward, conv_trunk(net), x)
+    last = net.features[:4](x).detach()  # [5, 3, 1, 1]
+    w = head.weight.detach()
+    centred_w = w - w.mean(0, keepdim=True)  # f_a - mean f is linear in the last layer here
+    expected = centred_w[r.actions] * last[:, :, 0, 0]
+    torch.testing.assert_close(r.contributions, expected)
+    assert all(p.grad is None for p in list(net.parameters()) + list(head.parameters()))
+    assert not any(m._forward_hooks for m in net.features)
+
+
+def test_peak_words_name_a_third_a_row_or_a_column():
+    from rlviz.present.summary_figures import peak_words
+
+    assert peak_words([0, 0, 0.8, 0, 0, 0.2, 0, 0, 0]) == "usually peaks at the top right"
+    assert peak_words([0.34, 0.33, 0.33, 0, 0, 0, 0, 0, 0]) == "usually peaks along the top"
+    assert peak_words([0, 0, 0.4, 0, 0, 0.3, 0, 0, 0.3]) == "usually peaks down the right side"
+    assert peak_words([0.3, 0, 0, 0, 0, 0, 0, 0, 0.4]) == "usually peaks at the bottom right or top left"
+    assert peak_words([1 / 9] * 9) == "peaks all over the screen"
