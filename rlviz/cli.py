@@ -412,6 +412,7 @@ def cmd_hints(args: argparse.Namespace) -> int:
         video = make_comparison_video(
             [overfit, control], args.video, frames=args.video_frames, seed=args.seed, labels=labels,
             title="The strip at the bottom shows a move to copy. Left: the expert's move. Right: a random one.",
+            title_cards=not args.no_cards,
         )
         print(f"wrote {video.path} ({video.frames} frames)")
     return 0
@@ -729,6 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, help="write both agents' figures to this JSON file")
     p.add_argument("--video", default=None, help="also render the side-by-side video (.mp4 or .gif)")
     p.add_argument("--video-frames", type=cli_types.int_range(1), default=600, help="steps in the video (default 600)")
+    p.add_argument("--no-cards", action="store_true", help="no title card and end card in the video")
     p.add_argument("--device", default="cpu", type=cli_types.device, help="cpu (default) or cuda")
     p.set_defaults(func=cmd_hints)
 

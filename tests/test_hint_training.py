@@ -132,7 +132,7 @@ def test_cli_hints_writes_the_table_json_and_side_by_side_video(expert_folder, t
     Trainer(PPOConfig(total_steps=32, hints=str(expert_folder), **SMALL), tmp_path / "overfit").run()
     Trainer(PPOConfig(total_steps=32, hints="random", **SMALL), tmp_path / "control").run()
     args = ["hints", "--overfit", str(tmp_path / "overfit"), "--control", str(tmp_path / "control"), "--frames", "6"]
-    assert main(args + ["--json", str(tmp_path / "new" / "hints.json"), "--video", str(tmp_path / "h.mp4"), "--video-frames", "5"]) == 0
+    assert main(args + ["--json", str(tmp_path / "new" / "hints.json"), "--video", str(tmp_path / "h.mp4"), "--video-frames", "5", "--no-cards"]) == 0
     out = capsys.readouterr().out
     assert "saliency on strip" in out and "overfit" in out
     doc = json.loads((tmp_path / "new" / "hints.json").read_text())

@@ -28,7 +28,14 @@ ARCHITECTURE_KIND = {
     "nature-actor-critic": "actor-critic",
     "nature-actor-critic-separate": "actor-critic",
     "nature-q": "q",
+    "nature-dueling-q": "q",
+    "nature-distributional-q": "q",
+    "impala-actor-critic": "actor-critic",
 }
+# the constructor options each architecture may record, with their checks: options become keyword
+# arguments of a network constructor, so every one is typed and bounded before anything is built
+MAX_ATOMS = 256
+MAX_WIDTH = 1024
 ENV_FIELDS = {
     "game": str, "pipeline": str, "frame_skip": int, "frame_stack": int, "screen_size": int, "grayscale": bool,
     "max_pool": bool, "sticky_action_prob": float, "noop_max": int, "full_action_space": bool, "fire_reset": bool,
@@ -159,6 +166,8 @@ def check_agent_doc(doc: Any, source: str) -> dict[str, Any]:
         raise RlvizError(f"{_where(source, 'architecture.name')} must be one of {', '.join(ARCHITECTURE_KIND)}, got {_show(name)}")
     n_actions = _int(arch.get("n_actions"), "architecture.n_actions", source, 1, MAX_ACTIONS)
     in_channels = _int(arch.get("in_channels", 4), "architecture.in_channels", source, 1, MAX_CHANNELS)
+    if "options" in arch:
+        _check_options(name, arch["options"], source)
     kind = doc.get("kind", ARCHITECTURE_KIND[name])
     if kind != ARCHITECTURE_KIND[name]:
         raise RlvizError(f"{_where(source, 'kind')} is {_show(kind)}, but a {name} network is {ARCHITECTURE_KIND[name]!r}")
@@ -199,5 +208,48 @@ def check_agent_doc(doc: Any, source: str) -> dict[str, Any]:
     if "source" in doc:
         src = _dict(doc["source"], "source", source)
         for key, value in src.items():
-            _text(value, f"source.{key}", source)
+            if key == "layers" and isinstance(value, dict):  # the file's layer names -> rlviz's (rlviz import)
+                if len(value) > 64:
+                    raise RlvizError(f"{_where(source, 'source.layers')} maps more than 64 layers")
+                for k, v in value.items():
+                    _text(k, "source.layers key", source)
+                    _text(v, f"source.layers[{k[:40]}]", source)
+            elif key == "input_scale":
+                _number(value, "source.input_scale", source, 1.0, 255.0)
+            else:
+                _text(value, f"source.{key}", source)
     return doc
+
+
+def _check_options(name: str, options: Any, source: str) -> None:
+    """The constructor options of the architectures that take any (rlviz.agents.networks)."""
+    if options is None:
+        return
+    options = _dict(options, "architecture.options", source)
+    allowed = {
+        "nature-dueling-q": {"separate_streams"},
+        "nature-distributional-q": {"n_atoms", "distribution", "v_min", "v_max"},
+        "impala-actor-critic": {"channels", "hidden"},
+    }.get(name, set())
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise RlvizError(f"{_where(source, 'architecture.options')} has fields {[u[:40] for u in unknown[:5]]} "
+                         f"that a {name} network does not take; known: {sorted(allowed) or 'none'}")
+    key = "architecture.options"
+    if "separate_streams" in options and not isinstance(options["separate_streams"], bool):
+        raise RlvizError(f"{_where(source, key + '.separate_streams')} must be true or false")
+    if "n_atoms" in options:
+        _int(options["n_atoms"], key + ".n_atoms", source, 2, MAX_ATOMS)
+    if "distribution" in options and options["distribution"] not in ("c51", "qr"):
+        raise RlvizError(f"{_where(source, key + '.distribution')} must be 'c51' or 'qr', got {_show(options['distribution'])}")
+    for bound in ("v_min", "v_max"):
+        if bound in options:
+            _number(options[bound], f"{key}.{bound}", source, -1e6, 1e6)
+    if "hidden" in options:
+        _int(options["hidden"], key + ".hidden", source, 1, MAX_WIDTH)
+    if "channels" in options:
+        channels = options["channels"]
+        if not isinstance(channels, list) or not 1 <= len(channels) <= 8:
+            raise RlvizError(f"{_where(source, key + '.channels')} must be a list of 1 to 8 widths, got {_show(channels)}")
+        for c in channels:
+            _int(c, key + ".channels[]", source, 1, 256)
