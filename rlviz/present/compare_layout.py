@@ -55,11 +55,11 @@ class CompareRenderer:
             text.add((self.columns[c] + self.col_w // 2, self.header + self.fs // 2), label, self.fs + 2, anchor="mt")
             for x, y, w, h in self.panel_boxes(c):
                 cv2.rectangle(canvas, (x - 2, y - 2), (x + w + 1, y + h + 1), PANEL_EDGE, 1)
-        legend = "blue: where it looks to choose a move   yellow: to judge the situation"
+        legend = "blue fill: looks to choose a move   yellow lines: to judge its chances"
         if "lrp" in self.panels:
-            legend += "   red/blue: for/against its move"
+            legend += "   red/violet: for/against the move"
         if "interactions" in self.panels:
-            legend += "   linked boxes: regions it combines"
+            legend += "   white boxes: regions it combines"
         size = self.fs - 1
         while size > 10 and text_size(legend, size)[0] > self.width - 2 * self.margin:
             size -= 1

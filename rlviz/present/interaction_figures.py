@@ -138,6 +138,7 @@ def draw_interaction_pairs(
     max_strength: float | None = None,
     typical_strength: float | None = None,
     show_fields: bool = False,
+    palette: Sequence[tuple[int, int, int]] | None = None,
 ) -> np.ndarray:
     """The given interactions on a frame as linked boxes, strongest drawn last (on top).
 
@@ -149,8 +150,11 @@ def draw_interaction_pairs(
     a pair stands above typical instead, (s - typical) / (max - typical), and the legend says
     "N x typical" - on dense policies pair strengths differ by a few per cent, and this is
     where the differences show. ``show_fields`` also outlines each cell's full receptive field.
-    The frame is enlarged ``scale`` times (nearest) so the labels stay legible.
+    The frame is enlarged ``scale`` times (nearest) so the labels stay legible. ``palette``:
+    the pairs' colours in turn (default :data:`PALETTE`; the video passes one colour that no
+    other panel uses).
     """
+    palette = list(palette) if palette else PALETTE
     frame = np.asarray(rgb_frame)
     if frame.ndim != 3 or frame.shape[2] != 3:
         raise RlvizError(f"rgb_frame must be (H, W, 3), got shape {frame.shape}")
@@ -169,7 +173,7 @@ def draw_interaction_pairs(
 
     fill = canvas.copy()
     for k in reversed(range(len(items))):  # weakest first, strongest on top
-        colour = np.array(PALETTE[k % len(PALETTE)], np.float64)
+        colour = np.array(palette[k % len(palette)], np.float64)
         shade = tuple(int(v) for v in colour * (0.35 + 0.65 * rel[k]))
         for box in items[k].rgb_patches:
             x0, y0, x1, y1 = (int(v * scale) for v in box)
@@ -177,7 +181,7 @@ def draw_interaction_pairs(
     canvas = cv2.addWeighted(fill, 0.35, canvas, 0.65, 0.0)
     for k in reversed(range(len(items))):
         it = items[k]
-        colour = np.array(PALETTE[k % len(PALETTE)], np.float64)
+        colour = np.array(palette[k % len(palette)], np.float64)
         shade = tuple(int(v) for v in colour * (0.35 + 0.65 * rel[k]))
         width = max(1, int(round((1 + 5 * rel[k]) * scale / 3)))
         if show_fields:
@@ -221,7 +225,7 @@ def draw_interaction_pairs(
         _text(out, "(strongest pairs, numbered)", (8, 40), 0.4)
     y = head + canvas.shape[0] + 18
     for k, line in enumerate(lines):
-        cv2.rectangle(out, (8, y - 10), (22, y + 2), PALETTE[k % len(PALETTE)], -1)
+        cv2.rectangle(out, (8, y - 10), (22, y + 2), palette[k % len(palette)], -1)
         _fit_text(out, line, 28, y, width_px - 36, 0.4, 1)
         y += 18
     for note in notes:
