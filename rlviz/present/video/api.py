@@ -119,7 +119,8 @@ def make_video(
         title, subtitle, warning = agent_label(agent)
         renderer = FrameRenderer(layout, action_labels(agent.env_spec.game, agent.action_names), title=title,
                                  subtitle=subtitle, warning=warning, game=agent.env_spec.game,
-                                 value_range=value_range(values), lives=bool(lives.max(initial=0) > 0))
+                                 value_range=value_range(values), lives=bool(lives.max(initial=0) > 0),
+                                 q_network=agent.kind == "q")
         caption_track = moments.captions(values, rewards, lives, hold=int(fps), starts=starts) if captions else None
         numbers = tally(steps, agent.env_spec.game)
         shown_cards: list = []
@@ -279,7 +280,7 @@ def render_still(
         renderer = FrameRenderer(compute_layout(*size, panels=explain), action_labels(agent.env_spec.game, agent.action_names),
                                  title=title, subtitle=subtitle, warning=warning, game=agent.env_spec.game,
                                  value_range=value_range([s.value for s in steps]),
-                                 lives=max(s.lives for s in steps) > 0)
+                                 lives=max(s.lives for s in steps) > 0, q_network=agent.kind == "q")
         captions = moments.captions([s.value for s in steps], [s.reward for s in steps], [s.lives for s in steps])
         for k, view in views(agent, env, steps, records, seed=seed, captions=captions):
             imageio.imwrite(p, renderer.render(view, frame_scales(records[k])))
