@@ -211,10 +211,10 @@ def make_comparison_video(
         if labels is None:
             labels = [f"'{a.name}'" + (f" ({training_text(a)})" if training_text(a) else " (untrained)") for a in agents]
             if same_frames:
-                labels[1] = f"'{agents[1].name}' on '{agents[0].name}''s frames"
+                labels[1] = f"'{agents[1].name}', on the frames of '{agents[0].name}'"
         if title is None:
             title = f"{agents[0].env_spec.game}: two agents, " + ("same frames" if same_frames else "same start")
-        renderer = CompareRenderer(*size, labels, [a.action_names for a in agents], explain, title,
+        renderer = CompareRenderer(*size, labels, [action_labels(a.env_spec.game, a.action_names) for a in agents], explain, title,
                                    verbs=("chose", "would choose" if same_frames else "chose"))
         scales = [video_scales(list(r.values())) if r else Scales() for r in all_records]
         iters = [
