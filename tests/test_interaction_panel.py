@@ -6,7 +6,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from rlviz.present.interaction_figures import badge_positions, draw_interaction_pairs, line_width
+from rlviz.present.interaction_figures import (
+    badge_positions,
+    draw_interaction_pairs,
+    line_width,
+)
 
 
 def test_badges_of_pairs_sharing_a_link_or_a_place_never_overlap():
