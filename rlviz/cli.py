@@ -171,6 +171,8 @@ def cmd_video(args: argparse.Namespace) -> int:
     agent = _load(args)
     if args.batch is None:  # a GPU needs many frames at once to be full
         args.batch = 64 if agent.device.type == "cuda" else 8
+    if args.same_frames and not args.compare:
+        raise RlvizError("--same-frames explains a second agent on the first one's frames; give it with --compare AGENT")
     if args.compare:
         from rlviz.agents.loading import load_agent
 
@@ -185,6 +187,7 @@ def cmd_video(args: argparse.Namespace) -> int:
             [agent, other], out, frames=args.frames, seed=args.seed, explain=args.explain,
             saliency_frames=args.saliency_frames, fps=args.fps,
             size=_size(args.size), batch=args.batch, progress=not args.quiet, title_cards=not args.no_cards,
+            same_frames=args.same_frames,
         )
     else:
         suffix = f"-highlights{args.highlights}" if args.highlights else ""
@@ -661,6 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=cli_types.size, default="1280x720", help="video size WIDTHxHEIGHT, even numbers (default 1280x720)")
     p.add_argument("--highlights", type=cli_types.int_range(0), default=0, metavar="K", help="keep only clips around the K key moments (lost lives, rewards, value drops and rises, changes of mind)")
     p.add_argument("--compare", default=None, metavar="AGENT", help="a second agent (or checkpoint) played side by side from the same start")
+    p.add_argument("--same-frames", action="store_true", help="with --compare: only the first agent plays; the second is explained on its frames (both maps describe the same situation; its would-be move is shown)")
     p.add_argument("--no-captions", action="store_true", help="no plain-language captions at rewards and sharp value changes")
     p.add_argument("--no-cards", action="store_true", help="no title card and end card")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the video's timeline (per step: score, reward, lives, value, move, caption; key moments; cards) to this JSON file")

@@ -322,8 +322,10 @@ def test_colour_legend_values_match_the_data_range(pong_agent, tmp_path):
     expected = np.percentile(peaks, 95, method="higher")  # 1.95
     assert robust.actor == pytest.approx(expected, rel=1e-6) and robust.relevance == pytest.approx(expected, rel=1e-6)
     renderer = FrameRenderer(compute_layout(1280, 720, panels=("saliency", "lrp")), ["NOOP", "FIRE"], title="t")
-    assert renderer.legend_values(scales) == {"saliency": ["0 to 2", "0 to 6"], "lrp": ["-4", "+4"]}
-    assert renderer.legend_values(Scales(actor=0.00123)) ["saliency"][0] == "0 to 0.0012"
+    # printed as the output changes sqrt(2 S) they stand for: sqrt(4); sqrt(2*.2*6), sqrt(2*.5*6)
+    assert renderer.legend_values(scales) == {"saliency": ["scores move 2", "value moves 1.5/2.4"],
+                                              "lrp": ["-4", "share of the move score", "+4"]}
+    assert renderer.legend_values(Scales(actor=0.00123)) ["saliency"][0] == "scores move .05"  # sqrt(2 * 0.00123) = 0.0496
 
 
 def test_imported_agents_are_not_labelled_untrained(pong_agent):

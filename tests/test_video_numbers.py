@@ -184,3 +184,11 @@ def test_the_value_chart_has_labelled_axes_a_zero_line_and_one_range_for_the_vid
     assert np.array_equal(frames[0][top:bottom, left - 40 : left - 3], frames[1][top:bottom, left - 40 : left - 3])
     dot = [np.flatnonzero((f[top:bottom, right - 30 : right + 1] >= 245).all(-1).any(1)) for f in frames]
     assert dot[0].size and np.array_equal(dot[0], dot[1])
+
+
+def test_a_title_card_never_says_minus_zero():
+    """A score of -0.0 (a float sum can give one) is told as +0, as the end card tells it."""
+    from rlviz.present.cards import title_lines
+
+    lines = title_lines(game="Pong", agent="pong", training="", methods=("saliency",), score=-0.0)
+    assert lines[-1] == "Final score: +0."

@@ -71,13 +71,13 @@ def title_lines(*, game: str, agent: str, training: str, methods: tuple[str, ...
     (of :class:`rlviz.present.video.timeline.Tally`, as the end card says)."""
     lines = ["What it looks at", f"'{agent}' plays {game}" + (f"; {training}." if training else ".")]
     if "saliency" in methods:
-        lines.append("Blue: looks here to choose; yellow: to judge its chances.")
+        lines.append("Blue fill: to choose a move; yellow lines: to judge.")
     if "lrp" in methods:
-        lines.append("Red: for its move; blue: against.")
+        lines.append("Red: for its move; violet: against.")
     if "interactions" in methods:
         lines.append("Boxes: regions it combines.")
     if score is not None:
-        lines.append(f"Final score: {score:+g}.")
+        lines.append(f"Final score: {score + 0.0:+g}.")  # + 0.0: never "-0"
     return lines
 
 

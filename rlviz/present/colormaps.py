@@ -1,9 +1,14 @@
 """Colour maps and overlays for explanation maps.
 
-Colours come from the Okabe-Ito palette, which stays distinguishable for colour-blind
-viewers: actor saliency in blue, critic saliency in yellow (a blue/yellow pair also stays
-apart on the brown Pong court and on black backgrounds); LRP uses a red-white-blue
-diverging map that is symmetric around zero.
+Every map is drawn over a dimmed grayscale copy of the frame, so no game palette (Pong's
+orange court, Breakout's bricks, SpaceInvaders' yellow invaders) can shift a colour. Saliency:
+the actor as a sky-blue *fill*, the critic as yellow *outlines* (at 20% and 50% of its full
+scale), so the two never mix into a third colour where they overlap. LRP: red for the move,
+violet against it (never the actor's blue). The video uses no other colours on its maps;
+interaction boxes are white (see :data:`PAIR_RGB`).
+
+The report page (``rlviz.present.report``) still uses the older Okabe-Ito constants
+``ACTOR_RGB``/``CRITIC_RGB``/``POSITIVE_RGB``/``NEGATIVE_RGB`` over the colour frame.
 """
 
 from __future__ import annotations
@@ -13,10 +18,20 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-ACTOR_RGB = (0, 114, 178)  # Okabe-Ito blue
-CRITIC_RGB = (240, 228, 66)  # Okabe-Ito yellow
-POSITIVE_RGB = (214, 39, 40)  # red: evidence for the action
-NEGATIVE_RGB = (31, 119, 180)  # blue: evidence against
+ACTOR_RGB = (0, 114, 178)  # Okabe-Ito blue (report page)
+CRITIC_RGB = (240, 228, 66)  # Okabe-Ito yellow (report page)
+POSITIVE_RGB = (214, 39, 40)  # red: evidence for the action (report page)
+NEGATIVE_RGB = (31, 119, 180)  # blue: evidence against (report page)
+
+# the video's map palette: four hues at least 60 degrees apart, each over a dimmed gray frame
+SALIENCY_ACTOR_RGB = (40, 190, 255)  # sky blue fill: where it looks to choose a move
+SALIENCY_CRITIC_RGB = (255, 214, 0)  # yellow outlines: where it looks to judge its chances
+LRP_FOR_RGB = (235, 45, 35)  # red: pushed towards the move
+LRP_AGAINST_RGB = (175, 95, 255)  # violet: pushed against it
+PAIR_RGB = (255, 255, 255)  # interaction boxes: white, no hue any other panel uses
+MAP_COLOURS = {"actor": SALIENCY_ACTOR_RGB, "critic": SALIENCY_CRITIC_RGB, "for": LRP_FOR_RGB,
+               "against": LRP_AGAINST_RGB, "pairs": PAIR_RGB}
+CRITIC_LEVELS = (0.2, 0.5)  # critic outlines at these fractions of its full scale (thin, thick)
 
 
 def resize_map(values: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -57,46 +72,73 @@ def blend(image: np.ndarray, alpha: np.ndarray, colour: tuple[int, int, int], st
     return _mix(np.ascontiguousarray(image), _filled(image.shape, tuple(colour)), a)
 
 
+def dimmed_gray(rgb: np.ndarray, gain: float = 0.45, lift: int = 20) -> np.ndarray:
+    """The frame as gray * gain + lift in three channels: the base of every map, whatever
+    the game's palette."""
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    return cv2.cvtColor(cv2.convertScaleAbs(gray, alpha=gain, beta=lift), cv2.COLOR_GRAY2RGB)
+
+
+def outline(image: np.ndarray, values: np.ndarray, levels: tuple[float, ...], colour: tuple[int, int, int]) -> np.ndarray:
+    """Draw the outlines of ``values >= level`` (values in [0, 1]) in ``colour`` on a copy of
+    ``image``, one line per level, thicker for higher levels, each on a dark edge."""
+    out = np.ascontiguousarray(image).copy()
+    unit = max(1, min(out.shape[:2]) // 200)
+    for k, level in enumerate(levels):
+        mask = (values >= level).astype(np.uint8)
+        if not mask.any():
+            continue
+        contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        width = unit * (k + 1)
+        cv2.drawContours(out, contours, -1, (0, 0, 0), width + 2, cv2.LINE_AA)
+        cv2.drawContours(out, contours, -1, colour, width, cv2.LINE_AA)
+    return out
+
+
 def saliency_overlay(
     rgb: np.ndarray, actor: np.ndarray | None, critic: np.ndarray | None, actor_scale: float, critic_scale: float
 ) -> np.ndarray:
-    """The game frame with actor saliency in blue and critic saliency in yellow.
+    """The dimmed gray frame with actor saliency as a sky-blue fill (weight 0.9 *
+    sqrt(actor / scale)) and critic saliency as yellow outlines at CRITIC_LEVELS of its scale.
 
     Maps are 84x84; ``*_scale`` is the value shown at full strength (per video by default).
+    Outlines instead of a second fill: two fills mix into colours no legend explains.
     """
     h, w = rgb.shape[:2]
-    out = rgb
-    if critic is not None:
-        out = blend(out, cv2.sqrt(normalise(resize_map(critic, h, w), critic_scale)), CRITIC_RGB)
+    out = dimmed_gray(rgb, 0.55, 20)
     if actor is not None:
-        out = blend(out, cv2.sqrt(normalise(resize_map(actor, h, w), actor_scale)), ACTOR_RGB)
+        out = blend(out, cv2.sqrt(normalise(resize_map(actor, h, w), actor_scale)), SALIENCY_ACTOR_RGB, 0.9)
+    if critic is not None:
+        out = outline(out, normalise(resize_map(critic, h, w), critic_scale), CRITIC_LEVELS, SALIENCY_CRITIC_RGB)
     return out
 
 
 def relevance_overlay(rgb: np.ndarray, relevance: np.ndarray, scale: float) -> np.ndarray:
-    """Signed relevance (84x84) over a dimmed grayscale frame, red = for, blue = against:
+    """Signed relevance (84x84) over a dimmed grayscale frame, red = for, violet = against:
     the colour of the sign, with weight 0.95 * sqrt(|relevance| / scale) (clipped at 1)."""
     h, w = rgb.shape[:2]
-    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    base = cv2.cvtColor(cv2.convertScaleAbs(gray, alpha=0.45, beta=20), cv2.COLOR_GRAY2RGB)
+    base = dimmed_gray(rgb)
     return _signed_tint(base, resize_map(relevance, h, w), scale)
 
 
 def _signed_tint(base: np.ndarray, values: np.ndarray, scale: float) -> np.ndarray:
     """The diverging map (the LRP panel and its colour bar): ``base`` tinted red where
-    values >= 0 and blue below, with weight 0.95 * sqrt(|value| / scale), clipped at 1."""
+    values >= 0 and violet below, with weight 0.95 * sqrt(|value| / scale), clipped at 1."""
     values = np.ascontiguousarray(values, dtype=np.float32)
-    tint = _filled(base.shape, NEGATIVE_RGB).copy()
-    tint = cv2.copyTo(_filled(base.shape, POSITIVE_RGB), (values >= 0).view(np.uint8), tint)
+    tint = _filled(base.shape, LRP_AGAINST_RGB).copy()
+    tint = cv2.copyTo(_filled(base.shape, LRP_FOR_RGB), (values >= 0).view(np.uint8), tint)
     weight = cv2.sqrt(normalise(np.abs(values), scale)) * np.float32(0.95)
     return _mix(base, tint, weight)
 
 
 def colour_bar(width: int, height: int, kind: str) -> np.ndarray:
-    """A horizontal colour bar image: 'actor', 'critic' (0 -> max) or 'diverging' (-max -> +max)."""
+    """A horizontal legend image: 'actor' (the fill, 0 -> max), 'critic' (its outlines: a
+    thin line at the first CRITIC_LEVELS fraction of the width, a thick one at the second) or
+    'diverging' (-max -> +max), each over the gray the maps are drawn on."""
     t = np.linspace(0, 1, width, dtype=np.float32)
-    base = np.full((height, width, 3), 24, np.uint8)
+    base = np.full((height, width, 3), 60, np.uint8)
     if kind == "diverging":
         return _signed_tint(base, np.broadcast_to(t * 2 - 1, (height, width)), 1.0)
-    rgb = ACTOR_RGB if kind == "actor" else CRITIC_RGB
-    return blend(base, np.sqrt(np.broadcast_to(t, (height, width))), rgb)
+    if kind == "critic":
+        return outline(base, np.broadcast_to(t, (height, width)).copy(), CRITIC_LEVELS, SALIENCY_CRITIC_RGB)
+    return blend(base, np.sqrt(np.broadcast_to(t, (height, width))), SALIENCY_ACTOR_RGB, 0.9)

@@ -22,11 +22,13 @@ from rlviz.util.errors import RlvizError
 class CompareRenderer:
     """Two columns, one per agent: its name, its game panels, its choice, value and score."""
 
-    def __init__(self, width: int, height: int, labels: list[str], action_names: list[list[str]], panels: tuple[str, ...], title: str) -> None:
+    def __init__(self, width: int, height: int, labels: list[str], action_names: list[list[str]], panels: tuple[str, ...], title: str,
+                 verbs: tuple[str, str] = ("chose", "chose")) -> None:
         if width % 2 or height % 2:
             raise RlvizError(f"video size must be even, got {width}x{height}; e.g. --size 1280x720")
         self.width, self.height = width, height
         self.labels, self.action_names, self.panels = labels, action_names, panels
+        self.verbs = verbs  # per column: "chose", or "would choose" for an agent explained on the other's frames
         self.margin = max(12, width // 64)
         self.header = max(40, height // 13)
         self.fs = max(13, height // 42)
@@ -55,11 +57,11 @@ class CompareRenderer:
             text.add((self.columns[c] + self.col_w // 2, self.header + self.fs // 2), label, self.fs + 2, anchor="mt")
             for x, y, w, h in self.panel_boxes(c):
                 cv2.rectangle(canvas, (x - 2, y - 2), (x + w + 1, y + h + 1), PANEL_EDGE, 1)
-        legend = "blue: where it looks to choose a move   yellow: to judge the situation"
+        legend = "blue fill: looks to choose a move   yellow lines: to judge its chances"
         if "lrp" in self.panels:
-            legend += "   red/blue: for/against its move"
+            legend += "   red/violet: for/against the move"
         if "interactions" in self.panels:
-            legend += "   linked boxes: regions it combines"
+            legend += "   white boxes: regions it combines"
         size = self.fs - 1
         while size > 10 and text_size(legend, size)[0] > self.width - 2 * self.margin:
             size -= 1
@@ -87,7 +89,7 @@ class CompareRenderer:
             y = self.top + self.ph + self.margin
             names = self.action_names[c]
             p = float(view.probs[view.action])
-            lines = [f"chose {names[view.action]} ({100 * p:.0f}% sure)",
+            lines = [f"{self.verbs[c]} {names[view.action]} ({100 * p:.0f}% sure)",
                      f"value {view.value:+.2f}    score {view.score:+g}    step {view.step}"]
             widest = max(text_size(line, self.fs)[0] for line in lines)
             # under the panels, moved left where a long line would leave its column

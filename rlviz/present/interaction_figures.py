@@ -128,6 +128,32 @@ def _patch_centre(box: Sequence[float], scale: float) -> tuple[int, int]:
     return int(round((x0 + x1) / 2.0 * scale)), int(round((y0 + y1) / 2.0 * scale))
 
 
+def line_width(rel: float, scale: int) -> int:
+    """The link's width in px for a pair at ``rel`` (0 = weakest shown, 1 = strongest): 1 to
+    8 px at scale 2, so strength reads from thickness even after the panel is shrunk."""
+    return max(1, int(round((1 + 7 * float(np.clip(rel, 0.0, 1.0))) * scale / 2)))
+
+
+def badge_positions(centres: Sequence[Sequence[tuple[int, int]]], radius: int) -> list[tuple[int, int]]:
+    """Where each pair's numbered badge goes: on its link, at the middle when free, else slid
+    along the link (then beside it) until it is at least 2 * radius + 2 px from every badge
+    placed before it (pairs in order: the strongest gets the middle of its link)."""
+    placed: list[tuple[int, int]] = []
+    gap = 2 * radius + 2
+    for points in centres:
+        a = np.asarray(points[0], np.float64)
+        b = np.asarray(points[-1], np.float64)
+        along = b - a
+        normal = np.array([-along[1], along[0]]) / (np.hypot(*along) or 1.0)
+        candidates = [a + t * along for t in (0.5, 0.35, 0.65, 0.2, 0.8)]
+        candidates += [a + 0.5 * along + s * gap * normal for s in (1, -1, 2, -2, 3, -3)]
+        if not along.any():  # both patches in one place: go round it
+            candidates += [a + gap * np.array([np.cos(t), np.sin(t)]) for t in np.linspace(0, 2 * np.pi, 8, endpoint=False)]
+        spot = next((c for c in candidates if all(np.hypot(*(c - p)) >= gap for p in placed)), candidates[0])
+        placed.append((int(round(spot[0])), int(round(spot[1]))))
+    return placed
+
+
 def draw_interaction_pairs(
     rgb_frame: np.ndarray,
     interactions: Sequence[Any],
@@ -138,6 +164,7 @@ def draw_interaction_pairs(
     max_strength: float | None = None,
     typical_strength: float | None = None,
     show_fields: bool = False,
+    palette: Sequence[tuple[int, int, int]] | None = None,
 ) -> np.ndarray:
     """The given interactions on a frame as linked boxes, strongest drawn last (on top).
 
@@ -149,8 +176,11 @@ def draw_interaction_pairs(
     a pair stands above typical instead, (s - typical) / (max - typical), and the legend says
     "N x typical" - on dense policies pair strengths differ by a few per cent, and this is
     where the differences show. ``show_fields`` also outlines each cell's full receptive field.
-    The frame is enlarged ``scale`` times (nearest) so the labels stay legible.
+    The frame is enlarged ``scale`` times (nearest) so the labels stay legible. ``palette``:
+    the pairs' colours in turn (default :data:`PALETTE`; the video passes one colour that no
+    other panel uses).
     """
+    palette = list(palette) if palette else PALETTE
     frame = np.asarray(rgb_frame)
     if frame.ndim != 3 or frame.shape[2] != 3:
         raise RlvizError(f"rgb_frame must be (H, W, 3), got shape {frame.shape}")
@@ -167,9 +197,10 @@ def draw_interaction_pairs(
     else:
         rel = [float(np.clip(it.strength / ref, 0.0, 1.0)) for it in items]
 
+    badges = badge_positions([[_patch_centre(b, scale) for b in it.rgb_patches] for it in items], 5 + 2 * scale)
     fill = canvas.copy()
     for k in reversed(range(len(items))):  # weakest first, strongest on top
-        colour = np.array(PALETTE[k % len(PALETTE)], np.float64)
+        colour = np.array(palette[k % len(palette)], np.float64)
         shade = tuple(int(v) for v in colour * (0.35 + 0.65 * rel[k]))
         for box in items[k].rgb_patches:
             x0, y0, x1, y1 = (int(v * scale) for v in box)
@@ -177,9 +208,9 @@ def draw_interaction_pairs(
     canvas = cv2.addWeighted(fill, 0.35, canvas, 0.65, 0.0)
     for k in reversed(range(len(items))):
         it = items[k]
-        colour = np.array(PALETTE[k % len(PALETTE)], np.float64)
+        colour = np.array(palette[k % len(palette)], np.float64)
         shade = tuple(int(v) for v in colour * (0.35 + 0.65 * rel[k]))
-        width = max(1, int(round((1 + 5 * rel[k]) * scale / 3)))
+        width = line_width(rel[k], scale)
         if show_fields:
             for box in it.rgb_boxes:
                 x0, y0, x1, y1 = (int(v * scale) for v in box)
@@ -191,9 +222,10 @@ def draw_interaction_pairs(
         for a, b in zip(centres, centres[1:]):
             cv2.line(canvas, a, b, (0, 0, 0), width + 2, cv2.LINE_AA)  # dark edge: visible anywhere
             cv2.line(canvas, a, b, shade, width, cv2.LINE_AA)
-        mx = int(np.mean([c[0] for c in centres]))
-        my = int(np.mean([c[1] for c in centres]))
+    for k in reversed(range(len(items))):  # badges after every link: no link hides a badge
+        shade = tuple(int(v) for v in np.array(palette[k % len(palette)], np.float64) * (0.35 + 0.65 * rel[k]))
         radius = 5 + 2 * scale
+        mx, my = badges[k]
         cv2.circle(canvas, (mx, my), radius, shade, -1, cv2.LINE_AA)
         cv2.circle(canvas, (mx, my), radius, (0, 0, 0), 1, cv2.LINE_AA)
         label = str(k + 1)
@@ -221,7 +253,7 @@ def draw_interaction_pairs(
         _text(out, "(strongest pairs, numbered)", (8, 40), 0.4)
     y = head + canvas.shape[0] + 18
     for k, line in enumerate(lines):
-        cv2.rectangle(out, (8, y - 10), (22, y + 2), PALETTE[k % len(PALETTE)], -1)
+        cv2.rectangle(out, (8, y - 10), (22, y + 2), palette[k % len(palette)], -1)
         _fit_text(out, line, 28, y, width_px - 36, 0.4, 1)
         y += 18
     for note in notes:

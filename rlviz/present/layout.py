@@ -27,12 +27,12 @@ MIN_CHART = 40  # px: the smallest value chart
 
 PANEL_TITLES = {
     "saliency": "Where the agent looks",
-    "lrp": "What pushed it towards this move (red) or against it (blue)",
+    "lrp": "What pushed it towards this move (red) or against it (violet)",
     "interactions": "Screen regions it combines right now",
 }
 
 
-SHORT_TITLES = {"lrp": "Pushed it to this move (red) / against (blue)", "interactions": "Regions it combines now"}
+SHORT_TITLES = {"lrp": "Pushed it to this move (red) / against (violet)", "interactions": "Regions it combines now"}
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,7 @@ class FrameView:
     lives: int = 0  # lives left; shown beside the score in games with lives
     lives_history: Sequence[int] = field(default_factory=list)  # lives left after each step, up to this one
     points: tuple[float, float] | None = None  # points won and lost so far in this game
+    q_values: np.ndarray | None = None  # a Q-network's Q-values: the strip shows them, not a one-hot "100%"
 
 
 @dataclass
@@ -126,8 +127,9 @@ def pairs_panel(rgb: np.ndarray, pairs: list, width: int, height: int, max_stren
     """The frame with the given region pairs drawn as linked boxes, sized to a panel."""
     from rlviz.present.interaction_figures import draw_interaction_pairs
 
-    dimmed = (rgb.astype(np.float32) * 0.6).astype(np.uint8)
-    image = draw_interaction_pairs(dimmed, pairs, scale=2, legend=False, max_strength=max_strength)
+    dimmed = colormaps.dimmed_gray(rgb)  # gray like the other maps: the white boxes own this panel
+    image = draw_interaction_pairs(dimmed, pairs, scale=2, legend=False, max_strength=max_strength,
+                                   palette=[colormaps.PAIR_RGB])
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
 
@@ -152,8 +154,10 @@ class FrameRenderer:
         game: str = "",
         value_range: tuple[float, float] | None = None,
         lives: bool = False,
+        q_network: bool = False,
     ) -> None:
         self.layout = layout
+        self.q_network = q_network  # the strip shows Q-values relative to the best move
         self.action_names = action_names
         self.history = history
         self.game = game
@@ -194,6 +198,8 @@ class FrameRenderer:
         fs = self.fs
         rows = self._bars_geometry()[3]
         heading = "The agent's choice" if rows == len(self.action_names) else f"Its {rows} likeliest moves"
+        if self.q_network:
+            heading = "Value of each move (Q)" if rows == len(self.action_names) else f"Its {rows} best moves (Q)"
         text.add((s.x, s.y + 4), heading, fs + 2)
         text.add((s.x, self._value_top() - fs - 10), "How well it expects to do (value)", fs + 2)
         return text.draw(canvas)
@@ -203,18 +209,18 @@ class FrameRenderer:
         bar_h = max(8, rect.h // 6)
         if name == "saliency":
             half = (rect.w - 10) // 2
-            for k, (kind, label) in enumerate((("actor", "choosing a move"), ("critic", "judging its chances"))):
+            for k, (kind, label) in enumerate((("actor", "fill: choosing a move"), ("critic", "lines: judging chances"))):
                 x = rect.x + k * (half + 10)
                 canvas[rect.y + 4 : rect.y + 4 + bar_h, x : x + half] = colormaps.colour_bar(half, bar_h, kind)
                 label, size = _fit_text(label, fs, half)
                 text.add((x, rect.y + bar_h + 8), label, size, MUTED)
         elif name == "interactions":
-            text.add((rect.x, rect.y + 4), "Linked boxes: two places the agent's", fs, MUTED)
+            text.add((rect.x, rect.y + 4), "White boxes: two places the agent's", fs, MUTED)
             text.add((rect.x, rect.y + 6 + fs), "decision mixes; thicker = stronger", fs, MUTED)
         elif name == "lrp":
             canvas[rect.y + 4 : rect.y + 4 + bar_h, rect.x : rect.x + rect.w] = colormaps.colour_bar(rect.w, bar_h, "diverging")
-            text.add((rect.x, rect.y + bar_h + 8), "against the move", fs, colormaps.NEGATIVE_RGB)
-            text.add((rect.x + rect.w, rect.y + bar_h + 8), "for the move", fs, colormaps.POSITIVE_RGB, "ra")
+            text.add((rect.x, rect.y + bar_h + 8), "against the move", fs, colormaps.LRP_AGAINST_RGB)
+            text.add((rect.x + rect.w, rect.y + bar_h + 8), "for the move", fs, colormaps.LRP_FOR_RGB, "ra")
             text.add((rect.x + rect.w // 2, rect.y + bar_h + 8), "0", fs, MUTED, "ma")
 
     def _bars_geometry(self) -> tuple[int, int, int, int]:
@@ -235,12 +241,17 @@ class FrameRenderer:
         return top + row * shown + 4 * fs + 30
 
     def legend_values(self, scales: Scales) -> dict[str, list[str]]:
-        """The numbers printed under each colour bar: the data values at its two ends."""
+        """The numbers under each legend, in the units of what the map measures (DESIGN 4):
+        a saliency score S = 1/2 |change|^2 is shown as the change sqrt(2 S) it stands for,
+        the move scores' (logits') shift at full fill and the value's shift at the critic's
+        thin and thick outline (in the value chart's units); LRP as the move score's share
+        per pixel at full colour."""
         values: dict[str, list[str]] = {}
         if "saliency" in self.layout.legends:
-            values["saliency"] = [f"0 to {scales.actor:.2g}", f"0 to {scales.critic:.2g}"]
+            thin, thick = (short_number(np.sqrt(2 * f * scales.critic)) for f in colormaps.CRITIC_LEVELS)
+            values["saliency"] = [f"scores move {short_number(np.sqrt(2 * scales.actor))}", f"value moves {thin}/{thick}"]
         if "lrp" in self.layout.legends:
-            values["lrp"] = [f"-{scales.relevance:.2g}", f"+{scales.relevance:.2g}"]
+            values["lrp"] = [f"-{short_number(scales.relevance)}", "share of the move score", f"+{short_number(scales.relevance)}"]
         return values
 
     def _draw_legend_values(self, text: TextLayer, scales: Scales) -> None:
@@ -251,10 +262,13 @@ class FrameRenderer:
             if name == "saliency":
                 half = (rect.w - 10) // 2
                 for k, item in enumerate(items):
-                    text.add((rect.x + k * (half + 10), y), f"scale {item}", fs - 2, MUTED)
+                    text.add((rect.x + k * (half + 10), y), item, fs - 2, MUTED)
             else:
                 text.add((rect.x, y), items[0], fs - 2, MUTED)
-                text.add((rect.x + rect.w, y), items[1], fs - 2, MUTED, "ra")
+                room = rect.w - text_size(items[0], fs - 2)[0] - text_size(items[2], fs - 2)[0] - 16
+                if text_size(items[1], fs - 2)[0] <= room:  # the unit, where it fits between the ends
+                    text.add((rect.x + rect.w // 2, y), items[1], fs - 2, MUTED, "ma")
+                text.add((rect.x + rect.w, y), items[2], fs - 2, MUTED, "ra")
 
     # -- per-frame parts ------------------------------------------------------------------
     def render(self, view: FrameView, scales: Scales) -> np.ndarray:
@@ -289,11 +303,18 @@ class FrameRenderer:
         label_fs = min(fs, row - 2)
         label_w = min(s.w // 2, max(text_size(n, label_fs)[0] for n in self.action_names) + 12)
         bar_x, bar_w = s.x + label_w, s.w - label_w - 56
-        likeliest = np.argsort(-np.asarray(view.probs), kind="stable")[:shown]
+        q = None if view.q_values is None else np.asarray(view.q_values, np.float64)
+        order = -np.asarray(view.probs) if q is None else -q
+        likeliest = np.argsort(order, kind="stable")[:shown]
         if view.action not in likeliest:
             likeliest[-1] = view.action
+        if q is not None:  # bars span the worst to the best move; the label is Q minus the best
+            best, spread = float(q.max()), float(q.max() - q.min())
+            lengths = (q - q.min()) / spread if spread > 0 else np.ones_like(q)
+        else:
+            lengths = np.asarray(view.probs, np.float64)
         for k, i in enumerate(sorted(int(a) for a in likeliest)):  # in the game's order, so rows stay put
-            name, p = self.action_names[i], float(view.probs[i])
+            name, p = self.action_names[i], float(lengths[i])
             y = top + k * row
             chosen = i == view.action
             colour = CHOSEN_BAR if chosen else (110, 116, 140)
@@ -301,7 +322,11 @@ class FrameRenderer:
             cv2.rectangle(frame, (bar_x, y + pad), (bar_x + bar_w, y + row - pad), (40, 43, 56), -1)
             cv2.rectangle(frame, (bar_x, y + pad), (bar_x + int(round(bar_w * p)), y + row - pad), colour, -1)
             text.add((bar_x - 8, y + row // 2), name, label_fs, HIGHLIGHT if chosen else MUTED, "rm")
-            text.add((bar_x + bar_w + 6, y + row // 2), f"{100 * p:.0f}%", label_fs - 1, MUTED, "lm")
+            if q is not None:
+                label = "best" if q[i] == best else f"{q[i] - best:+.2f}"
+            else:
+                label = f"{100 * p:.0f}%"
+            text.add((bar_x + bar_w + 6, y + row // 2), label, label_fs - 1, MUTED, "lm")
         y = top + row * shown + 6
         text.add((s.x, y), f"chose {self.action_names[view.action]}", fs, HIGHLIGHT)
         lives = f"   lives left: {view.lives}" if view.lives > 0 else ""
@@ -389,6 +414,15 @@ class FrameRenderer:
 REWARD_WON = (0, 158, 115)  # Okabe-Ito bluish green
 REWARD_LOST = (213, 94, 0)  # Okabe-Ito vermilion
 LIFE_LOST = (204, 121, 167)  # Okabe-Ito reddish purple
+
+
+def short_number(v: float) -> str:
+    """Two significant digits without a leading zero or an exponent where it can: 0.36 ->
+    '.36', 180 -> '180', 0.0046 -> '.0046', 1.2e-05 -> '1.2e-05' (legends are narrow)."""
+    text = f"{float(v):.2g}"
+    if "e" in text and 1e-4 <= abs(v) < 1e6:
+        text = f"{float(v):.{max(0, 1 - int(np.floor(np.log10(abs(v)))))}f}" if abs(v) < 1 else f"{float(v):.0f}"
+    return text[1:] if text.startswith("0.") else text
 
 
 def value_range(values) -> tuple[float, float]:

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rlviz.agents.agent import Agent
-from rlviz.play.rollout import env_for
+from rlviz.play.rollout import Step, env_for, replay_frames
 from rlviz.present import cards, moments
 from rlviz.present.game_words import action_labels
 from rlviz.present.layout import (
@@ -120,7 +121,8 @@ def make_video(
         title, subtitle, warning = agent_label(agent)
         renderer = FrameRenderer(layout, action_labels(agent.env_spec.game, agent.action_names), title=title,
                                  subtitle=subtitle, warning=warning, game=agent.env_spec.game,
-                                 value_range=value_range(values), lives=bool(lives.max(initial=0) > 0))
+                                 value_range=value_range(values), lives=bool(lives.max(initial=0) > 0),
+                                 q_network=agent.kind == "q")
         caption_track = moments.captions(values, rewards, lives, hold=int(fps), starts=starts) if captions else None
         numbers = tally(steps, agent.env_spec.game)
         shown_cards: list = []
@@ -157,11 +159,16 @@ def make_comparison_video(
     title: str | None = None,
     labels: list[str] | None = None,
     title_cards: bool = True,
+    same_frames: bool = False,
 ) -> VideoResult:
     """Two agents side by side from the same start state (same game, same reset seed), one
     frame of each per video frame. The one whose episode ends first holds its last frame.
     ``title`` and ``labels`` (one per agent) replace the default heading and agent captions;
-    ``title_cards`` opens with a title card and ends with each agent's score."""
+    ``title_cards`` opens with a title card and ends with each agent's score.
+
+    ``same_frames``: only the first agent plays; the second is explained on the first one's
+    observations, so both columns describe the same situation, and its column shows the move
+    it would choose (its likeliest) there. Both play (the default) diverge within seconds."""
     from rlviz.present.compare_layout import CompareRenderer
 
     if len(agents) != 2:
@@ -173,13 +180,19 @@ def make_comparison_video(
     games = {a.env_spec.game for a in agents}
     if len(games) != 1:
         raise RlvizError(f"both agents must play the same game, got {' and '.join(sorted(games))}")
+    if same_frames and agents[0].env_spec != agents[1].env_spec:
+        raise RlvizError("--same-frames needs two agents with the same env settings (frame pipeline, frame skip, "
+                         "sticky actions); these differ, so compare them playing each their own game (drop --same-frames)")
     path = check_output_path(out)
     envs = [env_for(a) for a in agents]
     start = time.time()
     all_steps, all_records, interrupted = [], [], False
     try:
         for agent, env in zip(agents, envs):
-            steps, cut = record(agent, env, seed=seed, frames=frames, progress=progress)
+            if same_frames and all_steps:  # the second agent, on the first one's observations
+                steps, cut = same_frame_steps(agent, env, all_steps[0], seed=seed), False
+            else:
+                steps, cut = record(agent, env, seed=seed, frames=frames, progress=progress)
             explained, cut2 = ([], True) if cut or not steps else explain_steps(
                 agent, env, steps, list(range(len(steps))), explain, seed=seed, batch=batch,
                 saliency_frames=saliency_frames, progress=progress,
@@ -198,8 +211,12 @@ def make_comparison_video(
             all_records.append({})
         if labels is None:
             labels = [f"'{a.name}'" + (f" ({training_text(a)})" if training_text(a) else " (untrained)") for a in agents]
-        renderer = CompareRenderer(*size, labels, [a.action_names for a in agents], explain,
-                                   title or f"{agents[0].env_spec.game}: two agents, same start")
+            if same_frames:
+                labels[1] = f"'{agents[1].name}', on the frames of '{agents[0].name}'"
+        if title is None:
+            title = f"{agents[0].env_spec.game}: two agents, " + ("same frames" if same_frames else "same start")
+        renderer = CompareRenderer(*size, labels, [action_labels(a.env_spec.game, a.action_names) for a in agents], explain, title,
+                                   verbs=("chose", "would choose" if same_frames else "chose"))
         scales = [video_scales(list(r.values())) if r else Scales() for r in all_records]
         iters = [
             views(a, e, s, r, seed=seed, captions=None, batch=batch) if r else iter(())
@@ -222,7 +239,7 @@ def make_comparison_video(
                     writer.write(image)
 
             if title_cards:
-                put("title", cards.comparison_title_lines(title or f"{game}: two agents, same start", labels, explain))
+                put("title", cards.comparison_title_lines(title, labels, explain))
             try:
                 for _ in range(length):
                     finished = ["", ""]
@@ -230,6 +247,8 @@ def make_comparison_video(
                         nxt = next(iters[c], None)
                         if nxt is not None:
                             last[c] = nxt[1]
+                            if same_frames and c == 1:  # its own move here, not the one the first agent played
+                                last[c].action = int(np.argmax(last[c].probs))
                         elif last[c] is not None:
                             finished[c] = f"episode over: score {last[c].score:+g}"
                     writer.write(renderer.render(last, scales, finished))
@@ -240,7 +259,8 @@ def make_comparison_video(
             finally:
                 bar.close()
             if title_cards and not interrupted and written:
-                put("end", [cards.END_TITLE] + [f"{label}: {n.summary()}" for label, n in zip(labels, numbers) if n is not None])
+                ends = zip(labels, numbers) if not same_frames else [(labels[0], numbers[0])]  # one game was played
+                put("end", [cards.END_TITLE] + [f"{label}: {n.summary()}" for label, n in ends if n is not None])
     finally:
         for env in envs:
             env.close()
@@ -248,6 +268,28 @@ def make_comparison_video(
                        seconds=time.time() - start, interrupted=interrupted,
                        timeline={"cards": [{"kind": c.kind, "seconds": c.seconds, "words": c.words, "lines": c.lines}
                                            for c in shown_cards]})
+
+
+def same_frame_steps(agent: Agent, env, steps: list[Step], *, seed: int, batch: int = 32) -> list[Step]:
+    """``steps`` (another agent's rollout) with ``agent``'s logits and value on each of their
+    observations: the actions, rewards, score and lives stay the played ones, so replaying
+    them in ``env`` yields the same frames (the explain and render passes replay)."""
+    out: list[Step] = []
+    pending: list[tuple[Step, np.ndarray]] = []
+
+    def flush() -> None:
+        logits, values = agent(np.stack([p[1] for p in pending]))
+        for (s, _), lg, v in zip(pending, logits.cpu().numpy(), values.cpu().numpy()):
+            out.append(dataclasses.replace(s, obs=None, logits=lg, value=float(v)))
+        pending.clear()
+
+    for s, (_, obs) in zip(steps, replay_frames(env, steps, seed=seed, render=False)):
+        pending.append((s, obs))
+        if len(pending) == batch:
+            flush()
+    if pending:
+        flush()
+    return out
 
 
 def render_still(
@@ -281,7 +323,7 @@ def render_still(
         renderer = FrameRenderer(layout, action_labels(agent.env_spec.game, agent.action_names),
                                  title=title, subtitle=subtitle, warning=warning, game=agent.env_spec.game,
                                  value_range=value_range([s.value for s in steps]),
-                                 lives=max(s.lives for s in steps) > 0)
+                                 lives=max(s.lives for s in steps) > 0, q_network=agent.kind == "q")
         captions = moments.captions([s.value for s in steps], [s.reward for s in steps], [s.lives for s in steps])
         for k, view in views(agent, env, steps, records, seed=seed, captions=captions):
             with atomic_path(p) as tmp:  # the old still stays whole until the new one is complete

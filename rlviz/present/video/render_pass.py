@@ -60,6 +60,7 @@ def views(
                 value_history=values[: k + 1], reward_history=rewards[: k + 1],
                 caption=captions[k] if captions else "", lives=s.lives, lives_history=lives[: k + 1],
                 points=(float(points[k, 0]), float(points[k, 1])),
+                q_values=np.asarray(s.logits) if agent.kind == "q" else None,
             )
         pending.clear()
 
