@@ -33,6 +33,7 @@ make() {
     local t0=$SECONDS log
     log="$(mktemp)"
     rm -f "${tmps[@]}"
+    for t in "${targets[@]}"; do mkdir -p "$(dirname "$t")"; done
     if ! "${args[@]}" > "$log" 2>&1; then
         echo "[$count] ${targets[*]} FAILED after $((SECONDS - t0)) s; the previous files are untouched. Its output:" >&2
         cat "$log" >&2

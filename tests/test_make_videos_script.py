@@ -28,7 +28,8 @@ done
 
 OLD = ["videos/demo-frame.png", "videos/demo.mp4", "videos/demo.gif", "videos/pong-highlights.mp4",
        "videos/pong-interactions.mp4", "videos/breakout-highlights.mp4", "videos/spaceinvaders-highlights.mp4",
-       "videos/pong-early-vs-pong.mp4", "videos/pong-overfit-vs-control.mp4", "docs/faithfulness/hints.json"]
+       "videos/pong-early-vs-pong.mp4", "videos/pong-overfit-vs-control.mp4", "docs/faithfulness/hints.json",
+       "videos/pong-whatif-lazy.mp4", "docs/whatif/pong-opponent-lazy.json"]
 
 
 def fake_repo(tmp_path: Path) -> Path:
@@ -66,9 +67,9 @@ def test_one_line_per_file_with_its_time(tmp_path):
     repo = fake_repo(tmp_path)
     out = run_script(repo).stdout
     done_lines = re.findall(r"^\[(\d+)\] (.+) done in (\d+) s$", out, flags=re.MULTILINE)
-    assert len(done_lines) == 9  # the hints step makes its JSON and its video together
+    assert len(done_lines) == 10  # the hints and what-if steps each make a JSON and a video together
     assert {t for _, line, _ in done_lines for t in line.split()} == set(OLD)
-    assert re.search(r"^made 9 files in \d+ s$", out, flags=re.MULTILINE)
+    assert re.search(r"^made 10 files in \d+ s$", out, flags=re.MULTILINE)
 
 
 def test_a_failing_step_leaves_the_previous_file_and_stops(tmp_path):

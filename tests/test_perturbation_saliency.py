@@ -318,7 +318,8 @@ def test_bad_requests_get_the_whole_one_line_message(pong_agent, random_obs):
     assert message(frames="oldest") == "frames must be 'all' or 'newest', got 'oldest'"
     assert message(method="fast") == "method must be 'auto', 'plain' or 'incremental', got 'fast'"
     assert message(batch_size=0) == "batch_size must be at least 1, got 0"
-    assert message(np.zeros((4, 84, 80), np.uint8)) == "observations must be square, got 84x80"
+    assert message(np.zeros((4, 84, 80), np.uint8)) == (
+        "this agent takes observations of shape (4, 84, 84) (or a batch of them), got (1, 4, 84, 80)")
     agent = Agent(BoxReader(slice(0, 10), slice(0, 10)), action_names=["a", "b", "c"])
     with pytest.raises(RlvizError) as info:
         perturbation_saliency(agent, random_obs[0], method="incremental")

@@ -73,6 +73,13 @@ def test_a_malformed_agent_json_is_refused_with_one_line_before_anything_is_buil
     assert field in _refused(capsys, str(agent_dir))
 
 
+@pytest.mark.parametrize("raw", [
+    b'{"format": "rlviz-agent", "version": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"format": "rlviz-agent", "version": 1, "n": ' + b"9" * 5000 + b"}",
+    b'{"format": "rlviz-agent", "version": 1, "n": NaN}',
+    b"\xff\xfe{ not json",
+    b"",
+], ids=["deep nesting", "5000-digit integer", "NaN", "not UTF-8", "empty"])
 def test_unparsable_agent_json_is_one_line(agent_dir, capsys, raw):
     (agent_dir / "agent.json").write_bytes(raw)
     _refused(capsys, str(agent_dir))

@@ -85,9 +85,11 @@ def test_cli_writes_the_documented_json_and_a_figure_per_chosen_move(tmp_path):
 def test_cli_refuses_bad_input_in_one_line(tmp_path, capsys):
     from rlviz.cli import main
 
-    assert main(["summarize", "--agent", AGENT, "--episodes", "0", "--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("rlviz: error: --episodes must be at least 1") and err.count("\n") == 1
+    with pytest.raises(SystemExit) as exit_:  # numbers are checked when they are parsed (issue #19)
+        main(["summarize", "--agent", AGENT, "--episodes", "0", "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "rlviz summarize: error: argument --episodes: must be at least 1, got 0"
 
 
 def test_ray_flag_without_ray_says_how_to_install_it(monkeypatch):

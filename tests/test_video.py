@@ -378,8 +378,9 @@ def test_ctrl_c_while_writing_keeps_the_frames_written_so_far(pong_agent, tmp_pa
     except KeyboardInterrupt:
         pytest.fail("Ctrl-C while writing escaped make_video: the video is lost")
     assert result.interrupted and result.frames == 3
-    card_frames = int(render_pass.CARD_SECONDS * 10)
-    assert read_video(result.path).shape == (card_frames + 3, 360, 640, 3)  # title card + 3 frames, no end card
+    (title,) = result.timeline["cards"]  # the title card only: no end card after a cut
+    assert title["kind"] == "title"
+    assert read_video(result.path).shape == (round(title["seconds"] * 10) + 3, 360, 640, 3)  # title card + 3 frames
 
 
 def test_comparison_cut_short_on_the_second_agent_shows_the_first(pong_agent, tmp_path, monkeypatch):
@@ -434,3 +435,14 @@ def test_views_batch_lrp_yet_give_each_frame_its_own_map_and_history(pong_agent)
         np.testing.assert_allclose(view.relevance, lrp(pong_agent, observations[k])[0].sum(axis=0), rtol=1e-4, atol=1e-6)
         np.testing.assert_array_equal(view.value_history, [s.value for s in steps[: k + 1]])
         assert view.step == steps[k].step and view.rgb.shape == (210, 160, 3)
+
+
+def test_highlights_with_no_key_moment_show_every_step_played(pong_agent, tmp_path, monkeypatch):
+    """A stretch too short for any key moment is shown whole, not refused as 'interrupted'."""
+    import rlviz.present.video.api as api
+
+    monkeypatch.setattr(api.moments, "key_moments", lambda *a, **k: [])
+    result = make_video(pong_agent, tmp_path / "short.mp4", frames=4, highlights=2, fps=10, size=(640, 360),
+                        title_cards=False, progress=False)
+    assert not result.interrupted and result.frames == 4
+    assert read_video(result.path).shape[0] == 4

@@ -107,7 +107,7 @@ def make_video(
         if highlights:
             key = moments.key_moments(values, rewards, np.stack([s.logits for s in steps]), lives, k=highlights, starts=starts)
             chosen = select_clips(len(steps), key, before=int(1.5 * fps), after=int(1.0 * fps))
-        else:
+        if not key:  # no highlights asked for, or none found in a short stretch: show every step played
             chosen = list(range(len(steps)))
         # also after Ctrl-C while playing: the steps played so far are explained and drawn
         explained, cut = explain_steps(
