@@ -17,7 +17,9 @@ The rule (also in the README's Development section):
   --video-frames to 4, evaluate gets --max-steps 20, bench gets --repeats 1 --frames 1;
   whatif --max-steps to 20 with one episode and --no-objects, summarize to one episode of 8
   frames, objects' background to 50 steps; `rlviz batch` is not run (its jobs are the commands
-  above at larger sizes), but every job's output must be under runs/;
+  above at larger sizes), but every job's output must be under runs/; `rlviz import` of a file
+  that neither the repository nor an earlier block makes ("with your own files") is not run;
+- the Python blocks run in one session, in order, as a reader's would;
   in Python blocks, frames=N to frames=4.
 """
 
@@ -88,6 +90,9 @@ def plan(commands: list[list[str]]) -> tuple[list[list[str]], list[str]]:
         if command == "train":
             skipped.append(" ".join(words))
             continue
+        if command == "import" and not args[1].startswith("runs/") and not (ROOT / args[1]).exists():
+            skipped.append(" ".join(words))  # "with your own files": a file the README does not make
+            continue
         if command == "batch":  # its jobs are other README commands at larger sizes; check where they write
             import tomllib
 
@@ -124,6 +129,7 @@ import contextlib, io, json, os, sys, traceback
 from rlviz.cli import main
 steps = json.load(open(sys.argv[1]))
 failures = []
+session = {"__name__": "__readme__"}  # the Python blocks run in one session, in order, as a reader's would
 for kind, payload in steps:
     try:
         if kind == "cli":
@@ -134,7 +140,7 @@ for kind, payload in steps:
             if code:
                 failures.append(f"rlviz {' '.join(payload)} exited {code}")
         else:
-            exec(compile(payload, "README.md python block", "exec"), {"__name__": "__readme__"})
+            exec(compile(payload, "README.md python block", "exec"), session)
     except Exception:
         failures.append(f"{kind} {payload!r:.200}: {traceback.format_exc()}")
 print("FAILURES " + json.dumps(failures))
