@@ -32,12 +32,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from rlviz.assess.summary import SummaryAccumulator, attribution_graph
 from rlviz.assess.summary_run import SummaryResult
+from rlviz.present.faithfulness_figures import save_png
 from rlviz.present.summary_figures import VertexView, draw_attribution_graph, peak_words
+from rlviz.util.safe_io import atomic_path, write_text_atomic
 
 
 def _safe(name: str) -> str:
@@ -147,10 +148,11 @@ def write_summary(result: SummaryResult, out: str | Path, per_layer: int = 3) ->
     out.mkdir(parents=True, exist_ok=True)
     doc = summary_json(result, per_layer=per_layer)
     paths = [out / "summary.json", out / "aggregates.npz"]
-    paths[0].write_text(json.dumps(doc, indent=1))
-    np.savez_compressed(paths[1], **{k.replace("->", "_to_"): v for k, v in result.accumulator.sums.items()})
+    write_text_atomic(paths[0], json.dumps(doc, indent=1))  # each file whole or not at all
+    with atomic_path(paths[1]) as tmp:
+        np.savez_compressed(tmp, **{k.replace("->", "_to_"): v for k, v in result.accumulator.sums.items()})
     for name, entry in doc["actions"].items():
         path = out / entry["figure"]
-        cv2.imwrite(str(path), cv2.cvtColor(graph_figure(result, doc, name), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        save_png(path, graph_figure(result, doc, name))
         paths.append(path)
     return paths
