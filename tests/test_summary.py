@@ -17,6 +17,7 @@ from rlviz.assess.summary import (
     read_frames,
     summit_activation_counts,
 )
+from rlviz.assess.summary_dense import DenseGroups, DenseReadout
 
 
 def test_influence_is_max_over_space_of_one_input_channels_convolution_by_hand():
@@ -128,20 +129,29 @@ def _random_batches(n_batches, seed=0):
         actions = torch.randint(0, 2, (5,), generator=rng).tolist()
         contrib = torch.randn(5, 3, generator=rng)
         obs = (torch.rand(5, 1, 8, 8, generator=rng) * 255).to(torch.uint8).numpy()
-        yield _readout(a1, a2, actions, contrib), obs, b // 2, (np.arange(5) + 5 * b) * 20
+        r = _readout(a1, a2, actions, contrib)
+        r.relevance = [torch.rand(5, 2, 3, generator=rng), torch.rand(5, 3, 3, generator=rng)]
+        r.dense = DenseReadout(*(torch.randn(*shape, generator=rng) for shape in ((5, 2), (5, 2, 3), (5, 2, 3), (5, 2))))
+        r.dense_relevance = torch.rand(5, 2, 3, generator=rng)
+        yield r, obs, b // 2, (np.arange(5) + 5 * b) * 20
+
+
+GROUPS = DenseGroups("fc1", (0, 1, 1), ("a", "b"))
 
 
 def test_split_and_merged_in_order_equals_one_pass_exactly():
     _, layers = _tiny_layers()
-    whole = SummaryAccumulator(2, layers, examples_per_channel=3)
-    parts = [SummaryAccumulator(2, layers, examples_per_channel=3) for _ in range(3)]
+    whole = SummaryAccumulator(2, layers, examples_per_channel=3, dense=GROUPS)
+    parts = [SummaryAccumulator(2, layers, examples_per_channel=3, dense=GROUPS) for _ in range(3)]
     for k, (r, obs, ep, steps) in enumerate(_random_batches(6)):
         whole.add(r, obs, ep, steps)
         parts[ep].add(r, obs, ep, steps)
-    merged = SummaryAccumulator(2, layers, examples_per_channel=3)
+    merged = SummaryAccumulator(2, layers, examples_per_channel=3, dense=GROUPS)
     for p in parts:
         merged.merge(p)
+    assert {"conv2.relevance_where_sum", "fc1.contribution_sum", "conv2->fc1.path_sum"} <= set(whole.sums)
     for key in whole.sums:
+        assert whole.sums[key].any(), key
         np.testing.assert_allclose(merged.sums[key], whole.sums[key], rtol=1e-12, err_msg=key)
     key = lambda acc: [[[e.key() for e in lst] for lst in layer] for layer in acc.examples]
     assert key(merged) == key(whole)
@@ -214,3 +224,140 @@ def test_peak_words_name_a_third_a_row_or_a_column():
     assert peak_words([0, 0, 0.4, 0, 0, 0.3, 0, 0, 0.3]) == "usually peaks down the right side"
     assert peak_words([0.3, 0, 0, 0, 0, 0, 0, 0, 0.4]) == "usually peaks at the bottom right or top left"
     assert peak_words([1 / 9] * 9) == "peaks all over the screen"
+
+
+# -- fc1 groups and relevance places ---------------------------------------------------------------
+
+def _dense_net():
+    """An identity 1x1 'conv' (2 channels), fc1 (2 -> 3 units) and a 2-move head, set by hand."""
+    from rlviz.assess.summary_dense import dense_layer
+
+    net = nn.Module()
+    net.features = nn.Sequential(nn.Conv2d(2, 2, 1, bias=False), nn.ReLU(), nn.Flatten(), nn.Linear(2, 3, bias=False),
+                                 nn.ReLU())
+    head = nn.Linear(3, 2, bias=False)
+    with torch.no_grad():
+        net.features[0].weight.copy_(torch.eye(2)[:, :, None, None])
+        net.features[3].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]))
+        head.weight.copy_(torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]]))
+    forward = lambda x: (head(net.features(x)), None)
+    return net, forward, dense_layer(net)
+
+
+def test_fc1_units_join_the_move_their_centred_output_weight_favours_by_hand():
+    from rlviz.assess.summary_dense import group_units, output_weights
+
+    _, forward, (_, relu) = _dense_net()
+    w = output_weights(forward, relu, (2, 1, 1), 2)
+    # head rows [1, 0, 2] and [0, 1, 0], centred over the two moves
+    assert w.tolist() == [[0.5, -0.5, 1.0], [-0.5, 0.5, -1.0]]
+    groups = group_units(w, ["A", "B"])
+    assert groups.groups == (0, 1, 0) and groups.sizes().tolist() == [2, 1]
+    assert not relu._forward_hooks
+
+
+def test_fc1_group_readings_by_hand_and_paths_sum_to_the_conv_contribution():
+    from rlviz.assess.summary_dense import group_units, output_weights
+
+    net, forward, (linear, relu) = _dense_net()
+    groups = group_units(output_weights(forward, relu, (2, 1, 1), 2), ["A", "B"])
+    x = torch.tensor([3.0, 1.0]).reshape(1, 2, 1, 1)
+    r = read_frames(forward, conv_trunk(net), x, (linear, relu, groups))
+    # h = relu([3, 1, 3 - 1]) = [3, 1, 2]; logits [3 + 4, 1] -> move A; dT/dh = [0.5, -0.5, 1]
+    assert r.actions.tolist() == [0]
+    d = r.dense
+    assert d.activations.tolist() == [[2.5, 1.0]]  # group A = units 0, 2: (3 + 2) / 2; group B = unit 1
+    assert d.contributions.tolist() == [[3.5, -0.5]]  # 3 * 0.5 + 2 * 1; 1 * -0.5; sum = T = 7 - 4 = 3
+    assert d.influences.tolist() == [[[6.0, -1.0], [0.0, 1.0]]]  # t_u0 + t_u2 = [3, 0] + [3, -1]; t_u1 = [0, 1]
+    assert d.paths.tolist() == [[[4.5, -1.0], [0.0, -0.5]]]  # 0.5 [3, 0] + 1 [3, -1]; -0.5 [0, 1]
+    torch.testing.assert_close(d.paths.sum(1), r.contributions)  # = [4.5, -1.5], grad x activation of the conv
+    acc = SummaryAccumulator(2, conv_geometry(conv_trunk(net), (2, 1, 1)), dense=groups, top_influences=1)
+    acc.add(r, np.zeros((1, 2, 1, 1), np.uint8), 0, np.array([0]))
+    assert acc.mean_activation("fc1")[0].tolist() == [2.5, 1.0]
+    assert acc.mean_path()[0].tolist() == [[4.5, -1.0], [0.0, -0.5]]
+    assert acc.sums["conv1->fc1.topk_count"][0].tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
+def test_fc1_graph_ends_conv_to_group_to_move():
+    from rlviz.assess.summary import fc1_graph
+    from rlviz.assess.summary_dense import DenseGroups
+
+    _, layers = _tiny_layers()
+    acc = SummaryAccumulator(2, layers, dense=DenseGroups("fc1", (0, 1, 2, 2), ("A", "B", "C")))
+    acc.sums["frames"][:] = [2, 2]
+    acc.sums["fc1.contribution_sum"][1] = [0.4, -2.0, 3.0]  # move 1: group 2, then 0, then 1
+    acc.sums["conv2->fc1.path_sum"][1, :, 1] = [1.0, 0.0, 0.2]  # conv2 #1 pushes through group 0 most
+    acc.sums["conv2->fc1.path_sum"][1, :, 0] = [-1.0, 0.0, -1.0]  # conv2 #0 pushes through none
+    vertices, edges = fc1_graph(acc, 1, [1, 0], per_layer=2, edges_per_vertex=2)
+    assert [(v.layer, v.channel, v.score) for v in vertices] == [("fc1", 2, 1.5), ("fc1", 0, 0.2)]
+    assert [(e.source, e.target, e.weight) for e in edges] == [
+        (("conv2", 1), ("fc1", 0), 0.5), (("conv2", 1), ("fc1", 2), 0.1),
+        (("fc1", 2), "action", 1.5), (("fc1", 0), "action", 0.2)]
+
+
+def test_relevance_place_of_a_one_by_one_net_is_the_bright_pixels_weighted_mean():
+    from rlviz.assess.summary_relevance import relevance_moments
+
+    net = nn.Module()
+    net.features = nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU(), nn.Conv2d(2, 1, 1, bias=False), nn.ReLU())
+    with torch.no_grad():
+        net.features[0].weight.copy_(torch.tensor([1.0, -1.0]).reshape(2, 1, 1, 1))
+        net.features[0].bias.copy_(torch.tensor([0.0, 1.0]))  # channel 1 fires through its bias alone
+        net.features[2].weight.copy_(torch.tensor([2.0, 5.0]).reshape(1, 2, 1, 1))
+    x = torch.zeros(1, 1, 8, 8)
+    x[0, 0, 2, 2], x[0, 0, 6, 4] = 1.0, 3.0  # bright pixels of weight 1 and 3
+    pairs = conv_trunk(net)
+    with torch.no_grad():
+        acts = [net.features[:2](x), net.features(x)]
+    moments, _ = relevance_moments(pairs, x, acts)
+    # channel 0 sees x itself: (sum y x, sum x x, sum x) = (2 + 18, 2 + 12, 4) -> place (5, 3.5)
+    assert moments[0][0, 0].tolist() == [20.0, 14.0, 4.0]
+    # channel 1 is active but reads the screen only through a negative weight: no excitatory relevance
+    assert moments[0][0, 1].tolist() == [0.0, 0.0, 0.0]
+    # conv2 reads channel 0 with weight 2 (channel 1's excitatory relevance is zero): twice channel 0's moments
+    assert moments[1][0, 0].tolist() == [40.0, 28.0, 8.0]
+    layers = conv_geometry(pairs, (1, 8, 8))
+    acc = SummaryAccumulator(1, layers)
+    acc.add(FrameReadout(acts, [influence_terms(acts[0], pairs[1][0])], torch.zeros(1, 1), torch.tensor([0]), moments),
+            np.zeros((1, 1, 8, 8), np.uint8), 0, np.array([0]))
+    place = acc.relevance_where("conv1")
+    np.testing.assert_allclose(place[0], [5.0, 3.5])
+    assert np.isnan(place[1]).all()  # no relevance: no place
+
+
+def test_relevance_moments_equal_per_channel_backward_passes_of_the_excitatory_net():
+    from rlviz.assess.summary_dense import DenseGroups, dense_layer
+    from rlviz.assess.summary_relevance import relevance_moments
+
+    torch.manual_seed(3)
+    net = nn.Module()
+    net.features = nn.Sequential(nn.Conv2d(2, 3, 3, stride=2), nn.ReLU(), nn.Conv2d(3, 4, 2), nn.ReLU(), nn.Flatten(),
+                                 nn.Linear(4 * 3 * 3, 5), nn.ReLU())
+    x = torch.rand(3, 2, 9, 9)
+    pairs = conv_trunk(net)
+    linear, _ = dense_layer(net)
+    with torch.no_grad():
+        acts = [net.features[:2](x), net.features[:4](x)]
+        hidden = net.features(x)
+    groups = DenseGroups("fc1", (0, 1, 0, 2, 1), ("a", "b", "c"))
+    moments, group_moments = relevance_moments(pairs, x, acts, (linear, hidden, groups.onehot()))
+
+    def excitatory(z):  # the same net with negative weights zeroed and the real pass's ReLU gates
+        outs = []
+        for (conv, _), act in zip(pairs, acts):
+            z = torch.nn.functional.conv2d(z, conv.weight.clamp_min(0), stride=conv.stride) * (act > 0)
+            outs.append(z)
+        outs.append(((z.flatten(1) @ linear.weight.clamp_min(0).T) * (hidden > 0)) @ groups.onehot())
+        return outs
+
+    ys, xs = torch.meshgrid(torch.arange(9.0), torch.arange(9.0), indexing="ij")
+    for layer in range(3):
+        n_out = excitatory(x)[layer].shape[1]
+        for c in range(n_out):
+            xi = x.clone().requires_grad_(True)
+            out = excitatory(xi)[layer]
+            (grad,) = torch.autograd.grad(out[:, c].sum(), xi)
+            r = (grad * x).sum(1)  # [N, 9, 9] relevance summed over input channels
+            expected = torch.stack([(r * ys).sum((1, 2)), (r * xs).sum((1, 2)), r.sum((1, 2))], dim=-1)
+            got = moments[layer][:, c] if layer < 2 else group_moments[:, c]
+            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
