@@ -295,39 +295,41 @@ def test_fc1_graph_ends_conv_to_group_to_move():
         (("fc1", 2), "action", 1.5), (("fc1", 0), "action", 0.2)]
 
 
-def test_relevance_place_of_a_one_by_one_net_is_the_bright_pixels_weighted_mean():
+def test_relevance_place_of_a_one_by_one_net_is_its_peak_pixels_weighted_mean_by_hand():
     from rlviz.assess.summary_relevance import relevance_moments
 
     net = nn.Module()
     net.features = nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU(), nn.Conv2d(2, 1, 1, bias=False), nn.ReLU())
     with torch.no_grad():
         net.features[0].weight.copy_(torch.tensor([1.0, -1.0]).reshape(2, 1, 1, 1))
-        net.features[0].bias.copy_(torch.tensor([0.0, 1.0]))  # channel 1 fires through its bias alone
-        net.features[2].weight.copy_(torch.tensor([2.0, 5.0]).reshape(1, 2, 1, 1))
+        net.features[0].bias.copy_(torch.tensor([0.0, 1.0]))  # channel 1 = 1 - x: fires through its bias alone
+        net.features[2].weight.copy_(torch.tensor([2.0, 0.5]).reshape(1, 2, 1, 1))
     x = torch.zeros(1, 1, 8, 8)
-    x[0, 0, 2, 2], x[0, 0, 6, 4] = 1.0, 3.0  # bright pixels of weight 1 and 3
+    x[0, 0, 2, 2], x[0, 0, 6, 4], x[0, 0, 0, 7] = 1.0, 0.95, 0.5
     pairs = conv_trunk(net)
     with torch.no_grad():
         acts = [net.features[:2](x), net.features(x)]
     moments, _ = relevance_moments(pairs, x, acts)
-    # channel 0 sees x itself: (sum y x, sum x x, sum x) = (2 + 18, 2 + 12, 4) -> place (5, 3.5)
-    assert moments[0][0, 0].tolist() == [20.0, 14.0, 4.0]
-    # channel 1 is active but reads the screen only through a negative weight: no excitatory relevance
+    # channel 0 is x; its peak cells (>= 0.9) are (2, 2) and (6, 4), each relevant only to its own pixel
+    torch.testing.assert_close(moments[0][0, 0], torch.tensor([2 * 1 + 6 * 0.95, 2 * 1 + 4 * 0.95, 1.95]))
+    # channel 1 fires (1 on dark pixels) but its only weight on the screen is negative: z+ gives it no relevance
     assert moments[0][0, 1].tolist() == [0.0, 0.0, 0.0]
-    # conv2 reads channel 0 with weight 2 (channel 1's excitatory relevance is zero): twice channel 0's moments
-    assert moments[1][0, 0].tolist() == [40.0, 28.0, 8.0]
+    # conv2 = 2 ch0 + 0.5 ch1: peak 2 at (2, 2), and 1.9 + 0.025 at (6, 4) is within 10%; the dark cells (0.5) are
+    # not. (2, 2) passes all of its 2 down to pixel (2, 2); (6, 4) passes 1.9 via channel 0, its 0.025 via
+    # channel 1 is lost at channel 1 (no positive input)
+    torch.testing.assert_close(moments[1][0, 0], torch.tensor([2 * 2 + 1.9 * 6, 2 * 2 + 1.9 * 4, 2 + 1.9]))
     layers = conv_geometry(pairs, (1, 8, 8))
     acc = SummaryAccumulator(1, layers)
     acc.add(FrameReadout(acts, [influence_terms(acts[0], pairs[1][0])], torch.zeros(1, 1), torch.tensor([0]), moments),
             np.zeros((1, 1, 8, 8), np.uint8), 0, np.array([0]))
-    place = acc.relevance_where("conv1")
-    np.testing.assert_allclose(place[0], [5.0, 3.5])
-    assert np.isnan(place[1]).all()  # no relevance: no place
+    np.testing.assert_allclose(acc.relevance_where("conv1")[0], [7.7 / 1.95, 5.8 / 1.95], rtol=1e-6)
+    np.testing.assert_allclose(acc.relevance_where("conv2")[0], [15.4 / 3.9, 11.6 / 3.9], rtol=1e-6)
+    assert np.isnan(acc.relevance_where("conv1")[1]).all()  # no relevance: no place
 
 
-def test_relevance_moments_equal_per_channel_backward_passes_of_the_excitatory_net():
+def test_relevance_moments_equal_one_lrp_zplus_backward_pass_per_channel():
     from rlviz.assess.summary_dense import DenseGroups, dense_layer
-    from rlviz.assess.summary_relevance import relevance_moments
+    from rlviz.assess.summary_relevance import peak_cells, relevance_moments
 
     torch.manual_seed(3)
     net = nn.Module()
@@ -337,27 +339,37 @@ def test_relevance_moments_equal_per_channel_backward_passes_of_the_excitatory_n
     pairs = conv_trunk(net)
     linear, _ = dense_layer(net)
     with torch.no_grad():
+        for m in (net.features[0], net.features[2], linear):
+            m.bias.fill_(0.2)  # so that most units fire
         acts = [net.features[:2](x), net.features[:4](x)]
         hidden = net.features(x)
     groups = DenseGroups("fc1", (0, 1, 0, 2, 1), ("a", "b", "c"))
     moments, group_moments = relevance_moments(pairs, x, acts, (linear, hidden, groups.onehot()))
+    inputs = [x, *acts]  # the input of each layer
+    layers = [lambda a, c=c: torch.nn.functional.conv2d(a, c.weight.clamp_min(0), stride=c.stride) for c, _ in pairs]
+    layers.append(lambda a: a.flatten(1) @ linear.weight.clamp_min(0).T)
 
-    def excitatory(z):  # the same net with negative weights zeroed and the real pass's ReLU gates
-        outs = []
-        for (conv, _), act in zip(pairs, acts):
-            z = torch.nn.functional.conv2d(z, conv.weight.clamp_min(0), stride=conv.stride) * (act > 0)
-            outs.append(z)
-        outs.append(((z.flatten(1) @ linear.weight.clamp_min(0).T) * (hidden > 0)) @ groups.onehot())
-        return outs
+    def lrp_zplus(relevance, top):  # the efficient form (DESIGN.md section 5): z = W+ a; s = R / z; R = a * (W+^T s)
+        for k in range(top, -1, -1):
+            a = inputs[k].clone().requires_grad_(True)
+            z = layers[k](a)
+            s = torch.where(z > 0, relevance / torch.where(z > 0, z, 1), 0).detach()
+            (c,) = torch.autograd.grad((z * s).sum(), a)
+            relevance = (a * c).detach()
+        return relevance.sum(1)  # [N, H, W], summed over the stacked frames
 
     ys, xs = torch.meshgrid(torch.arange(9.0), torch.arange(9.0), indexing="ij")
-    for layer in range(3):
-        n_out = excitatory(x)[layer].shape[1]
-        for c in range(n_out):
-            xi = x.clone().requires_grad_(True)
-            out = excitatory(xi)[layer]
-            (grad,) = torch.autograd.grad(out[:, c].sum(), xi)
-            r = (grad * x).sum(1)  # [N, 9, 9] relevance summed over input channels
+    checked = 0
+    for top, (top_act, got_all) in enumerate([(acts[0], moments[0]), (acts[1], moments[1]),
+                                              (hidden[:, :, None] * groups.onehot()[None], group_moments)]):
+        for c in range(got_all.shape[1]):
+            if top < 2:
+                start = torch.zeros_like(top_act)
+                start[:, c] = peak_cells(top_act)[:, c]
+            else:
+                start = top_act[:, :, c]
+            r = lrp_zplus(start, top)
             expected = torch.stack([(r * ys).sum((1, 2)), (r * xs).sum((1, 2)), r.sum((1, 2))], dim=-1)
-            got = moments[layer][:, c] if layer < 2 else group_moments[:, c]
-            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(got_all[:, c], expected, rtol=1e-5, atol=1e-5)
+            checked += int(expected[:, 2].gt(0).any())
+    assert checked >= 8  # most channels fired somewhere, so the comparison is not of zeros

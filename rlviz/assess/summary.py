@@ -12,7 +12,7 @@ Per frame and conv layer the network's channels are read three ways:
 * **contribution** of each channel of the last conv layer to the chosen move:
   gradient x activation of ``f_a - mean_b f_b`` (logits or Q-values) summed over space. The
   mean is subtracted because adding a constant to every logit changes nothing the agent does;
-* **relevance place** of every channel: the moments of its gradient x input on the screen
+* **relevance place** of every channel: the moments of its LRP-z+ relevance on the screen
   (``rlviz.assess.summary_relevance``);
 * **fc1 groups** (when the net has a dense layer after the convs): fc1's units grouped by the
   move they push, read as activations, influence from the last conv layer, and contributions
@@ -133,7 +133,7 @@ def read_frames(forward, pairs: list[tuple[nn.Conv2d, nn.Module]], x: torch.Tens
                 dense: tuple[nn.Linear, nn.Module, DenseGroups] | None = None) -> FrameReadout:
     """Run ``forward`` (float obs -> (logits, value)) once with hooks on the trunk's ReLUs (and
     fc1's, given ``dense`` = (fc1, its ReLU, groups)), one gradient for the contributions and one
-    linearised pass for the relevance places; hooks are removed afterwards and no parameter
+    forward pass of LRP-z+ moments for the relevance places; hooks are removed afterwards and no parameter
     gradient is touched."""
     acts: list[torch.Tensor] = []
     hidden: list[torch.Tensor] = []
@@ -241,7 +241,7 @@ class SummaryAccumulator:
             self.sums[f"{g.name}.summit_count"] = np.zeros((a, c))
             self.sums[f"{g.name}.where_sum"] = np.zeros((a, c, 3))  # sum of A*y, A*x, A (obs pixels)
             self.sums[f"{g.name}.peak_regions"] = np.zeros((a, c, 9))  # spatial max, by screen third of its place
-            self.sums[f"{g.name}.relevance_where_sum"] = np.zeros((a, c, 3))  # sum of R*y, R*x, R (gradient x input)
+            self.sums[f"{g.name}.relevance_where_sum"] = np.zeros((a, c, 3))  # sum of R*y, R*x, R (LRP-z+ on the input)
         for lo, hi in zip(self.layers, self.layers[1:]):
             self.sums[f"{lo.name}->{hi.name}.influence_sum"] = np.zeros((a, hi.channels, lo.channels))
             self.sums[f"{lo.name}->{hi.name}.topk_count"] = np.zeros((a, hi.channels, lo.channels))
@@ -411,9 +411,9 @@ class SummaryAccumulator:
         return self.sums[f"{self.layers[-1].name}->{d}.path_sum"] / np.maximum(self.sums["frames"], 1)[:, None, None]
 
     def relevance_where(self, layer: str, action: int | None = None) -> np.ndarray:
-        """[C, 2] (y, x): where on the screen (observation pixels) each channel's gradient x input
+        """[C, 2] (y, x): where on the screen (observation pixels) each channel's relevance
         lies on the frames with ``action`` (all frames if None): the relevance-weighted mean
-        place (excitatory gradient x input, ``rlviz.assess.summary_relevance``); NaN where the channel
+        place (LRP-z+ from its activation, ``rlviz.assess.summary_relevance``); NaN where the channel
         never fired there."""
         w = self.sums[f"{layer}.relevance_where_sum"]
         w = w.sum(0) if action is None else w[action]
