@@ -293,6 +293,8 @@ def test_fc1_graph_ends_conv_to_group_to_move():
     assert [(e.source, e.target, e.weight) for e in edges] == [
         (("conv2", 1), ("fc1", 0), 0.5), (("conv2", 1), ("fc1", 2), 0.1),
         (("fc1", 2), "action", 1.5), (("fc1", 0), "action", 0.2)]
+    # three wanted, but group 1 holds the move back (-1 a frame): it is no vertex
+    assert [v.channel for v in fc1_graph(acc, 1, [1, 0], per_layer=3)[0]] == [2, 0]
 
 
 def test_relevance_place_of_a_one_by_one_net_is_its_peak_pixels_weighted_mean_by_hand():

@@ -83,7 +83,8 @@ def test_cli_writes_the_documented_json_and_a_figure_per_chosen_move(tmp_path):
         # the graph continues through fc1's groups: conv3 -> fc1 group -> action
         assert len(entry["fc1_groups"]) == len(doc["action_names"]) == len(doc["dense"]["groups"])
         fc1 = entry["fc1_graph"]
-        assert [v["layer"] for v in fc1["vertices"]] == ["fc1"] * 3
+        assert 1 <= len(fc1["vertices"]) <= 3 and {v["layer"] for v in fc1["vertices"]} == {"fc1"}
+        assert all(v["score"] > 0 for v in fc1["vertices"][1:])  # beyond the strongest, only groups that push
         groups = {f"fc1:{v['group']}" for v in fc1["vertices"]}
         conv3 = {f"conv3:{v['channel']}" for v in entry["graph"]["vertices"] if v["layer"] == "conv3"}
         assert {e["source"] for e in fc1["edges"] if e["target"] == "action"} == groups

@@ -481,7 +481,8 @@ def attribution_graph(acc: SummaryAccumulator, action: int, per_layer: int = 3, 
 def fc1_graph(acc: SummaryAccumulator, action: int, conv_top: list[int], per_layer: int = 3,
               edges_per_vertex: int = 2) -> tuple[list[GraphVertex], list[GraphEdge]]:
     """The end of the attribution graph through fc1: the ``per_layer`` groups of fc1 units with
-    the largest mean contribution to the move (vertex score; also the group -> action edge), and
+    the largest mean contribution to the move, those that push it (at least the strongest one;
+    vertex score, also the group -> action edge), and
     from each last-layer channel in ``conv_top`` edges to the ``edges_per_vertex`` chosen groups
     through which it pushes the move hardest (weight: its mean push through the group, positive
     ones only; strength: its mean influence on the group; frequency: Summit's top-input count)."""
@@ -489,7 +490,8 @@ def fc1_graph(acc: SummaryAccumulator, action: int, conv_top: list[int], per_lay
         raise RlvizError("this summary has no fc1 groups (the network has no dense layer after its convs)")
     d, last = acc.dense.name, acc.layers[-1].name
     contrib = acc.mean_contribution(d)[action]
-    chosen = [int(g) for g in np.argsort(-contrib, kind="stable")[:per_layer]]
+    ranked = [int(g) for g in np.argsort(-contrib, kind="stable")[:per_layer]]
+    chosen = [g for g in ranked if contrib[g] > 0] or ranked[:1]  # groups that push the move (at least one)
     vertices = [GraphVertex(d, g, float(contrib[g])) for g in chosen]
     path = acc.mean_path()[action]  # [G, C]
     influence = acc.sums[f"{last}->{d}.influence_sum"][action] / max(acc.sums["frames"][action], 1)
