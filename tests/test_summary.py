@@ -375,3 +375,12 @@ def test_relevance_moments_equal_one_lrp_zplus_backward_pass_per_channel():
             torch.testing.assert_close(got_all[:, c], expected, rtol=1e-5, atol=1e-5)
             checked += int(expected[:, 2].gt(0).any())
     assert checked >= 8  # most channels fired somewhere, so the comparison is not of zeros
+
+
+def test_dense_layer_is_fc1_of_the_nature_cnn_and_none_without_one():
+    from rlviz.agents.networks import NatureActorCritic
+    from rlviz.assess.summary_dense import dense_layer
+
+    linear, relu = dense_layer(NatureActorCritic(6))
+    assert (linear.in_features, linear.out_features) == (3136, 512) and isinstance(relu, nn.ReLU)
+    assert dense_layer(_tiny_layers()[0]) is None  # convs only: the summary stops at the last conv layer
