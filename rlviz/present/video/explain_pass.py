@@ -9,28 +9,40 @@ import numpy as np
 from tqdm import tqdm
 
 from rlviz.agents.agent import Agent
+from rlviz.explain.objects import find_objects, label_image
 from rlviz.explain.perturbation import grid_centres, grid_to_map, perturbation_saliency
 from rlviz.play.rollout import Step, replay_frames
 from rlviz.present.layout import Scales
+from rlviz.present.video.object_words import cell_object, frame_shares
 from rlviz.present.video.records import PAIRS_SHOWN, ExplainedStep
 from rlviz.util.gridstore import GridStore
 from rlviz.util.heap import release_free_memory
 
 
 def _explain_batch(
-    agent: Agent, batch: list[Step], obs: np.ndarray, explain: tuple[str, ...], saliency_frames: str, grids: GridStore
+    agent: Agent, batch: list[Step], obs: np.ndarray, explain: tuple[str, ...], saliency_frames: str, grids: GridStore,
+    bg: np.ndarray | None = None,
 ) -> list[ExplainedStep]:
     out = [ExplainedStep(s) for s in batch]
+    scene = [find_objects(o, bg, agent.env_spec.game) for o in obs] if bg is not None else None
+    if scene is not None:
+        for e in out:
+            e.object_shares = {}
     if "saliency" in explain:
         sal = perturbation_saliency(agent, obs, frames=saliency_frames)
+        size = agent.env_spec.screen_size
         for k, e in enumerate(out):
             e.grids, e.grid_index = grids, grids.append(np.stack([sal.actor_grid[k], sal.critic_grid[k]]))
+            if scene is not None:  # the actor map as the panel draws it (maps_of)
+                e.object_shares["saliency"] = frame_shares(grid_to_map(sal.actor_grid[k], size, grid_centres(size)), scene[k])
     if "lrp" in explain:
         from rlviz.explain.lrp import lrp
 
         rel = lrp(agent, obs, target="action").sum(axis=1)
         for k, e in enumerate(out):
             e.relevance_scale = relevance_scale(rel[k])
+            if scene is not None:  # the map the render pass redraws
+                e.object_shares["lrp"] = frame_shares(rel[k], scene[k])
     if "interactions" in explain:
         from rlviz.explain.interactions_cnn import frame_interactions
 
@@ -39,6 +51,11 @@ def _explain_batch(
             idx = np.nonzero(actions == a)[0]
             for k, pairs in zip(idx, frame_interactions(agent, obs[idx], action=int(a), top_k=PAIRS_SHOWN)):
                 out[k].pairs = pairs
+        if scene is not None:
+            for e, objs in zip(out, scene):
+                labels, names = label_image(objs, bg.shape), [o.name for o in objs]
+                e.pair_objects = [tuple(cell_object(b, labels, names) for b in p.obs_boxes) if len(p.obs_boxes) == 2
+                                  else (None, None) for p in e.pairs or []]
     return out
 
 
@@ -53,9 +70,12 @@ def explain_steps(
     batch: int = 8,
     saliency_frames: str = "all",
     progress: bool = True,
+    bg: np.ndarray | None = None,
 ) -> tuple[list[ExplainedStep], bool]:
     """Replay the episode and explain the ``chosen`` steps in batches; returns the records
-    (in the order of ``chosen``) and whether Ctrl-C stopped it."""
+    (in the order of ``chosen``) and whether Ctrl-C stopped it. With a background ``bg``
+    (rlviz.explain.objects) each record also keeps its panels' object shares and the objects
+    its interaction cells hold."""
     records: list[ExplainedStep] = []
     grids = GridStore()  # on disk: memory stays flat in video length (rlviz.util.gridstore)
     wanted = set(chosen)
@@ -63,7 +83,7 @@ def explain_steps(
     bar = tqdm(total=len(wanted), unit="frame", desc="explaining", disable=not progress, leave=False)
 
     def flush() -> None:
-        records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames, grids))
+        records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames, grids, bg))
         bar.update(len(pending))
         pending.clear()
         release_free_memory()  # keeps memory flat in video length (rlviz.util.heap)

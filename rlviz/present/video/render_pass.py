@@ -16,6 +16,13 @@ from rlviz.present import cards, moments
 from rlviz.present.game_words import action_labels
 from rlviz.present.layout import FrameView
 from rlviz.present.video.explain_pass import frame_scales, maps_of
+from rlviz.present.video.object_words import (
+    PANEL_MAPS,
+    looks_line,
+    pair_line,
+    top_of,
+    where_it_looked,
+)
 from rlviz.present.video.records import ExplainedStep, training_text
 from rlviz.present.video.timeline import Card, Tally, points_so_far, tally
 from rlviz.present.writer import VideoWriter
@@ -61,6 +68,7 @@ def views(
                 caption=captions[k] if captions else "", lives=s.lives, lives_history=lives[: k + 1],
                 points=(float(points[k, 0]), float(points[k, 1])),
                 q_values=np.asarray(s.logits) if agent.kind == "q" else None,
+                object_lines=object_lines(r),
             )
         pending.clear()
 
@@ -71,6 +79,20 @@ def views(
                 yield from flush()
     if pending:
         yield from flush()
+
+
+def object_lines(record: ExplainedStep) -> dict[str, str]:
+    """The lines under the panels for one explained step: its top objects per map, and the
+    objects of its strongest named interaction pair; none without a background."""
+    lines = {p: looks_line(top_of(shares), p) for p, shares in (record.object_shares or {}).items()}
+    if record.pair_objects:
+        lines["interactions"] = pair_line(record.pair_objects)
+    return {p: line for p, line in lines.items() if line}
+
+
+def looked_panel(explain: tuple[str, ...]) -> str | None:
+    """The panel whose map the captions and the end card speak of: saliency, else LRP."""
+    return next((p for p in PANEL_MAPS if p in explain), None)
 
 
 def takeaways(
@@ -93,6 +115,11 @@ def takeaways(
         mean_actor = grid_to_map(total / count, size, grid_centres(size))
         i, j = np.unravel_index(int(np.argmax(mean_actor)), mean_actor.shape)
         optional.append(f"To choose, it looked most at {cards.region_name(i, j)}.")
+    panel = looked_panel(explain)
+    in_objects = where_it_looked([(r.object_shares or {}).get(panel) for r in records.values()], panel) if panel else ""
+    if in_objects:  # where it looked in objects, from the same shares as the strip's lines
+        optional = [o for o in optional if not o.startswith("To choose, it looked most at")]
+        optional.insert(0, in_objects)
     labels = action_labels(agent.env_spec.game, agent.action_names)
     choices = np.bincount([s.action for s in steps], minlength=len(labels))
     top = int(np.argmax(choices))
