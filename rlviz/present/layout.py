@@ -73,8 +73,9 @@ def compute_layout(width: int = 1280, height: int = 720, panels: tuple[str, ...]
     title_h = max(24, height // 24)
     legend_h = max(44, height // 11)
     objects_h = max(20, height // 30)  # one line of object names under each legend
+    caption_h = max(14, height // 40) + 12  # the caption's line at the bottom, below the object lines
     strip_w = max(260, width // 4)
-    avail_h = height - header_h - title_h - legend_h - objects_h - 2 * margin
+    avail_h = height - header_h - title_h - legend_h - objects_h - caption_h - 2 * margin
     avail_w = width - strip_w - (len(panels) + 2) * margin
     scale = min(avail_h / 210, avail_w / len(panels) / 160)
     pw, ph = int(160 * scale) // 2 * 2, int(210 * scale) // 2 * 2
