@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from rlviz.explain.lrp import lrp
+from rlviz.assess.objects import VIDEO_DEFAULT, method_maps
 from rlviz.explain.objects import SceneObject, compute_background, find_objects, top_objects
 from rlviz.play.rollout import env_for, replay_frames
 from rlviz.present.object_figures import strip_text
@@ -99,10 +99,11 @@ def test_timeline_strip_and_end_card_agree_with_top_objects_on_the_same_maps(pon
     obs = replayed_obs(pong_agent, 0, 16)
     shown = [s for s in result.timeline["steps"] if s["shown"]]
     assert len(shown) == 16 and all("objects" in s for s in shown)
+    assert result.timeline["relevance_method"] == VIDEO_DEFAULT
     with_objects = 0
     for k, step in enumerate(shown):
         objects = find_objects(obs[k], bg, "Pong")
-        relevance = lrp(pong_agent, obs[k], target="action").sum(axis=1)[0]
+        relevance = method_maps(pong_agent, obs[k][None], VIDEO_DEFAULT, bg)[0]  # the panel's map (docs/objects.md)
         want = [(n, s) for n, s in top_objects(relevance, objects, k=ow.TOP_K) if s >= ow.SHOWN_MINIMUM]
         got = [tuple(x) for x in step["objects"]["lrp"]["top"]]
         assert [n for n, _ in got] == [n for n, _ in want] and np.allclose([s for _, s in got], [s for _, s in want])
@@ -138,6 +139,10 @@ def test_still_draws_the_object_line_of_its_map(pong_agent, tmp_path, few_steps_
     api.render_still(pong_agent, tmp_path / "s.png", step=20, explain="lrp", size=(960, 540))
     obs = replayed_obs(pong_agent, 0, 21)[20]
     objects = find_objects(obs, few_steps_background, "Pong")
-    top = [(n, s) for n, s in top_objects(lrp(pong_agent, obs).sum(axis=1)[0], objects, k=3) if s >= ow.SHOWN_MINIMUM]
-    lines = [t for t, _ in boxes if t.startswith("relevance on:")]
-    assert lines == ([ow.looks_line(top, "lrp")] if top else [])
+    relevance = method_maps(pong_agent, obs[None], VIDEO_DEFAULT, few_steps_background)[0]
+    top = [(n, s) for n, s in top_objects(relevance, objects, k=3) if s >= ow.SHOWN_MINIMUM]
+    from rlviz.present.layout import compute_layout
+
+    rect = compute_layout(960, 540, panels=("lrp",)).objects["lrp"]
+    rows = [t for t, (x0, y0, x1, y1) in boxes if rect.x <= x0 and x1 <= rect.x + rect.w and rect.y <= y0 and y1 <= rect.y + rect.h]
+    assert " ".join(rows) == (ow.looks_line(top, "lrp") if top else "")

@@ -72,7 +72,7 @@ def compute_layout(width: int = 1280, height: int = 720, panels: tuple[str, ...]
     header_h = max(40, height // 13)
     title_h = max(24, height // 24)
     legend_h = max(44, height // 11)
-    objects_h = max(20, height // 30)  # one line of object names under each legend
+    objects_h = 2 * (max(14, height // 40) + 4) + 4  # two lines of object names under each legend
     caption_h = max(14, height // 40) + 12  # the caption's line at the bottom, below the object lines
     strip_w = max(260, width // 4)
     avail_h = height - header_h - title_h - legend_h - objects_h - caption_h - 2 * margin
@@ -305,21 +305,25 @@ class FrameRenderer:
         return text.draw(frame)
 
     def _draw_object_lines(self, text: TextLayer, view: FrameView) -> None:
-        """Each panel's object line in its row under the legend: shrunk to fit down to 14 px at
-        720p (scaled with the height), then shortened by its last listed objects."""
-        smallest = max(12, round(14 * self.layout.height / 720))
+        """Each panel's object line in its rows under the legend, at the strip's size less 2
+        (never under 14 px at 720p): on one row where it fits, else wrapped after a comma onto
+        a second row; objects that fit on neither are left out from the end."""
+        size = max(round(14 * self.layout.height / 720), self.fs - 2)
         for name, line in view.object_lines.items():
             rect = self.layout.objects.get(name)
             if rect is None or not line:
                 continue
-            label, size = _fit_text(line, max(smallest, self.fs - 2), rect.w)
-            while size < smallest or text_size(label, max(size, smallest))[0] > rect.w:
-                if ", " not in label:
+            rows: list[str] = []
+            for item in line.split(", "):
+                joined = f"{rows[-1]}, {item}" if rows else item
+                if rows and text_size(joined + ",", size)[0] <= rect.w:
+                    rows[-1] = joined
+                elif text_size(item + ",", size)[0] <= rect.w and len(rows) < 2:
+                    rows.append(item)
+                else:
                     break
-                label, size = _fit_text(label.rsplit(", ", 1)[0], max(smallest, self.fs - 2), rect.w)
-            size = max(size, smallest)
-            if text_size(label, size)[0] <= rect.w:
-                text.add((rect.x, rect.y + rect.h // 2), label, size, HIGHLIGHT, "lm")
+            for k, row in enumerate(rows):
+                text.add((rect.x, rect.y + 2 + k * (size + 4)), row + ("," if k < len(rows) - 1 else ""), size, HIGHLIGHT)
 
     def _draw_bars(self, frame: np.ndarray, text: TextLayer, view: FrameView) -> None:
         s = self.layout.strip

@@ -25,6 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rlviz.agents.agent import Agent
+from rlviz.assess.objects import VIDEO_DEFAULT
 from rlviz.explain.objects import background
 from rlviz.play.rollout import Step, env_for, replay_frames
 from rlviz.present import cards, moments
@@ -149,7 +150,7 @@ def make_video(
         written, interrupted = write_video(
             path, fps, layout, agent, env, steps, records, seed=seed, renderer=renderer, scales=scales,
             normalize=normalize, captions=caption_track, key=key, explain=explain, title_cards=title_cards,
-            progress=progress, interrupted=interrupted, batch=batch, numbers=numbers, cards_out=shown_cards,
+            progress=progress, interrupted=interrupted, batch=batch, numbers=numbers, cards_out=shown_cards, bg=bg,
         )
     finally:
         env.close()
@@ -157,6 +158,8 @@ def make_video(
                          captions=caption_track, key=key, cards=shown_cards, numbers=numbers,
                          objects={k: step_objects(r.object_shares, r.pair_objects, top_of) for k, r in records.items()
                                   if r.object_shares is not None})
+    if "lrp" in explain:  # which map the relevance panel shows (explain_pass.panel_relevance)
+        data["relevance_method"] = VIDEO_DEFAULT if bg is not None else "lrp-epsilon-gamma-box"
     if timeline is not None:
         write_timeline(timeline, data)
     return VideoResult(
@@ -368,7 +371,7 @@ def render_still(
                                  value_range=value_range([s.value for s in steps]),
                                  lives=max(s.lives for s in steps) > 0, q_network=agent.kind == "q")
         captions = moments.captions([s.value for s in steps], [s.reward for s in steps], [s.lives for s in steps])
-        for k, view in views(agent, env, steps, records, seed=seed, captions=captions):
+        for k, view in views(agent, env, steps, records, seed=seed, captions=captions, bg=bg):
             with atomic_path(p) as tmp:  # the old still stays whole until the new one is complete
                 imageio.imwrite(tmp, renderer.render(view, frame_scales(records[k])))
     finally:

@@ -9,6 +9,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rlviz.agents.agent import Agent
+from rlviz.assess.objects import VIDEO_DEFAULT, method_maps
 from rlviz.explain.objects import find_objects, label_image
 from rlviz.explain.perturbation import grid_centres, grid_to_map, perturbation_saliency
 from rlviz.play.rollout import Step, replay_frames
@@ -36,9 +37,7 @@ def _explain_batch(
             if scene is not None:  # the actor map as the panel draws it (maps_of)
                 e.object_shares["saliency"] = frame_shares(grid_to_map(sal.actor_grid[k], size, grid_centres(size)), scene[k])
     if "lrp" in explain:
-        from rlviz.explain.lrp import lrp
-
-        rel = lrp(agent, obs, target="action").sum(axis=1)
+        rel = panel_relevance(agent, obs, bg)
         for k, e in enumerate(out):
             e.relevance_scale = relevance_scale(rel[k])
             if scene is not None:  # the map the render pass redraws
@@ -54,8 +53,30 @@ def _explain_batch(
         if scene is not None:
             for e, objs in zip(out, scene):
                 labels, names = label_image(objs, bg.shape), [o.name for o in objs]
-                e.pair_objects = [tuple(cell_object(b, labels, names) for b in p.obs_boxes) if len(p.obs_boxes) == 2
+                e.pair_objects = [tuple(cell_object(b, labels, names) for b in drawn_patches(p)) if len(p.obs_boxes) == 2
                                   else (None, None) for p in e.pairs or []]
+    return out
+
+
+def panel_relevance(agent: Agent, obs: np.ndarray, bg: np.ndarray | None) -> np.ndarray:
+    """(N, H, W) the relevance panel's maps of the greedy move: with a background, the video's
+    default (rlviz.assess.objects.VIDEO_DEFAULT, chosen by object share and deletion AOPC,
+    docs/objects.md); without one, LRP epsilon-gamma-box."""
+    if bg is None:
+        from rlviz.explain.lrp import lrp
+
+        return lrp(agent, obs, target="action").sum(axis=1)
+    return method_maps(agent, obs, VIDEO_DEFAULT, bg)
+
+
+def drawn_patches(pair) -> list[tuple[float, float, float, float]]:
+    """The pair's cells as the interactions panel draws them (the stride-sized patch at each
+    field's centre, ``rgb_patches``) in observation pixels: the object named is the one the
+    viewer sees inside the box."""
+    out = []
+    for (ox0, oy0, ox1, oy1), (rx0, ry0, rx1, ry1), (px0, py0, px1, py1) in zip(pair.obs_boxes, pair.rgb_boxes, pair.rgb_patches):
+        sx, sy = (ox1 - ox0) / max(rx1 - rx0, 1e-9), (oy1 - oy0) / max(ry1 - ry0, 1e-9)
+        out.append((ox0 + (px0 - rx0) * sx, oy0 + (py0 - ry0) * sy, ox0 + (px1 - rx0) * sx, oy0 + (py1 - ry0) * sy))
     return out
 
 

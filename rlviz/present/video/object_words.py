@@ -90,7 +90,7 @@ def merge_captions(events: Sequence[str] | None, objects: Sequence[str]) -> list
 def cell_object(box: tuple[int, int, int, int], labels: np.ndarray, names: Sequence[str]) -> str | None:
     """The object a cell (x0, y0, x1, y1 in observation pixels) mostly holds: the one with at
     least CELL_MOSTLY of the cell's object pixels (and CELL_MIN_PIXELS of them); None otherwise."""
-    x0, y0, x1, y1 = (int(v) for v in box)
+    x0, y0, x1, y1 = (round(v) for v in box)
     cell = labels[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
     ids = cell[cell > 0]
     if ids.size < CELL_MIN_PIXELS:

@@ -15,7 +15,7 @@ from rlviz.play.rollout import Step, replay_frames
 from rlviz.present import cards, moments
 from rlviz.present.game_words import action_labels
 from rlviz.present.layout import FrameView
-from rlviz.present.video.explain_pass import frame_scales, maps_of
+from rlviz.present.video.explain_pass import frame_scales, maps_of, panel_relevance
 from rlviz.present.video.object_words import (
     PANEL_MAPS,
     looks_line,
@@ -37,14 +37,13 @@ def select_clips(n: int, key: list[moments.Moment], before: int, after: int) -> 
 
 def views(
     agent: Agent, env, steps: list[Step], records: dict[int, ExplainedStep], *, seed: int, captions: list[str] | None,
-    batch: int = 8,
+    batch: int = 8, bg: np.ndarray | None = None,
 ) -> Iterator[tuple[int, FrameView]]:
     """Replay the episode and yield (step index, view) for the explained steps.
 
     LRP maps are recomputed here rather than kept (memory stays flat in video length), a
-    batch of ``batch`` frames per LRP pass (8 frames took 18 ms, one frame alone 8.6 ms)."""
-    from rlviz.explain.lrp import lrp
-
+    batch of ``batch`` frames per LRP pass (8 frames took 18 ms, one frame alone 8.6 ms), by
+    ``panel_relevance`` with the background ``bg`` as the explain pass computed them."""
     values = np.array([s.value for s in steps])  # a view's history is a slice: no copies
     rewards = np.array([s.reward for s in steps])
     lives = np.array([s.lives for s in steps])
@@ -55,7 +54,7 @@ def views(
         with_lrp = [p for p in pending if records[p[0]].relevance_scale is not None]
         relevance = {}
         if with_lrp:
-            maps = lrp(agent, np.stack([p[2] for p in with_lrp]), target="action").sum(axis=1)
+            maps = panel_relevance(agent, np.stack([p[2] for p in with_lrp]), bg)
             relevance = {p[0]: m for p, m in zip(with_lrp, maps)}
         for k, rgb, _ in pending:
             s, r = steps[k], records[k]
@@ -144,6 +143,7 @@ def takeaways(
 def write_video(
     path, fps, layout, agent, env, steps, records, *, seed, renderer, scales, normalize, captions, key, explain,
     title_cards, progress, interrupted, batch, numbers: Tally | None = None, cards_out: list[Card] | None = None,
+    bg: np.ndarray | None = None,
 ) -> tuple[int, bool]:
     """Stream cards and rendered frames into the video; returns (game frames written, interrupted).
     Every card stays ``cards.card_seconds`` (3 words a second, at least 2.5 s); the cards
@@ -172,7 +172,7 @@ def write_video(
                 lines = cards.title_lines(game=agent.env_spec.game, agent=agent.name, training=training_text(agent),
                                           methods=explain, score=numbers.score)
                 put("title", lines, cards.title_card(w, h, lines))
-            for k, view in views(agent, env, steps, records, seed=seed, captions=captions, batch=batch):
+            for k, view in views(agent, env, steps, records, seed=seed, captions=captions, batch=batch, bg=bg):
                 if k in clip_starts:
                     n, m = key_at[clip_starts[k]]
                     title, body = f"Key moment {n} of {len(key)}", [m.text, f"(step {m.step})"]
