@@ -43,8 +43,8 @@ def test_lines_say_the_top_objects_and_nothing_without_objects():
 def test_end_card_sentence_is_the_mean_share_over_the_steps():
     steps = [{"ball": 0.6, "paddle": 0.1}, {"ball": 0.2, "paddle": 0.5}, None, {"paddle": 0.3}]
     # means over the 3 recorded steps: ball 0.8/3 = 27%, paddle 0.9/3 = 30%
-    assert ow.where_it_looked(steps) == "To choose, it looked most at the paddle (30%), then the ball (27%)."
-    assert ow.where_it_looked(steps[3:], "lrp") == "Its moves rested most on the paddle (30%)."
+    assert ow.where_it_looked(steps) == "To choose, it looked most at the paddle (30% of its attention), then the ball (27%)."
+    assert ow.where_it_looked(steps[3:], "lrp") == "Its moves rested most on the paddle (30% of the relevance)."
 
 
 def test_object_captions_claim_only_runs_where_one_object_holds_most():

@@ -123,10 +123,12 @@ def mean_object_shares(per_step: Sequence[dict[str, float] | None]) -> dict[str,
 
 def where_it_looked(per_step: Sequence[dict[str, float] | None], panel: str = "saliency") -> str:
     """The end card's sentence from the mean shares over the shown steps: "To choose, it looked
-    most at the opponent's paddle (31%), then the ball (12%)."; "" when no object held any mass."""
+    most at the opponent's paddle (31% of its attention), then the ball (12%)."; "" when no
+    object held any mass."""
     top = top_of(mean_object_shares(per_step), 2)
     if not top:
         return ""
-    parts = [f"{phrase(n)} ({100 * s:.0f}%)" for n, s in top]
+    unit = " of its attention" if panel == "saliency" else " of the relevance"
+    parts = [f"{phrase(n)} ({100 * s:.0f}%{unit if k == 0 else ''})" for k, (n, s) in enumerate(top)]
     lead = "To choose, it looked most at" if panel == "saliency" else "Its moves rested most on"
     return f"{lead} {parts[0]}" + (f", then {parts[1]}." if len(parts) > 1 else ".")
