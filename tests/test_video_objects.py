@@ -47,14 +47,16 @@ def test_end_card_sentence_is_the_mean_share_over_the_steps():
     assert ow.where_it_looked(steps[3:], "lrp") == "Its moves rested most on the paddle (30% of the relevance)."
 
 
-def test_object_captions_claim_only_runs_where_one_object_holds_most():
+def test_object_captions_claim_only_runs_where_one_object_leads():
     ball, paddle = [("ball", 0.7), ("paddle", 0.2)], [("paddle", 0.55)]
-    tops = [ball] * 3 + [[("ball", 0.4)]] + [ball] * 4 + [paddle] * 2 + [None] + [[]]
-    out = ow.object_captions(tops, share=0.5, run=3)
-    assert out[:3] == ["It looks mostly at the ball (70% of where it looks)"] * 3
-    assert out[3] == ""  # 40% is not "mostly"
+    tops = [ball] * 3 + [[("ball", 0.4), ("paddle", 0.3)]] + [ball] * 4 + [paddle] * 2 + [None] + [[]] + [[("ball", 0.1)]] * 3
+    out = ow.object_captions(tops, share=0.2, lead=2.0, run=3)
+    assert out[:3] == ["Of the objects, it watches the ball most (70% of where it looks)"] * 3
+    assert out[3] == ""  # 0.4 is not twice 0.3: no clear leader
     assert out[4:8] == [out[0]] * 4
-    assert out[8:] == [""] * 4  # a run of 2 is too short; no record or no object: no claim
+    assert out[8:] == [""] * 7  # a run of 2 is too short; no record, no object or under 20%: no claim
+    assert ow.object_captions([[("object 2", 0.5)]] * 2, "lrp", run=2) == [
+        "Of the objects, object 2 weighs most in its move (50% of the relevance)"] * 2
     assert ow.merge_captions(["You scored", "", ""], ["x", "y", ""]) == ["You scored", "y", ""]
 
 
@@ -118,17 +120,19 @@ def test_timeline_strip_and_end_card_agree_with_top_objects_on_the_same_maps(pon
 def test_a_caption_about_objects_follows_from_the_data(pong_agent, tmp_path, few_steps_background, monkeypatch):
     """Every object caption names the step's top object with the share the timeline holds, at
     or above the threshold (lowered here so that an untrained net's short video has some)."""
-    monkeypatch.setattr(api, "object_captions", functools.partial(ow.object_captions, share=0.005, run=2))
+    monkeypatch.setattr(api, "object_captions", functools.partial(ow.object_captions, share=0.005, lead=1.0, run=2))
     result = api.make_video(pong_agent, tmp_path / "v.mp4", frames=16, explain="lrp", size=(640, 360), progress=False,
                             captions=True, title_cards=False)
     claims = 0
     for step in result.timeline["steps"]:
-        m = re.fullmatch(r"Its move rests mostly on (?:the )?(.+) \((\d+)% of the relevance\)", step["caption"])
+        m = re.fullmatch(r"Of the objects, (?:the )?(.+) weighs most in its move \((\d+)% of the relevance\)", step["caption"])
         if m is None:
             continue
         claims += 1
-        name, share = step["objects"]["lrp"]["top"][0]
+        top = step["objects"]["lrp"]["top"]
+        name, share = top[0]
         assert m.group(1) == name and int(m.group(2)) == round(100 * share) and share >= 0.005
+        assert len(top) == 1 or share >= top[1][1]
     assert claims > 0
 
 

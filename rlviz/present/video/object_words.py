@@ -23,7 +23,8 @@ from rlviz.present.object_figures import strip_text
 
 TOP_K = 3  # objects a strip line lists
 SHOWN_MINIMUM = 0.005  # shares that would print as "0%" are left out
-CAPTION_SHARE = 0.5  # a caption says "it looks mostly at X" only where X holds at least half the map
+CAPTION_SHARE = 0.2  # a caption names the top object only where it holds at least 20% of the map,
+CAPTION_LEAD = 2.0  # ... at least twice the share of the next object,
 CAPTION_RUN = 10  # ... for at least this many steps in a row (no flicker between objects)
 CELL_MOSTLY = 2 / 3  # a cell is named for an object holding this much of the cell's object pixels
 CELL_MIN_PIXELS = 4  # ... and at least this many of them
@@ -57,23 +58,30 @@ def phrase(name: str) -> str:
 
 def caption_text(name: str, share: float, panel: str) -> str:
     if panel == "lrp":
-        return f"Its move rests mostly on {phrase(name)} ({100 * share:.0f}% of the relevance)"
-    return f"It looks mostly at {phrase(name)} ({100 * share:.0f}% of where it looks)"
+        return f"Of the objects, {phrase(name)} weighs most in its move ({100 * share:.0f}% of the relevance)"
+    return f"Of the objects, it watches {phrase(name)} most ({100 * share:.0f}% of where it looks)"
 
 
 def object_captions(tops: Sequence[Top | None], panel: str = "saliency", *, share: float = CAPTION_SHARE,
-                    run: int = CAPTION_RUN) -> list[str]:
-    """One caption per step, "" where none: the claim "it looks mostly at X" is made exactly on
-    the steps where X's share is at least ``share`` and stays the top object with that share for
-    at least ``run`` consecutive steps (shorter runs would flicker)."""
-    lead = [t[0][0] if t and t[0][1] >= share else None for t in tops]
+                    lead: float = CAPTION_LEAD, run: int = CAPTION_RUN) -> list[str]:
+    """One caption per step, "" where none. The claim "of the objects, it watches X most" is
+    made exactly on the steps where X is the top object with at least ``share`` of the map and
+    ``lead`` times the next object's share, in a run of at least ``run`` consecutive steps with
+    the same X (shorter runs would flicker). Saliency maps spread over empty court, so "mostly"
+    (half the map) is rare; the claim is about the objects, with the share said."""
+    def leader(t: Top | None) -> str | None:
+        if not t or t[0][1] < share or (len(t) > 1 and t[0][1] < lead * t[1][1]):
+            return None
+        return t[0][0]
+
+    lead_of = [leader(t) for t in tops]
     out = [""] * len(tops)
     k = 0
-    while k < len(lead):
+    while k < len(lead_of):
         j = k
-        while j < len(lead) and lead[j] is not None and lead[j] == lead[k]:
+        while j < len(lead_of) and lead_of[j] is not None and lead_of[j] == lead_of[k]:
             j += 1
-        if lead[k] is not None and j - k >= run:
+        if lead_of[k] is not None and j - k >= run:
             for t in range(k, j):
                 out[t] = caption_text(tops[t][0][0], tops[t][0][1], panel)
         k = max(j, k + 1)
