@@ -56,10 +56,11 @@ def phrase(name: str) -> str:
     return name if name.startswith("object ") else f"the {name}"
 
 
-def caption_text(name: str, share: float, panel: str) -> str:
+def caption_text(name: str, panel: str) -> str:
+    """The caption's words: constant over a run (the shares are on the line under the map)."""
     if panel == "lrp":
-        return f"Of the objects, {phrase(name)} weighs most in its move ({100 * share:.0f}% of the relevance)"
-    return f"Of the objects, it watches {phrase(name)} most ({100 * share:.0f}% of where it looks)"
+        return f"Of the objects, {phrase(name)} weighs most in its move"
+    return f"Of the objects, it watches {phrase(name)} most"
 
 
 def object_captions(tops: Sequence[Top | None], panel: str = "saliency", *, share: float = CAPTION_SHARE,
@@ -83,7 +84,7 @@ def object_captions(tops: Sequence[Top | None], panel: str = "saliency", *, shar
             j += 1
         if lead_of[k] is not None and j - k >= run:
             for t in range(k, j):
-                out[t] = caption_text(tops[t][0][0], tops[t][0][1], panel)
+                out[t] = caption_text(tops[t][0][0], panel)
         k = max(j, k + 1)
     return out
 
@@ -130,13 +131,11 @@ def mean_object_shares(per_step: Sequence[dict[str, float] | None]) -> dict[str,
 
 
 def where_it_looked(per_step: Sequence[dict[str, float] | None], panel: str = "saliency") -> str:
-    """The end card's sentence from the mean shares over the shown steps: "To choose, it looked
-    most at the opponent's paddle (31% of its attention), then the ball (12%)."; "" when no
-    object held any mass."""
+    """The end card's line from the mean shares over the shown steps, in the strip's words:
+    "Where it looked, on average: opponent's paddle 31%, ball 12%."; "" when no object held
+    any mass. Short, so that the card's word limit keeps it."""
     top = top_of(mean_object_shares(per_step), 2)
     if not top:
         return ""
-    unit = " of its attention" if panel == "saliency" else " of the relevance"
-    parts = [f"{phrase(n)} ({100 * s:.0f}%{unit if k == 0 else ''})" for k, (n, s) in enumerate(top)]
-    lead = "To choose, it looked most at" if panel == "saliency" else "Its moves rested most on"
-    return f"{lead} {parts[0]}" + (f", then {parts[1]}." if len(parts) > 1 else ".")
+    lead = "Where it looked, on average:" if panel == "saliency" else "What weighed in its moves, on average:"
+    return f"{lead} {strip_text(top)}."
