@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from rlviz.assess.objects import VIDEO_DEFAULT, method_maps
-from rlviz.explain.objects import SceneObject, compute_background, find_objects, top_objects
+from rlviz.explain.objects import (
+    SceneObject,
+    compute_background,
+    find_objects,
+    top_objects,
+)
 from rlviz.play.rollout import env_for, replay_frames
 from rlviz.present.object_figures import strip_text
 from rlviz.present.video import api
