@@ -82,7 +82,10 @@ def test_no_two_texts_overlap_and_none_is_small(size, panels, monkeypatch):
                      value=-1.23, score=-12, actor=rng.random((84, 84)), critic=rng.random((84, 84)),
                      relevance=rng.standard_normal((84, 84)), pairs=[], value_history=list(rng.random(200)),
                      reward_history=list(rewards), lives_history=[3] * 150 + [2] * 50, points=(10, 21),
-                     caption="Its value estimate drops sharply: it expects to lose a point", lives=2)
+                     caption="Its value estimate drops sharply: it expects to lose a point", lives=2,
+                     object_lines={"saliency": "looks at: opponent's paddle 62%, agent's paddle 21%, ball 9%",
+                                   "lrp": "relevance on: opponent's paddle 62%, agent's paddle 21%, ball 9%",
+                                   "interactions": "1: opponent's paddle + agent's paddle"})
     for n in (200, 110):  # a full chart, and one whose "now" is not yet at the right edge
         items.clear()
         view.step, view.value_history = n - 1, view.value_history[:n]

@@ -55,9 +55,11 @@ class Layout:
     titles: dict[str, Rect]
     legends: dict[str, Rect]
     strip: Rect
+    objects: dict[str, Rect] = field(default_factory=dict)  # the line under a legend naming the map's objects
 
     def rects(self) -> list[Rect]:
-        return [self.header, self.strip, *self.panels.values(), *self.titles.values(), *self.legends.values()]
+        return [self.header, self.strip, *self.panels.values(), *self.titles.values(), *self.legends.values(),
+                *self.objects.values()]
 
 
 def compute_layout(width: int = 1280, height: int = 720, panels: tuple[str, ...] = ("saliency",)) -> Layout:
@@ -70,8 +72,10 @@ def compute_layout(width: int = 1280, height: int = 720, panels: tuple[str, ...]
     header_h = max(40, height // 13)
     title_h = max(24, height // 24)
     legend_h = max(44, height // 11)
+    objects_h = 2 * (max(14, height // 40) + 4) + 4  # two lines of object names under each legend
+    caption_h = max(14, height // 40) + 12  # the caption's line at the bottom, below the object lines
     strip_w = max(260, width // 4)
-    avail_h = height - header_h - title_h - legend_h - 2 * margin
+    avail_h = height - header_h - title_h - legend_h - objects_h - caption_h - 2 * margin
     avail_w = width - strip_w - (len(panels) + 2) * margin
     scale = min(avail_h / 210, avail_w / len(panels) / 160)
     pw, ph = int(160 * scale) // 2 * 2, int(210 * scale) // 2 * 2
@@ -79,15 +83,16 @@ def compute_layout(width: int = 1280, height: int = 720, panels: tuple[str, ...]
     x0 = margin + max(0, (width - strip_w - 2 * margin - used) // 2)
     y_title = header_h + margin // 2
     y_panel = y_title + title_h
-    boxes, titles, legends = {}, {}, {}
+    boxes, titles, legends, objects = {}, {}, {}, {}
     for k, name in enumerate(panels):
         x = x0 + k * (pw + margin)
         titles[name] = Rect(x, y_title, pw, title_h)
         boxes[name] = Rect(x, y_panel, pw, ph)
         legends[name] = Rect(x, y_panel + ph + margin // 2, pw, legend_h)
+        objects[name] = Rect(x, y_panel + ph + margin // 2 + legend_h, pw, objects_h)
     strip_x = width - strip_w - margin
     strip = Rect(strip_x, header_h + margin // 2, strip_w, height - header_h - margin - margin // 2)
-    return Layout(width, height, Rect(0, 0, width, header_h), boxes, titles, legends, strip)
+    return Layout(width, height, Rect(0, 0, width, header_h), boxes, titles, legends, strip, objects)
 
 
 @dataclass
@@ -111,6 +116,7 @@ class FrameView:
     lives_history: Sequence[int] = field(default_factory=list)  # lives left after each step, up to this one
     points: tuple[float, float] | None = None  # points won and lost so far in this game
     q_values: np.ndarray | None = None  # a Q-network's Q-values: the strip shows them, not a one-hot "100%"
+    object_lines: dict[str, str] = field(default_factory=dict)  # panel -> "looks at: ball 62%, ..." (object_words)
 
 
 @dataclass
@@ -287,6 +293,7 @@ class FrameRenderer:
                 image = game
             frame[rect.y : rect.y + rect.h, rect.x : rect.x + rect.w] = image
         self._draw_legend_values(text, scales)
+        self._draw_object_lines(text, view)
         self._draw_bars(frame, text, view)
         self._draw_value(frame, text, view)
         fs = self.fs
@@ -296,6 +303,27 @@ class FrameRenderer:
             caption, size = _fit_text(view.caption, fs + 2, room)
             text.add((lay.strip.x // 2, lay.height - 8), caption, size, HIGHLIGHT, "md")
         return text.draw(frame)
+
+    def _draw_object_lines(self, text: TextLayer, view: FrameView) -> None:
+        """Each panel's object line in its rows under the legend, at the strip's size less 2
+        (never under 14 px at 720p): on one row where it fits, else wrapped after a comma onto
+        a second row; objects that fit on neither are left out from the end."""
+        size = max(round(14 * self.layout.height / 720), self.fs - 2)
+        for name, line in view.object_lines.items():
+            rect = self.layout.objects.get(name)
+            if rect is None or not line:
+                continue
+            rows: list[str] = []
+            for item in line.split(", "):
+                joined = f"{rows[-1]}, {item}" if rows else item
+                if rows and text_size(joined + ",", size)[0] <= rect.w:
+                    rows[-1] = joined
+                elif text_size(item + ",", size)[0] <= rect.w and len(rows) < 2:
+                    rows.append(item)
+                else:
+                    break
+            for k, row in enumerate(rows):
+                text.add((rect.x, rect.y + 2 + k * (size + 4)), row + ("," if k < len(rows) - 1 else ""), size, HIGHLIGHT)
 
     def _draw_bars(self, frame: np.ndarray, text: TextLayer, view: FrameView) -> None:
         s = self.layout.strip

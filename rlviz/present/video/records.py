@@ -26,6 +26,8 @@ class ExplainedStep:
     grid_index: int = -1
     relevance_scale: float | None = None  # 99.5th percentile of |LRP|; the map is redrawn on replay
     pairs: list | None = None  # strongest active region pairs for the chosen action
+    object_shares: dict[str, dict[str, float]] | None = None  # panel -> each object's share of its map
+    pair_objects: list[tuple[str | None, str | None]] | None = None  # the object each pair's cell mostly holds
 
     def saliency_grids(self) -> np.ndarray | None:
         """The [2, 17, 17] (actor, critic) grids, in one read from the store; None without saliency."""

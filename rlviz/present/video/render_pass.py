@@ -15,7 +15,14 @@ from rlviz.play.rollout import Step, replay_frames
 from rlviz.present import cards, moments
 from rlviz.present.game_words import action_labels
 from rlviz.present.layout import FrameView
-from rlviz.present.video.explain_pass import frame_scales, maps_of
+from rlviz.present.video.explain_pass import frame_scales, maps_of, panel_relevance
+from rlviz.present.video.object_words import (
+    PANEL_MAPS,
+    looks_line,
+    pair_line,
+    top_of,
+    where_it_looked,
+)
 from rlviz.present.video.records import ExplainedStep, training_text
 from rlviz.present.video.timeline import Card, Tally, points_so_far, tally
 from rlviz.present.writer import VideoWriter
@@ -30,14 +37,13 @@ def select_clips(n: int, key: list[moments.Moment], before: int, after: int) -> 
 
 def views(
     agent: Agent, env, steps: list[Step], records: dict[int, ExplainedStep], *, seed: int, captions: list[str] | None,
-    batch: int = 8,
+    batch: int = 8, bg: np.ndarray | None = None,
 ) -> Iterator[tuple[int, FrameView]]:
     """Replay the episode and yield (step index, view) for the explained steps.
 
     LRP maps are recomputed here rather than kept (memory stays flat in video length), a
-    batch of ``batch`` frames per LRP pass (8 frames took 18 ms, one frame alone 8.6 ms)."""
-    from rlviz.explain.lrp import lrp
-
+    batch of ``batch`` frames per LRP pass (8 frames took 18 ms, one frame alone 8.6 ms), by
+    ``panel_relevance`` with the background ``bg`` as the explain pass computed them."""
     values = np.array([s.value for s in steps])  # a view's history is a slice: no copies
     rewards = np.array([s.reward for s in steps])
     lives = np.array([s.lives for s in steps])
@@ -48,7 +54,7 @@ def views(
         with_lrp = [p for p in pending if records[p[0]].relevance_scale is not None]
         relevance = {}
         if with_lrp:
-            maps = lrp(agent, np.stack([p[2] for p in with_lrp]), target="action").sum(axis=1)
+            maps = panel_relevance(agent, np.stack([p[2] for p in with_lrp]), bg)
             relevance = {p[0]: m for p, m in zip(with_lrp, maps)}
         for k, rgb, _ in pending:
             s, r = steps[k], records[k]
@@ -61,6 +67,7 @@ def views(
                 caption=captions[k] if captions else "", lives=s.lives, lives_history=lives[: k + 1],
                 points=(float(points[k, 0]), float(points[k, 1])),
                 q_values=np.asarray(s.logits) if agent.kind == "q" else None,
+                object_lines=object_lines(r),
             )
         pending.clear()
 
@@ -71,6 +78,20 @@ def views(
                 yield from flush()
     if pending:
         yield from flush()
+
+
+def object_lines(record: ExplainedStep) -> dict[str, str]:
+    """The lines under the panels for one explained step: its top objects per map, and the
+    objects of its strongest named interaction pair; none without a background."""
+    lines = {p: looks_line(top_of(shares), p) for p, shares in (record.object_shares or {}).items()}
+    if record.pair_objects:
+        lines["interactions"] = pair_line(record.pair_objects)
+    return {p: line for p, line in lines.items() if line}
+
+
+def looked_panel(explain: tuple[str, ...]) -> str | None:
+    """The panel whose map the captions and the end card speak of: saliency, else LRP."""
+    return next((p for p in PANEL_MAPS if p in explain), None)
 
 
 def takeaways(
@@ -93,6 +114,11 @@ def takeaways(
         mean_actor = grid_to_map(total / count, size, grid_centres(size))
         i, j = np.unravel_index(int(np.argmax(mean_actor)), mean_actor.shape)
         optional.append(f"To choose, it looked most at {cards.region_name(i, j)}.")
+    panel = looked_panel(explain)
+    in_objects = where_it_looked([(r.object_shares or {}).get(panel) for r in records.values()], panel) if panel else ""
+    if in_objects:  # where it looked in objects, from the same shares as the strip's lines
+        optional = [o for o in optional if not o.startswith("To choose, it looked most at")]
+        optional.insert(0, in_objects)
     labels = action_labels(agent.env_spec.game, agent.action_names)
     choices = np.bincount([s.action for s in steps], minlength=len(labels))
     top = int(np.argmax(choices))
@@ -117,6 +143,7 @@ def takeaways(
 def write_video(
     path, fps, layout, agent, env, steps, records, *, seed, renderer, scales, normalize, captions, key, explain,
     title_cards, progress, interrupted, batch, numbers: Tally | None = None, cards_out: list[Card] | None = None,
+    bg: np.ndarray | None = None,
 ) -> tuple[int, bool]:
     """Stream cards and rendered frames into the video; returns (game frames written, interrupted).
     Every card stays ``cards.card_seconds`` (3 words a second, at least 2.5 s); the cards
@@ -145,7 +172,7 @@ def write_video(
                 lines = cards.title_lines(game=agent.env_spec.game, agent=agent.name, training=training_text(agent),
                                           methods=explain, score=numbers.score)
                 put("title", lines, cards.title_card(w, h, lines))
-            for k, view in views(agent, env, steps, records, seed=seed, captions=captions, batch=batch):
+            for k, view in views(agent, env, steps, records, seed=seed, captions=captions, batch=batch, bg=bg):
                 if k in clip_starts:
                     n, m = key_at[clip_starts[k]]
                     title, body = f"Key moment {n} of {len(key)}", [m.text, f"(step {m.step})"]
