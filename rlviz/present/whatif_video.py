@@ -24,7 +24,7 @@ from rlviz.play.edits import Edit, edited_env, original_env
 from rlviz.present import cards
 from rlviz.present.compare_layout import CompareRenderer
 from rlviz.present.layout import FrameView, compute_layout
-from rlviz.present.video.explain_pass import explain_steps, video_scales
+from rlviz.present.video.explain_pass import explain_steps, pair_background, video_scales
 from rlviz.present.video.play_pass import record
 from rlviz.present.video.records import CARD_SECONDS, VideoResult, parse_explain
 from rlviz.present.video.render_pass import views
@@ -75,12 +75,14 @@ def make_whatif_video(
     began = time.time()
     all_steps, all_records = [], []
     try:
+        bg = pair_background(agent, explain, progress=progress)
         for env in envs:
             steps, cut = record(agent, env, seed=seed, frames=start + frames, progress=progress)
             if cut or not steps:
                 raise RlvizError("interrupted while playing; nothing was written")
             shown = list(range(start, len(steps))) or [len(steps) - 1]  # an episode over before start: its last frame
-            explained, cut = explain_steps(agent, env, steps, shown, explain, seed=seed, batch=batch, progress=progress)
+            explained, cut = explain_steps(agent, env, steps, shown, explain, seed=seed, batch=batch, progress=progress,
+                                           background=bg)
             if cut:
                 raise RlvizError("interrupted while explaining; nothing was written")
             all_steps.append(steps)

@@ -35,7 +35,7 @@ from rlviz.present.layout import (
     compute_layout,
     value_range,
 )
-from rlviz.present.video.explain_pass import explain_steps, frame_scales, video_scales
+from rlviz.present.video.explain_pass import explain_steps, frame_scales, pair_background, video_scales
 from rlviz.present.video.play_pass import record
 from rlviz.present.video.records import (
     VideoResult,
@@ -111,7 +111,8 @@ def make_video(
             chosen = list(range(len(steps)))
         # also after Ctrl-C while playing: the steps played so far are explained and drawn
         explained, cut = explain_steps(
-            agent, env, steps, chosen, explain, seed=seed, batch=batch, saliency_frames=saliency_frames, progress=progress
+            agent, env, steps, chosen, explain, seed=seed, batch=batch, saliency_frames=saliency_frames, progress=progress,
+            background=pair_background(agent, explain, progress=progress),
         )
         interrupted = interrupted or cut
         if not explained:
@@ -196,6 +197,7 @@ def make_comparison_video(
             explained, cut2 = ([], True) if cut or not steps else explain_steps(
                 agent, env, steps, list(range(len(steps))), explain, seed=seed, batch=batch,
                 saliency_frames=saliency_frames, progress=progress,
+                background=pair_background(agent, explain, progress=progress),
             )
             interrupted = interrupted or cut or cut2
             if not explained:
@@ -317,7 +319,8 @@ def render_still(
         steps, _ = record(agent, env, seed=seed, frames=step + 1, progress=False)
         if len(steps) <= step:
             raise RlvizError(f"the episode ended after {len(steps)} steps; choose --step below {len(steps)}")
-        explained, _ = explain_steps(agent, env, steps, [step], explain, seed=seed, progress=False)
+        explained, _ = explain_steps(agent, env, steps, [step], explain, seed=seed, progress=False,
+                                    background=pair_background(agent, explain, progress=False))
         records = {step: explained[0]}
         title, subtitle, warning = agent_label(agent)
         renderer = FrameRenderer(layout, action_labels(agent.env_spec.game, agent.action_names),
