@@ -13,7 +13,7 @@ from rlviz.agents.agent import Agent
 from rlviz.explain.perturbation import grid_centres, grid_to_map
 from rlviz.play.rollout import Step, replay_frames
 from rlviz.present import cards, moments
-from rlviz.present.game_words import action_labels
+from rlviz.present.game_words import move_shares, moves_sentence
 from rlviz.present.layout import FrameView
 from rlviz.present.video.explain_pass import frame_scales, maps_of
 from rlviz.present.video.records import ExplainedStep, training_text
@@ -93,10 +93,7 @@ def takeaways(
         mean_actor = grid_to_map(total / count, size, grid_centres(size))
         i, j = np.unravel_index(int(np.argmax(mean_actor)), mean_actor.shape)
         optional.append(f"To choose, it looked most at {cards.region_name(i, j)}.")
-    labels = action_labels(agent.env_spec.game, agent.action_names)
-    choices = np.bincount([s.action for s in steps], minlength=len(labels))
-    top = int(np.argmax(choices))
-    optional.append(f"Favourite move: {labels[top]} ({100 * choices[top] / len(steps):.0f}%).")
+    optional.append(moves_sentence(move_shares(agent.env_spec.game, agent.action_names, [s.action for s in steps])))
     if "interactions" in explain:
         try:
             from rlviz.explain.interactions_cnn import policy_interactions

@@ -1,0 +1,34 @@
+"""The end card names the agent's moves by what they do: moves that act alike count as one."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from rlviz.present.game_words import move_shares, moves_sentence
+from tests.conftest import PONG_ACTIONS
+
+# Pong: NOOP, FIRE, RIGHT, LEFT, RIGHTFIRE, LEFTFIRE. FIRE acts as NOOP once the ball is in play.
+ACTIONS = [1] * 40 + [0] * 5 + [2] * 20 + [4] * 15 + [3] * 12 + [5] * 8  # FIRE alone is the most frequent ALE move
+
+
+def test_pong_fire_counts_as_staying_and_rightfire_as_up():
+    shares = dict(move_shares("Pong", PONG_ACTIONS, ACTIONS))
+    assert shares == {"stay still": 0.45, "move UP": 0.35, "move DOWN": 0.2}
+
+
+def test_the_end_card_never_calls_serve_pongs_favourite_move(pong_agent):
+    from rlviz.present.video.render_pass import takeaways
+
+    steps = [SimpleNamespace(action=a, reward=0.0, score=0.0, lives=0, episode=0, value=0.0, step=k)
+             for k, a in enumerate(ACTIONS)]
+    items, _ = takeaways(pong_agent, steps, {}, explain=("saliency",))
+    moves = [i for i in items if i.startswith("Its moves")]
+    assert moves == ["Its moves: stay still 45%, move UP 35%, move DOWN 20%."]
+    assert not any("serve" in i for i in items)
+
+
+def test_other_games_keep_each_move_and_rare_moves_are_left_out():
+    names = ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
+    shares = move_shares("SpaceInvaders", names, [1] * 6 + [4] * 3 + [2] * 1 + [0] * 0)  # shooting stays shooting
+    assert shares[0] == ("shoot", 0.6) and dict(shares)["RIGHT+shoot"] == 0.3
+    assert moves_sentence([("a", 0.7), ("b", 0.27), ("c", 0.03)]) == "Its moves: a 70%, b 27%."
