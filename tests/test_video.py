@@ -85,8 +85,10 @@ def test_no_two_texts_overlap_and_none_is_small(size, panels, monkeypatch):
                      relevance=rng.standard_normal((84, 84)), pairs=[], value_history=list(rng.random(200)),
                      reward_history=list(rewards), lives_history=[3] * 150 + [2] * 50, points=(10, 21),
                      caption="Its value estimate drops sharply: it expects to lose a point", lives=2)
+    static = list(items)  # the titles, legends and headings, drawn once
+    assert static
     for n in (200, 110):  # a full chart, and one whose "now" is not yet at the right edge
-        items.clear()
+        items[:] = static
         view.step, view.value_history = n - 1, view.value_history[:n]
         view.reward_history, view.lives_history = view.reward_history[:n], view.lives_history[:n]
         renderer.render(view, Scales(actor=1.23e-4, critic=123.4, relevance=1.23e-5))

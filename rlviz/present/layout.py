@@ -35,6 +35,7 @@ PANEL_TITLES = {
 
 
 SHORT_TITLES = {"lrp": "Pushed it to this move (red) / against (violet)", "interactions": "Regions it combines now"}
+TINY_TITLES = {"lrp": "For (red) / against (violet)", "interactions": "Regions it combines"}  # narrow panels
 
 
 @dataclass(frozen=True)
@@ -213,9 +214,12 @@ class FrameRenderer:
             text.add((x, int(lay.header.h * 0.8)), label, wsize, (240, 200, 60), "lm")
         for name, rect in lay.titles.items():
             size = max(13, rect.h * 2 // 3)
-            label, tsize = _fit_text(PANEL_TITLES.get(name, name), size, rect.w)
-            if tsize < size * 0.8 and name in SHORT_TITLES:  # too cramped: the short wording reads better
-                label, tsize = _fit_text(SHORT_TITLES[name], size, rect.w)
+            options = [PANEL_TITLES.get(name, name), SHORT_TITLES.get(name), TINY_TITLES.get(name)]
+            options = [o for o in options if o]
+            for label in options:  # too cramped: a shorter wording reads better than smaller text
+                label, tsize = _fit_text(label, size, rect.w)
+                if tsize >= size * 0.8 and text_size(label, tsize)[0] <= rect.w:
+                    break
             text.add((rect.x + rect.w // 2, rect.y + rect.h // 2), label, tsize, anchor="mm")
         for name, rect in lay.panels.items():
             cv2.rectangle(canvas, (rect.x - 2, rect.y - 2), (rect.x + rect.w + 1, rect.y + rect.h + 1), PANEL_EDGE, 1)
@@ -242,7 +246,7 @@ class FrameRenderer:
             for k, kind in enumerate(("actor", "critic")):
                 x = rect.x + k * (half + 10)
                 canvas[rect.y + 4 : rect.y + 4 + bar_h, x : x + half] = colormaps.colour_bar(half, bar_h, kind)
-                label, size = _fit_text(_first_fitting(labels[k], fs, half), fs, half)
+                label, size = _fit_text(_first_fitting(labels[k], fs - 2, half), fs, half)
                 text.add((x, rect.y + bar_h + 8), label, size, MUTED)
         elif name == "interactions":
             lines = _wrap_lines(INTERACTIONS_KEY, fs, rect.w)
