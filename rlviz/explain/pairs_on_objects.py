@@ -6,8 +6,9 @@ they can see, so the rule is: **a pair is drawn only if each of its two boxes co
 least ``MIN_PIXELS`` observation pixels (in any of the stacked frames) that differ from the
 game's background (the median frame, :func:`rlviz.background`) by more than
 ``THRESHOLD`` gray levels** (a ball, a paddle, an invader, a bullet, a score digit, a hole in
-the bricks). The box is grown by ``GROW`` pixels, so an object at its edge counts. The cost
-is one difference image per frame and a sum per box: well under a millisecond.
+the bricks). The box is grown by ``GROW`` pixels (one cell stride, about 20 screen pixels):
+the centre patches never reach the screen's edges, where Pong's paddles are. The cost is one
+difference image per frame and one sum per distinct box (49 cells at most).
 
 Example:
     >>> pairs = frame_interactions(agent, obs[None], top_k=30)[0]
@@ -24,7 +25,8 @@ from rlviz.explain.interactions_cnn import RGB_SHAPE, PolicyInteraction, scale_b
 from rlviz.explain.objects.segment import THRESHOLD, difference_masks
 
 MIN_PIXELS = 2  # a Pong ball is 1x2 observation pixels per frame
-GROW = 2  # observation pixels around each box that still count
+GROW = 8  # observation pixels around each box that still count: one cell stride of the Nature CNN, so a
+# paddle at the screen's edge (outside every cell's centre patch, inside its receptive field) counts
 
 
 def box_object_pixels(changed: np.ndarray, box: Sequence[int]) -> int:
@@ -45,10 +47,16 @@ def pairs_on_objects(
     obs = np.asarray(obs)
     changed = difference_masks(obs, background, THRESHOLD).any(axis=0)
     hw = changed.shape
+    on_objects: dict[tuple, bool] = {}  # per drawn box: pairs share their cells
+
+    def sits_on_object(rgb_box) -> bool:
+        if rgb_box not in on_objects:
+            on_objects[rgb_box] = box_object_pixels(changed, scale_box(rgb_box, rgb_shape, hw)) >= min_pixels
+        return on_objects[rgb_box]
+
     out = []
     for p in pairs:
-        boxes = [scale_box(b, rgb_shape, hw) for b in p.rgb_patches]
-        if all(box_object_pixels(changed, b) >= min_pixels for b in boxes):
+        if all(sits_on_object(tuple(b)) for b in p.rgb_patches):
             out.append(p)
             if keep is not None and len(out) == keep:
                 break

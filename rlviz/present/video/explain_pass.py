@@ -92,7 +92,7 @@ def explain_steps(
     return records, False
 
 
-PAIR_CANDIDATES = 30  # strongest pairs searched for PAIRS_SHOWN that sit on objects
+PAIR_CANDIDATES = 30  # strongest pairs searched for PAIRS_SHOWN on objects (on 10 Pong frames 30 always held 3)
 
 
 def pair_background(agent: Agent, explain: tuple[str, ...], *, progress: bool = True) -> np.ndarray | None:
