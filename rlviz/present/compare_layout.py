@@ -9,10 +9,10 @@ from rlviz.present import colormaps
 from rlviz.present.layout import (
     BACKGROUND,
     CHOSEN_BAR,
+    MIN_TEXT,
     MUTED,
     PANEL_EDGE,
     FrameView,
-    MIN_TEXT,
     Scales,
     pairs_panel,
 )

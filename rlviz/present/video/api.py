@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from rlviz.agents.agent import Agent
 from rlviz.play.rollout import Step, env_for, replay_frames
@@ -35,7 +34,12 @@ from rlviz.present.layout import (
     compute_layout,
     value_range,
 )
-from rlviz.present.video.explain_pass import explain_steps, frame_scales, pair_background, video_scales
+from rlviz.present.video.explain_pass import (
+    explain_steps,
+    frame_scales,
+    pair_background,
+    video_scales,
+)
 from rlviz.present.video.play_pass import record
 from rlviz.present.video.records import (
     VideoResult,
@@ -44,7 +48,13 @@ from rlviz.present.video.records import (
     parse_explain,
     training_text,
 )
-from rlviz.present.video.render_pass import select_clips, views, write_video
+from rlviz.present.video.render_pass import (
+    put_card,
+    select_clips,
+    views,
+    write_columns,
+    write_video,
+)
 from rlviz.present.video.timeline import Card, tally, write_timeline
 from rlviz.present.video.timeline import timeline as make_timeline
 from rlviz.present.writer import VideoWriter, check_output_path
@@ -225,41 +235,24 @@ def make_comparison_video(
             for a, e, s, r in zip(agents, envs, all_steps, all_records)
         ]
         length = max(len(r) for r in all_records)
-        last: list[FrameView | None] = [None, None]
-        written = 0
         game = agents[0].env_spec.game
         numbers = [tally(s, game) if s else None for s in all_steps]
+        shown_cards: list[Card] = []
+        written = 0
+
+        def own_move(column: int, view: FrameView) -> None:
+            if same_frames and column == 1:  # its own move here, not the one the first agent played
+                view.action = int(np.argmax(view.probs))
+
         with VideoWriter(path, fps=fps, gif_width=size[0]) as writer:  # a GIF keeps --size
-            bar = tqdm(total=length, unit="frame", desc="rendering", disable=not progress, leave=False)
-
-            shown_cards: list[Card] = []
-
             def put(kind: str, lines: list[str]) -> None:
-                image = cards.text_card(size[0], size[1], lines[0], lines[1:])
-                shown_cards.append(Card(kind, cards.card_seconds(lines), lines))
-                for _ in range(round(cards.card_seconds(lines) * fps)):
-                    writer.write(image)
+                put_card(writer, kind, lines, cards.text_card(size[0], size[1], lines[0], lines[1:]), fps, shown_cards)
 
             if title_cards:
                 put("title", cards.comparison_title_lines(title, labels, explain))
-            try:
-                for _ in range(length):
-                    finished = ["", ""]
-                    for c in range(2):
-                        nxt = next(iters[c], None)
-                        if nxt is not None:
-                            last[c] = nxt[1]
-                            if same_frames and c == 1:  # its own move here, not the one the first agent played
-                                last[c].action = int(np.argmax(last[c].probs))
-                        elif last[c] is not None:
-                            finished[c] = f"episode over: score {last[c].score:+g}"
-                    writer.write(renderer.render(last, scales, finished))
-                    written += 1
-                    bar.update(1)
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
-                bar.close()
+            written, cut = write_columns(writer, renderer, iters, scales, length, over="episode over", progress=progress,
+                                         on_view=own_move)
+            interrupted = interrupted or cut
             if title_cards and not interrupted and written:
                 ends = zip(labels, numbers) if not same_frames else [(labels[0], numbers[0])]  # one game was played
                 put("end", [cards.END_TITLE] + [f"{label}: {n.summary()}" for label, n in ends if n is not None])

@@ -3,7 +3,7 @@ cards and frames into the video file. LRP maps are recomputed here rather than k
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -171,3 +171,44 @@ def last_frame(env, steps: list[Step], seed: int) -> np.ndarray:
     for rgb, _ in replay_frames(env, [s for s in steps if s.episode == steps[-1].episode], seed=seed):
         last = rgb
     return last
+
+
+def put_card(writer: VideoWriter, kind: str, lines: list[str], image: np.ndarray, fps: float, cards_out: list[Card]) -> None:
+    """Write a card for ``cards.card_seconds(lines)`` (its words at 3 a second, at least 2.5 s)
+    and note it in ``cards_out`` for the timeline."""
+    seconds = cards.card_seconds(lines)
+    cards_out.append(Card(kind, seconds, lines))
+    for _ in range(round(seconds * fps)):
+        writer.write(image)
+
+
+def write_columns(
+    writer: VideoWriter, renderer, iters: list, scales: list, length: int, *, over: str, progress: bool,
+    on_view: Callable[[int, FrameView], None] | None = None,
+) -> tuple[int, bool]:
+    """Draw two columns of views side by side (:class:`rlviz.present.compare_layout.CompareRenderer`),
+    ``length`` frames, one (step, view) of each iterator per frame; a column whose iterator
+    ends first holds its last view under "``over``: score S". ``on_view(column, view)`` may
+    change a view before it is drawn. Returns (frames written, whether Ctrl-C stopped it)."""
+    last: list[FrameView | None] = [None, None]
+    written, interrupted = 0, False
+    bar = tqdm(total=length, unit="frame", desc="rendering", disable=not progress, leave=False)
+    try:
+        for _ in range(length):
+            finished = ["", ""]
+            for c in range(2):
+                nxt = next(iters[c], None)
+                if nxt is not None:
+                    last[c] = nxt[1]
+                    if on_view is not None:
+                        on_view(c, last[c])
+                elif last[c] is not None:
+                    finished[c] = f"{over}: score {last[c].score:+g}"
+            writer.write(renderer.render(last, scales, finished))
+            written += 1
+            bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    return written, interrupted
