@@ -42,11 +42,11 @@ def test_pairs_keep_their_order_and_at_most_keep_are_returned():
 def test_an_object_just_outside_the_box_still_counts_but_one_far_away_does_not():
     background = np.zeros((84, 84), np.uint8)
     obs = np.zeros((4, 84, 84), np.uint8)
-    obs[:, 10:12, 22] = 200  # 6 px right of A's box (x1 = 16, exclusive): within one cell stride
+    obs[:, 10:12, 22] = 200  # 6 px right of A's box (x1 = 16, exclusive): within the 6 px band
     obs[:, 42:44, 62] = 200  # in B's box
     assert len(pairs_on_objects([pair("near", A, B)], obs, background)) == 1
     obs[:, 10:12, 22] = 0
-    obs[:, 10:12, 30] = 200  # 14 px right of it, beyond one stride
+    obs[:, 10:12, 30] = 200  # 14 px right of it, beyond the band
     assert pairs_on_objects([pair("far", A, B)], obs, background) == []
 
 

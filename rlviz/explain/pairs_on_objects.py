@@ -6,8 +6,8 @@ they can see, so the rule is: **a pair is drawn only if each of its two boxes co
 least ``MIN_PIXELS`` observation pixels (in any of the stacked frames) that differ from the
 game's background (the median frame, :func:`rlviz.background`) by more than
 ``THRESHOLD`` gray levels** (a ball, a paddle, an invader, a bullet, a score digit, a hole in
-the bricks). The box is grown by ``GROW`` pixels (one cell stride, about 20 screen pixels):
-the centre patches never reach the screen's edges, where Pong's paddles are. The cost is one
+the bricks). The box is grown by ``GROW`` pixels (about 12 to 15 screen pixels): the centre
+patches never reach the screen's edges, where the paddles are. The cost is one
 difference image per frame and one sum per distinct box (49 cells at most).
 
 Example:
@@ -25,8 +25,8 @@ from rlviz.explain.interactions_cnn import RGB_SHAPE, PolicyInteraction, scale_b
 from rlviz.explain.objects.segment import THRESHOLD, difference_masks
 
 MIN_PIXELS = 2  # a Pong ball is 1x2 observation pixels per frame
-GROW = 8  # observation pixels around each box that still count: one cell stride of the Nature CNN, so a
-# paddle at the screen's edge (outside every cell's centre patch, inside its receptive field) counts
+GROW = 6  # observation pixels around each box that still count: the centre patches of the Nature CNN's
+# cells span pixels 13.5..69.5, so Pong's paddles (x 8..10 and 74..76) and Breakout's (y 75..77) count
 
 
 def box_object_pixels(changed: np.ndarray, box: Sequence[int]) -> int:

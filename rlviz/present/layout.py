@@ -242,11 +242,13 @@ class FrameRenderer:
         bar_h = max(8, rect.h // 6)
         if name == "saliency":
             half = (rect.w - 10) // 2
-            labels = (("fill: choosing a move", "fill: choice"), ("lines: judging chances", "lines: value"))
+            labels = ("fill: choosing a move", "lines: value estimate")
+            if any(text_size(label, fs - 2)[0] > half for label in labels):  # both short, never one of each
+                labels = ("fill: choice", "lines: value")
             for k, kind in enumerate(("actor", "critic")):
                 x = rect.x + k * (half + 10)
                 canvas[rect.y + 4 : rect.y + 4 + bar_h, x : x + half] = colormaps.colour_bar(half, bar_h, kind)
-                label, size = _fit_text(_first_fitting(labels[k], fs - 2, half), fs, half)
+                label, size = _fit_text(labels[k], fs, half)
                 text.add((x, rect.y + bar_h + 8), label, size, MUTED)
         elif name == "interactions":
             lines = _wrap_lines(INTERACTIONS_KEY, fs, rect.w)
