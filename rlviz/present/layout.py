@@ -277,7 +277,7 @@ class FrameRenderer:
         top = s.y + fs + 16
         budget = s.h - (8 * fs + 62) - MIN_CHART  # height left for the bars
         shown = max(1, min(len(self.action_names), budget // MIN_ROW))
-        row = min(30, budget // shown, max(MIN_ROW, (s.h // 2 - fs - 24) // shown))
+        row = min(30, fs + 8, budget // shown, max(MIN_ROW, (s.h // 2 - fs - 24) // shown))  # rest: the chart
         return top, row, fs, shown
 
     def _value_top(self) -> int:
