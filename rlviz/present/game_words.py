@@ -22,9 +22,8 @@ GENERIC = {"NOOP": "stay", "FIRE": "fire"}
 # by itself: FIRE acts as "stay" and RIGHTFIRE as "UP"; Breakout's FIRE only launches the
 # ball once a life. Counting them apart made "serve" Pong's favourite move.
 MOVE_GROUPS: dict[str, dict[str, str]] = {
-    "Pong": {"NOOP": "stay still", "FIRE": "stay still", "RIGHT": "move UP", "RIGHTFIRE": "move UP",
-             "LEFT": "move DOWN", "LEFTFIRE": "move DOWN"},
-    "Breakout": {"NOOP": "stay still", "FIRE": "stay still", "RIGHT": "move RIGHT", "LEFT": "move LEFT"},
+    "Pong": {"NOOP": "stay", "FIRE": "stay", "RIGHT": "UP", "RIGHTFIRE": "UP", "LEFT": "DOWN", "LEFTFIRE": "DOWN"},
+    "Breakout": {"NOOP": "stay", "FIRE": "stay", "RIGHT": "RIGHT", "LEFT": "LEFT"},
 }
 
 REWARD_NOUNS = {"Pong": "point"}  # what one reward is called; "reward" elsewhere
@@ -71,6 +70,7 @@ def move_shares(game: str, action_names: list[str], actions) -> list[tuple[str, 
 
 
 def moves_sentence(shares: list[tuple[str, float]], most: int = 3, minimum: float = 0.05) -> str:
-    """'Its moves: stay still 61%, move UP 24%, move DOWN 15%.' (up to ``most`` kinds, each at least ``minimum``)."""
+    """'Moves: stay 61%, UP 24%, DOWN 15%.' (up to ``most`` kinds, each at least ``minimum``; few
+    words, as the end card holds at most 35)."""
     shown = [f"{n} {100 * p:.0f}%" for n, p in shares[:most] if p >= minimum] or [f"{n} {100 * p:.0f}%" for n, p in shares[:1]]
-    return f"Its moves: {', '.join(shown)}."
+    return f"Moves: {', '.join(shown)}."

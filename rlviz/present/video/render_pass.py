@@ -93,7 +93,11 @@ def takeaways(
         mean_actor = grid_to_map(total / count, size, grid_centres(size))
         i, j = np.unravel_index(int(np.argmax(mean_actor)), mean_actor.shape)
         optional.append(f"To choose, it looked most at {cards.region_name(i, j)}.")
-    optional.append(moves_sentence(move_shares(agent.env_spec.game, agent.action_names, [s.action for s in steps])))
+    shares = move_shares(agent.env_spec.game, agent.action_names, [s.action for s in steps])
+    required = [cards.END_TITLE, numbers.summary()] + ([cards.THUMB_LABEL] if mean_actor is not None else [])
+    room = cards.MAX_CARD_WORDS - cards.card_words(required + optional)
+    optional.append(next((m for m in (moves_sentence(shares, most=k) for k in (3, 2, 1)) if cards.card_words([m]) <= room),
+                         moves_sentence(shares, most=1)))  # the most kinds of move that fit on the card
     if "interactions" in explain:
         try:
             from rlviz.explain.interactions_cnn import policy_interactions
@@ -105,7 +109,6 @@ def takeaways(
             names = [cards.region_name((y0 + y1) / 2, (x0 + x1) / 2) for x0, y0, x1, y1 in pairs[0].obs_boxes]
             where = f"{names[0]} and {names[1]}" if names[0] != names[1] else f"two spots in {names[0]}"
             optional.append(f"Its weights link {where} most.")
-    required = [cards.END_TITLE, numbers.summary()] + ([cards.THUMB_LABEL] if mean_actor is not None else [])
     items = cards.fit_words(required, optional)
     items = [i for i in items if i not in (cards.END_TITLE, cards.THUMB_LABEL)]
     return items, mean_actor
