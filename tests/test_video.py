@@ -74,8 +74,9 @@ def test_no_two_texts_overlap_and_none_is_small(size, panels, monkeypatch):
     if size == (640, 360) and len(panels) == 3:  # 106 px panels: refused (test_a_size_too_small_for_its_text_is_refused)
         return
     lay = compute_layout(*size, panels=panels)
-    renderer = FrameRenderer(lay, ["stay", "serve", "UP", "DOWN", "UP+serve", "DOWN+serve"], title="Pong: agent 'pong'",
-                             subtitle="PPO, 6M training steps, mean score +19.3", game="Pong", lives=True,
+    renderer = FrameRenderer(lay, ["stay", "serve", "UP", "DOWN", "UP+serve", "DOWN+serve"],
+                             title="SpaceInvaders: agent 'spaceinvaders'",  # the longest title of the bundled agents
+                             subtitle="PPO, 2.8M training steps, mean score +518.5", game="Pong", lives=True,
                              value_range=(-1.5, 2.0))
     rng = np.random.default_rng(0)
     rewards = np.zeros(200)

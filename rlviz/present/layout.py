@@ -206,8 +206,14 @@ class FrameRenderer:
         x = max(12, lay.width // 64)
         text.add((x, hy), title, size, anchor="lm")
         tw = text_size(title, size)[0]
-        if subtitle:
-            text.add((x + tw + 20, hy), subtitle, max(12, size * 2 // 3), MUTED, "lm")
+        if subtitle:  # beside the title, left of the step counter; its last parts go where it does not fit
+            room = lay.width - x - tw - 20 - text_size("step 000000", self.fs)[0] - 32
+            parts, ssize = subtitle.split(", "), max(MIN_TEXT, size * 2 // 3)
+            while len(parts) > 1 and text_size(", ".join(parts), ssize)[0] > room:
+                parts.pop()
+            label, ssize = _fit_text(", ".join(parts), ssize, room)
+            if text_size(label, ssize)[0] <= room:
+                text.add((x + tw + 20, hy), label, ssize, MUTED, "lm")
         if warning:  # left of the step counter (drawn per frame at the right)
             room = lay.width - x - text_size("step 000000", self.fs)[0] - 40
             label, wsize = _fit_text(warning, max(12, lay.header.h // 4), room)
