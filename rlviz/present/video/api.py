@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from rlviz.agents.agent import Agent
 from rlviz.assess.objects import VIDEO_DEFAULT
@@ -37,7 +36,12 @@ from rlviz.present.layout import (
     compute_layout,
     value_range,
 )
-from rlviz.present.video.explain_pass import explain_steps, frame_scales, video_scales
+from rlviz.present.video.explain_pass import (
+    explain_steps,
+    frame_scales,
+    pair_background,
+    video_scales,
+)
 from rlviz.present.video.object_words import merge_captions, object_captions, top_of
 from rlviz.present.video.play_pass import record
 from rlviz.present.video.records import (
@@ -49,8 +53,10 @@ from rlviz.present.video.records import (
 )
 from rlviz.present.video.render_pass import (
     looked_panel,
+    put_card,
     select_clips,
     views,
+    write_columns,
     write_video,
 )
 from rlviz.present.video.timeline import Card, step_objects, tally, write_timeline
@@ -130,7 +136,7 @@ def make_video(
         # also after Ctrl-C while playing: the steps played so far are explained and drawn
         explained, cut = explain_steps(
             agent, env, steps, chosen, explain, seed=seed, batch=batch, saliency_frames=saliency_frames, progress=progress,
-            bg=bg,
+            bg=bg, background=bg if bg is not None else pair_background(agent, explain, progress=progress),
         )
         interrupted = interrupted or cut
         if not explained:
@@ -221,6 +227,7 @@ def make_comparison_video(
             explained, cut2 = ([], True) if cut or not steps else explain_steps(
                 agent, env, steps, list(range(len(steps))), explain, seed=seed, batch=batch,
                 saliency_frames=saliency_frames, progress=progress,
+                background=pair_background(agent, explain, progress=progress),
             )
             interrupted = interrupted or cut or cut2
             if not explained:
@@ -248,41 +255,24 @@ def make_comparison_video(
             for a, e, s, r in zip(agents, envs, all_steps, all_records)
         ]
         length = max(len(r) for r in all_records)
-        last: list[FrameView | None] = [None, None]
-        written = 0
         game = agents[0].env_spec.game
         numbers = [tally(s, game) if s else None for s in all_steps]
+        shown_cards: list[Card] = []
+        written = 0
+
+        def own_move(column: int, view: FrameView) -> None:
+            if same_frames and column == 1:  # its own move here, not the one the first agent played
+                view.action = int(np.argmax(view.probs))
+
         with VideoWriter(path, fps=fps, gif_width=size[0]) as writer:  # a GIF keeps --size
-            bar = tqdm(total=length, unit="frame", desc="rendering", disable=not progress, leave=False)
-
-            shown_cards: list[Card] = []
-
             def put(kind: str, lines: list[str]) -> None:
-                image = cards.text_card(size[0], size[1], lines[0], lines[1:])
-                shown_cards.append(Card(kind, cards.card_seconds(lines), lines))
-                for _ in range(round(cards.card_seconds(lines) * fps)):
-                    writer.write(image)
+                put_card(writer, kind, lines, cards.text_card(size[0], size[1], lines[0], lines[1:]), fps, shown_cards)
 
             if title_cards:
                 put("title", cards.comparison_title_lines(title, labels, explain))
-            try:
-                for _ in range(length):
-                    finished = ["", ""]
-                    for c in range(2):
-                        nxt = next(iters[c], None)
-                        if nxt is not None:
-                            last[c] = nxt[1]
-                            if same_frames and c == 1:  # its own move here, not the one the first agent played
-                                last[c].action = int(np.argmax(last[c].probs))
-                        elif last[c] is not None:
-                            finished[c] = f"episode over: score {last[c].score:+g}"
-                    writer.write(renderer.render(last, scales, finished))
-                    written += 1
-                    bar.update(1)
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
-                bar.close()
+            written, cut = write_columns(writer, renderer, iters, scales, length, over="episode over", progress=progress,
+                                         on_view=own_move)
+            interrupted = interrupted or cut
             if title_cards and not interrupted and written:
                 ends = zip(labels, numbers) if not same_frames else [(labels[0], numbers[0])]  # one game was played
                 put("end", [cards.END_TITLE] + [f"{label}: {n.summary()}" for label, n in ends if n is not None])
@@ -363,7 +353,8 @@ def render_still(
         if len(steps) <= step:
             raise RlvizError(f"the episode ended after {len(steps)} steps; choose --step below {len(steps)}")
         bg = video_background(agent, progress=True) if objects else None
-        explained, _ = explain_steps(agent, env, steps, [step], explain, seed=seed, progress=False, bg=bg)
+        explained, _ = explain_steps(agent, env, steps, [step], explain, seed=seed, progress=False, bg=bg,
+                                     background=bg if bg is not None else pair_background(agent, explain, progress=False))
         records = {step: explained[0]}
         title, subtitle, warning = agent_label(agent)
         renderer = FrameRenderer(layout, action_labels(agent.env_spec.game, agent.action_names),

@@ -23,6 +23,7 @@ from rlviz.util.heap import release_free_memory
 def _explain_batch(
     agent: Agent, batch: list[Step], obs: np.ndarray, explain: tuple[str, ...], saliency_frames: str, grids: GridStore,
     bg: np.ndarray | None = None,
+    background: np.ndarray | None = None,
 ) -> list[ExplainedStep]:
     out = [ExplainedStep(s) for s in batch]
     scene = [find_objects(o, bg, agent.env_spec.game) for o in obs] if bg is not None else None
@@ -44,12 +45,15 @@ def _explain_batch(
                 e.object_shares["lrp"] = frame_shares(rel[k], scene[k])
     if "interactions" in explain:
         from rlviz.explain.interactions_cnn import frame_interactions
+        from rlviz.explain.pairs_on_objects import pairs_on_objects
 
         actions = np.array([s.action for s in batch])
+        candidates = PAIRS_SHOWN if background is None else PAIR_CANDIDATES
         for a in np.unique(actions):  # pairs for the action each frame chose
             idx = np.nonzero(actions == a)[0]
-            for k, pairs in zip(idx, frame_interactions(agent, obs[idx], action=int(a), top_k=PAIRS_SHOWN)):
-                out[k].pairs = pairs
+            for k, pairs in zip(idx, frame_interactions(agent, obs[idx], action=int(a), top_k=candidates)):
+                # only pairs whose both boxes sit on something that differs from the background
+                out[k].pairs = pairs if background is None else pairs_on_objects(pairs, obs[k], background, keep=PAIRS_SHOWN)
         if scene is not None:
             for e, objs in zip(out, scene):
                 labels, names = label_image(objs, bg.shape), [o.name for o in objs]
@@ -92,11 +96,14 @@ def explain_steps(
     saliency_frames: str = "all",
     progress: bool = True,
     bg: np.ndarray | None = None,
+    background: np.ndarray | None = None,
 ) -> tuple[list[ExplainedStep], bool]:
     """Replay the episode and explain the ``chosen`` steps in batches; returns the records
     (in the order of ``chosen``) and whether Ctrl-C stopped it. With a background ``bg``
     (rlviz.explain.objects) each record also keeps its panels' object shares and the objects
-    its interaction cells hold."""
+    its interaction cells hold; with a ``background`` (:func:`pair_background`, the same
+    image), interaction pairs are kept only where both boxes sit on something
+    (:mod:`rlviz.explain.pairs_on_objects`)."""
     records: list[ExplainedStep] = []
     grids = GridStore()  # on disk: memory stays flat in video length (rlviz.util.gridstore)
     wanted = set(chosen)
@@ -104,7 +111,8 @@ def explain_steps(
     bar = tqdm(total=len(wanted), unit="frame", desc="explaining", disable=not progress, leave=False)
 
     def flush() -> None:
-        records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames, grids, bg))
+        records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames, grids,
+                                      bg, background))
         bar.update(len(pending))
         pending.clear()
         release_free_memory()  # keeps memory flat in video length (rlviz.util.heap)
@@ -123,6 +131,19 @@ def explain_steps(
     finally:
         bar.close()
     return records, False
+
+
+PAIR_CANDIDATES = 30  # strongest pairs searched for PAIRS_SHOWN on objects (on 10 Pong frames 30 always held 3)
+
+
+def pair_background(agent: Agent, explain: tuple[str, ...], *, progress: bool = True) -> np.ndarray | None:
+    """The agent's background (:func:`rlviz.background`, cached after the first time) when the
+    interactions panel is drawn, for the rule that keeps pairs off empty court; else None."""
+    if "interactions" not in explain:
+        return None
+    from rlviz.explain.objects.background import background
+
+    return background(agent, progress=progress)
 
 
 BRIGHT_FRAMES = 95.0  # percentile over frames that sets a video's colour scale

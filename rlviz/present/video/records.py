@@ -16,7 +16,6 @@ from rlviz.util.gridstore import GridStore
 
 EXPLANATIONS = ("saliency", "lrp", "interactions")
 PAIRS_SHOWN = 3  # strongest active region pairs drawn per frame
-CARD_SECONDS = 2.5
 
 
 @dataclass(slots=True)

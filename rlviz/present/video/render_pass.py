@@ -3,7 +3,7 @@ cards and frames into the video file. LRP maps are recomputed here rather than k
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ from rlviz.agents.agent import Agent
 from rlviz.explain.perturbation import grid_centres, grid_to_map
 from rlviz.play.rollout import Step, replay_frames
 from rlviz.present import cards, moments
-from rlviz.present.game_words import action_labels
+from rlviz.present.game_words import move_shares, moves_sentence
 from rlviz.present.layout import FrameView
 from rlviz.present.video.explain_pass import frame_scales, maps_of, panel_relevance
 from rlviz.present.video.object_words import (
@@ -119,10 +119,11 @@ def takeaways(
     if in_objects:  # where it looked in objects, from the same shares as the strip's lines
         optional = [o for o in optional if not o.startswith("To choose, it looked most at")]
         optional.insert(0, in_objects)
-    labels = action_labels(agent.env_spec.game, agent.action_names)
-    choices = np.bincount([s.action for s in steps], minlength=len(labels))
-    top = int(np.argmax(choices))
-    optional.append(f"Favourite move: {labels[top]} ({100 * choices[top] / len(steps):.0f}%).")
+    shares = move_shares(agent.env_spec.game, agent.action_names, [s.action for s in steps])
+    required = [cards.END_TITLE, numbers.summary()] + ([cards.THUMB_LABEL] if mean_actor is not None else [])
+    room = cards.MAX_CARD_WORDS - cards.card_words(required + optional)
+    optional.append(next((m for m in (moves_sentence(shares, most=k) for k in (3, 2, 1)) if cards.card_words([m]) <= room),
+                         moves_sentence(shares, most=1)))  # the most kinds of move that fit on the card
     if "interactions" in explain:
         try:
             from rlviz.explain.interactions_cnn import policy_interactions
@@ -134,7 +135,6 @@ def takeaways(
             names = [cards.region_name((y0 + y1) / 2, (x0 + x1) / 2) for x0, y0, x1, y1 in pairs[0].obs_boxes]
             where = f"{names[0]} and {names[1]}" if names[0] != names[1] else f"two spots in {names[0]}"
             optional.append(f"Its weights link {where} most.")
-    required = [cards.END_TITLE, numbers.summary()] + ([cards.THUMB_LABEL] if mean_actor is not None else [])
     items = cards.fit_words(required, optional)
     items = [i for i in items if i not in (cards.END_TITLE, cards.THUMB_LABEL)]
     return items, mean_actor
@@ -201,3 +201,44 @@ def last_frame(env, steps: list[Step], seed: int) -> np.ndarray:
     for rgb, _ in replay_frames(env, [s for s in steps if s.episode == steps[-1].episode], seed=seed):
         last = rgb
     return last
+
+
+def put_card(writer: VideoWriter, kind: str, lines: list[str], image: np.ndarray, fps: float, cards_out: list[Card]) -> None:
+    """Write a card for ``cards.card_seconds(lines)`` (its words at 3 a second, at least 2.5 s)
+    and note it in ``cards_out`` for the timeline."""
+    seconds = cards.card_seconds(lines)
+    cards_out.append(Card(kind, seconds, lines))
+    for _ in range(round(seconds * fps)):
+        writer.write(image)
+
+
+def write_columns(
+    writer: VideoWriter, renderer, iters: list, scales: list, length: int, *, over: str, progress: bool,
+    on_view: Callable[[int, FrameView], None] | None = None,
+) -> tuple[int, bool]:
+    """Draw two columns of views side by side (:class:`rlviz.present.compare_layout.CompareRenderer`),
+    ``length`` frames, one (step, view) of each iterator per frame; a column whose iterator
+    ends first holds its last view under "``over``: score S". ``on_view(column, view)`` may
+    change a view before it is drawn. Returns (frames written, whether Ctrl-C stopped it)."""
+    last: list[FrameView | None] = [None, None]
+    written, interrupted = 0, False
+    bar = tqdm(total=length, unit="frame", desc="rendering", disable=not progress, leave=False)
+    try:
+        for _ in range(length):
+            finished = ["", ""]
+            for c in range(2):
+                nxt = next(iters[c], None)
+                if nxt is not None:
+                    last[c] = nxt[1]
+                    if on_view is not None:
+                        on_view(c, last[c])
+                elif last[c] is not None:
+                    finished[c] = f"{over}: score {last[c].score:+g}"
+            writer.write(renderer.render(last, scales, finished))
+            written += 1
+            bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    return written, interrupted
