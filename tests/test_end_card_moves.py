@@ -47,6 +47,8 @@ def test_the_end_card_names_as_many_kinds_of_move_as_its_35_words_allow(pong_age
              for k, a in enumerate(ACTIONS)]
 
     class Record:
+        object_shares = None  # a video without objects: the card says where in screen regions
+
         def saliency_grids(self):
             return np.ones((2, 17, 17))
 
