@@ -38,6 +38,7 @@ from rlviz.present.layout import (
 from rlviz.present.video.explain_pass import explain_steps, frame_scales, video_scales
 from rlviz.present.video.play_pass import record
 from rlviz.present.video.records import (
+    EXPLANATIONS,
     VideoResult,
     agent_label,
     episode_starts,
@@ -176,6 +177,8 @@ def make_comparison_video(
     if labels is not None and len(labels) != 2:
         raise RlvizError(f"a comparison needs one label per agent, got {len(labels)}")
     explain = parse_explain(explain)
+    if methods := [e for e in explain if e not in EXPLANATIONS]:
+        raise RlvizError(f"a comparison draws saliency, lrp and interactions; make a video of each agent for {', '.join(methods)}")
     compute_layout(*size)  # refuse a bad size before any work
     games = {a.env_spec.game for a in agents}
     if len(games) != 1:

@@ -12,15 +12,25 @@ from rlviz.agents.agent import Agent
 from rlviz.explain.perturbation import grid_centres, grid_to_map, perturbation_saliency
 from rlviz.play.rollout import Step, replay_frames
 from rlviz.present.layout import Scales
-from rlviz.present.video.records import PAIRS_SHOWN, ExplainedStep
+from rlviz.present.video.records import EXPLANATIONS, PAIRS_SHOWN, ExplainedStep
 from rlviz.util.gridstore import GridStore
 from rlviz.util.heap import release_free_memory
 
 
 def _explain_batch(
-    agent: Agent, batch: list[Step], obs: np.ndarray, explain: tuple[str, ...], saliency_frames: str, grids: GridStore
+    agent: Agent, batch: list[Step], obs: np.ndarray, explain: tuple[str, ...], saliency_frames: str, grids: GridStore,
+    method_stores: dict[str, GridStore] | None = None,
 ) -> list[ExplainedStep]:
     out = [ExplainedStep(s) for s in batch]
+    for name in explain:  # any registered method as a panel: its map kept on disk like the grids
+        if name in EXPLANATIONS:
+            continue
+        from rlviz.present.method_panels import panel_maps, parse_method_panel
+
+        store = (method_stores if method_stores is not None else {}).setdefault(name, GridStore())
+        for k, m in enumerate(panel_maps(parse_method_panel(name), agent, obs)):
+            out[k].method_maps = (out[k].method_maps or {}) | {name: (store, store.append(m))}
+            out[k].method_scales = (out[k].method_scales or {}) | {name: relevance_scale(m)}
     if "saliency" in explain:
         sal = perturbation_saliency(agent, obs, frames=saliency_frames)
         for k, e in enumerate(out):
@@ -58,12 +68,14 @@ def explain_steps(
     (in the order of ``chosen``) and whether Ctrl-C stopped it."""
     records: list[ExplainedStep] = []
     grids = GridStore()  # on disk: memory stays flat in video length (rlviz.util.gridstore)
+    method_stores: dict[str, GridStore] = {}  # one per method panel, on disk too
     wanted = set(chosen)
     pending: list[tuple[Step, np.ndarray]] = []
     bar = tqdm(total=len(wanted), unit="frame", desc="explaining", disable=not progress, leave=False)
 
     def flush() -> None:
-        records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames, grids))
+        records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames, grids,
+                                      method_stores))
         bar.update(len(pending))
         pending.clear()
         release_free_memory()  # keeps memory flat in video length (rlviz.util.heap)
@@ -105,11 +117,16 @@ def video_scales(records: list[ExplainedStep]) -> Scales:
             critic.append(float(grids[1].max()))
     rel = [r.relevance_scale for r in records if r.relevance_scale is not None]
     pairs = [p.strength for r in records if r.pairs for p in r.pairs]
+    methods: dict[str, list[float]] = {}  # method panels: like LRP, the 99.5th percentile of |map|
+    for r in records:
+        for name, v in (r.method_scales or {}).items():
+            methods.setdefault(name, []).append(v)
     return Scales(
         actor=_robust_top(actor) if actor else 1.0,
         critic=_robust_top(critic) if critic else 1.0,
         relevance=_robust_top(rel) if rel else 1.0,
         interactions=max(pairs) if pairs else 1.0,
+        methods={name: _robust_top(v) for name, v in methods.items()},
     )
 
 

@@ -61,6 +61,7 @@ def views(
                 caption=captions[k] if captions else "", lives=s.lives, lives_history=lives[: k + 1],
                 points=(float(points[k, 0]), float(points[k, 1])),
                 q_values=np.asarray(s.logits) if agent.kind == "q" else None,
+                method_maps={name: r.method_map(name) for name in (r.method_maps or {})} or None,
             )
         pending.clear()
 
