@@ -13,7 +13,7 @@ from rlviz.present.layout import FrameRenderer, FrameView, Scales, compute_layou
 from rlviz.present.video import make_video
 from rlviz.util.errors import RlvizError
 
-PANELS = ("deeplift:target=contrast", "gradient", "gradcam")
+PANELS = ("deeplift:target=contrast", "gradient", "gradcam@contrast")
 
 
 def test_method_panel_maps_equal_rlviz_attribute_on_the_replayed_observations(pong_agent):
@@ -37,7 +37,7 @@ def test_method_panel_maps_equal_rlviz_attribute_on_the_replayed_observations(po
     expected = {
         "deeplift:target=contrast": attribute(pong_agent, observations, "deeplift", "contrast").sum(axis=1),
         "gradient": np.abs(attribute(pong_agent, observations, "gradient")).sum(axis=1),
-        "gradcam": attribute(pong_agent, observations, "gradcam"),
+        "gradcam@contrast": attribute(pong_agent, observations, "gradcam", "contrast"),
     }
     assert sorted(views) == chosen
     for n, k in enumerate(chosen):
@@ -94,7 +94,7 @@ def test_panels_use_the_video_palette_and_the_legend_names_the_method(monkeypatc
     rng = np.random.default_rng(0)
     maps = {name: rng.standard_normal((84, 84)).astype(np.float32) for name in PANELS}
     maps["gradient"] = np.abs(maps["gradient"])
-    scales = Scales(methods={"deeplift:target=contrast": 2.0, "gradient": 0.5, "gradcam": 3.0})
+    scales = Scales(methods={"deeplift:target=contrast": 2.0, "gradient": 0.5, "gradcam@contrast": 3.0})
     view = _view(maps)
     frame = renderer.render(view, scales)
     for name, rect in lay.panels.items():
@@ -103,13 +103,13 @@ def test_panels_use_the_video_palette_and_the_legend_names_the_method(monkeypatc
                 else colormaps.saliency_overlay(game, np.abs(maps[name]), None, scales.methods[name], 1.0))
         np.testing.assert_array_equal(frame[rect.y : rect.y + rect.h, rect.x : rect.x + rect.w], want, err_msg=name)
     for name, rect in lay.legends.items():
-        method = name.split(":")[0]
+        method = name.split(":")[0].split("@")[0]
         inside = [t for t, (x0, y0, x1, y1) in texts if rect.x - 2 <= x0 and x1 <= rect.x + rect.w + 2 and rect.y <= y0 < rect.y + rect.h]
         assert method in inside, (name, inside)
         ends = ["against", "for", "-2", "+2"] if name.startswith("deeplift") else ["0", "strongest"]
         assert all(e in inside for e in ends), (name, inside)
     titles = [t for t, _ in texts]
-    assert "deeplift: why this move, not others" in titles and "gradcam: why this move" in titles
+    assert "deeplift: why this move, not others" in titles and "gradcam: why this move, not others" in titles
 
 
 @pytest.mark.parametrize("size", [(960, 540), (1280, 720)])

@@ -1,7 +1,8 @@
 """Any registered explanation method as a video panel: parse the panel's name, compute its map
 through the registry, and say how it is coloured.
 
-A panel is named ``METHOD`` or ``METHOD:OPTION=VALUE:...`` (colons, as commas separate panels):
+A panel is named ``METHOD`` or ``METHOD:OPTION=VALUE:...`` (colons, as commas separate panels;
+``METHOD@contrast`` is short for ``METHOD:target=contrast``, as in ``rlviz faithfulness``):
 
     >>> panel = parse_method_panel("integrated-gradients:target=contrast:steps=16")
     >>> panel.method, panel.target, panel.options
@@ -72,16 +73,22 @@ def _value(text: str) -> Any:
     return text
 
 
+CONTRAST = "@contrast"  # as in `rlviz faithfulness --methods`: METHOD@contrast = METHOD:target=contrast
+
+
 def is_method_panel(name: str) -> bool:
-    return name.split(":", 1)[0].strip() in registry()
+    return name.split(":", 1)[0].strip().removesuffix(CONTRAST) in registry()
 
 
 def parse_method_panel(name: str) -> MethodPanel:
     """``METHOD[:OPTION=VALUE...]`` -> a checked :class:`MethodPanel` (``target`` is one of
-    the options); an unknown method, option or target is refused in one line."""
+    the options; ``METHOD@contrast`` means target=contrast); an unknown method, option or
+    target is refused in one line."""
     method, *parts = [p.strip() for p in name.split(":")]
-    spec = get_spec(method)
     options: dict[str, Any] = {}
+    if method.endswith(CONTRAST):
+        method, options["target"] = method.removesuffix(CONTRAST), "contrast"
+    spec = get_spec(method)
     for part in parts:
         key, eq, value = part.partition("=")
         if not eq or not key.strip():
