@@ -29,7 +29,8 @@ def test_method_panel_maps_equal_rlviz_attribute_on_the_replayed_observations(po
     try:
         steps, _ = record(pong_agent, env, seed=2, frames=8, progress=False)
         chosen = [1, 3, 4, 7]
-        explained, _ = explain_steps(pong_agent, env, steps, chosen, PANELS, seed=2, batch=3, progress=False)
+        explained, _ = explain_steps(pong_agent, env, steps, chosen, ("lrp", "lrp-epsilon-gamma-box", *PANELS), seed=2,
+                                     batch=3, progress=False)
         views = dict(render_views(pong_agent, env, steps, dict(zip(chosen, explained)), seed=2, captions=None, batch=3))
         observations = np.stack([obs for _, obs in replay_frames(env, steps, seed=2, render=False)])[chosen]
     finally:
@@ -40,6 +41,8 @@ def test_method_panel_maps_equal_rlviz_attribute_on_the_replayed_observations(po
         "gradcam@contrast": attribute(pong_agent, observations, "gradcam", "contrast"),
     }
     assert sorted(views) == chosen
+    for k in chosen:  # the built-in LRP panel and the same composite as a method panel: one map
+        np.testing.assert_allclose(views[k].method_maps["lrp-epsilon-gamma-box"], views[k].relevance, rtol=1e-5, atol=1e-7)
     for n, k in enumerate(chosen):
         for name, maps in expected.items():
             np.testing.assert_allclose(views[k].method_maps[name], maps[n], rtol=1e-4, atol=1e-6 * np.abs(maps).max())
@@ -106,7 +109,7 @@ def test_panels_use_the_video_palette_and_the_legend_names_the_method(monkeypatc
         method = name.split(":")[0].split("@")[0]
         inside = [t for t, (x0, y0, x1, y1) in texts if rect.x - 2 <= x0 and x1 <= rect.x + rect.w + 2 and rect.y <= y0 < rect.y + rect.h]
         assert method in inside, (name, inside)
-        ends = ["against", "for", "-2", "+2"] if name.startswith("deeplift") else ["0", "strongest"]
+        ends = ["against", "0", "for", "-2", "+2"] if name.startswith("deeplift") else ["0", "strongest"]
         assert all(e in inside for e in ends), (name, inside)
     titles = [t for t, _ in texts]
     assert "deeplift: why this move, not others" in titles and "gradcam: why this move, not others" in titles

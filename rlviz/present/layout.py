@@ -234,6 +234,8 @@ class FrameRenderer:
             text.add((rect.x, rect.y + bar_h + 8), left, fs, colormaps.LRP_AGAINST_RGB if panel.signed else MUTED)
             text.add((rect.x + rect.w, rect.y + bar_h + 8), right, fs,
                      colormaps.LRP_FOR_RGB if panel.signed else colormaps.SALIENCY_ACTOR_RGB, "ra")
+            if panel.signed:  # where the colour changes, as in LRP's legend
+                text.add((rect.x + rect.w // 2, rect.y + bar_h + 8), "0", fs, MUTED, "ma")
 
     def _bars_geometry(self) -> tuple[int, int, int, int]:
         """(top, row height, font size, rows shown) of the action bars. The strip holds, top
