@@ -258,6 +258,8 @@ def cmd_interactions(args: argparse.Namespace) -> int:
 def cmd_faithfulness(args: argparse.Namespace) -> int:
     from rlviz.present.assessment_reports import faithfulness_report, sanity_report
 
+    if args.replot:
+        return _replot_faithfulness(args)
     agent = _load(args)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     if methods is not None and "random" not in methods:
@@ -298,6 +300,16 @@ def _print_ranking(agent, report, cascade, invariance, out) -> None:
     checked = "" if cascade is not None else " (sanity flags: run with --sanity)"
     print(f"\nWhich method to trust for {agent.name}: ranked by (deletion + insertion AOPC) / 2 of the {report.output}{checked}")
     print(ranking_table(rows))
+
+
+def _replot_faithfulness(args: argparse.Namespace) -> int:
+    """--replot: redraw OUT/faithfulness.png from OUT/faithfulness.json, measuring nothing."""
+    from rlviz.present.faithfulness_figures import replot_flipping
+
+    if not args.out:
+        raise RlvizError("--replot redraws OUT/faithfulness.png from OUT/faithfulness.json; give the folder with --out")
+    print(f"wrote {replot_flipping(args.out)} (from {Path(args.out) / 'faithfulness.json'}, nothing measured)")
+    return 0
 
 
 def cmd_attribute(args: argparse.Namespace) -> int:
@@ -707,6 +719,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rank-output", choices=("logit", "prob", "value"), default="logit",
                    help="the explained output the final ranking and table use: the chosen action's logit (default), "
                         "its probability (fairer to contrastive METHOD@contrast maps), or the value")
+    p.add_argument("--replot", action="store_true", help="only redraw OUT/faithfulness.png from OUT/faithfulness.json (no measuring)")
     p.set_defaults(func=cmd_faithfulness)
 
     p = sub.add_parser("attribute", help="every explanation method on one frame, side by side (PNG; raw maps with --npz)",
