@@ -143,3 +143,13 @@ def test_a_video_with_method_panels_decodes(pong_agent, tmp_path):
     result = make_video(pong_agent, tmp_path / "m.mp4", frames=3, explain="lrp,integrated-gradients:steps=4",
                         size=(960, 540), title_cards=False, progress=False)
     assert read_video(result.path).shape == (3, 540, 960, 3)
+
+
+def test_cli_frame_with_an_unknown_method_is_one_line_and_exit_2(agent_dir, tmp_path, capsys):
+    from rlviz.cli import main
+
+    assert main(["frame", "--agent", str(agent_dir), "--explain", "integrated-gradients,deep-lift",
+                 "--out", str(tmp_path / "f.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown explanation(s) deep-lift" in err[0] and "deeplift" in err[0], err
+    assert not (tmp_path / "f.png").exists()
