@@ -81,6 +81,8 @@ def make_video(
     rewards, sudden changes of policy), each introduced by a caption card and slowed down at
     its key frame. ``captions`` adds plain-language captions at rewards and sharp value
     changes; ``title_cards`` adds a title card and an end card with take-aways.
+    ``explain``: panels, "saliency", "lrp", "interactions" or any registered method with its
+    options ("integrated-gradients:steps=16", "deeplift@contrast"; rlviz.present.method_panels).
     ``timeline`` writes the video's timeline as JSON (also in ``VideoResult.timeline``): per
     step its score, reward, lives, value, move and caption; the key moments; the cards' texts
     and durations; and the tally the cards read their numbers from.
