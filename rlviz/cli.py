@@ -12,6 +12,7 @@ from pathlib import Path
 from rlviz.util import cli_types
 from rlviz.util.errors import RlvizError
 from rlviz.util.safe_io import (
+    atomic_path,
     check_output_dir,
     check_output_file,
     output_lock,
@@ -67,6 +68,8 @@ def _load(args: argparse.Namespace):
 def cmd_import(args: argparse.Namespace) -> int:
     from rlviz.agents.importing import import_agent
 
+    if (Path(args.out) / "agent.json").exists() and not args.force:
+        raise RlvizError(f"{args.out} already holds an agent; choose another --out, or add --force to replace it")
     agent = import_agent(args.src, args.out, game=args.game, name=args.name, arch=args.arch, device=args.device,
                          **_pipeline_overrides(args))
     spec = agent.env_spec
@@ -96,6 +99,12 @@ OUTPUTS = {  # command -> {argument: file suffixes, None for any file, "dir" for
     "evaluate": {"json": None},
     "bench": {"json": None},
     "train": {"out": "dir"},
+    "import": {"out": "dir"},
+    "attribute": {"out": (".png",), "npz": (".npz",)},
+    "whatif": {"json": None, "video": (".mp4", ".gif")},
+    "report": {"out": "dir"},
+    "objects": {"out": (".png",), "json": None, "figure": (".png",), "boxes": (".png",)},
+    "summarize": {"out": "dir"},
 }
 AGENT_FILES = ("agent.json", "model.safetensors", "README.md")
 
@@ -332,8 +341,8 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         raise RlvizError(f"the episode ended before step {args.step}; choose a smaller --step")
     if args.npz:
         arrays = {m: attribute(agent, obs, m, target) for m in methods}
-        Path(args.npz).parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(args.npz, obs=obs, **arrays)
+        with atomic_path(args.npz) as tmp:
+            np.savez_compressed(tmp, obs=obs, **arrays)
         print(f"wrote {args.npz} ({', '.join(f'{m} {a.shape}' for m, a in arrays.items())})")
     maps = gallery_maps(agent, obs, methods, target)
     title = f"{agent.name}, step {args.step} (seed {args.seed}): what each method says (target: {target})"
@@ -440,7 +449,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     agent = _load(args)
     other = load_agent(args.compare, game=args.game, device=args.device) if args.compare else None
     agent_path = args.agent if Path(args.agent).is_dir() else None
-    out = Path(args.out) if args.out else Path("runs") / (f"report-{agent.name}" + (f"-vs-{other.name}" if other else ""))
+    if args.out:
+        out = Path(args.out)
+    else:  # made from agent metadata: one safe folder name inside runs/, checked before the work
+        out = Path("runs") / safe_name(f"report-{agent.name}" + (f"-vs-{other.name}" if other else ""))
+        _claim_output(args, out, "dir")
     result = make_report(
         agent, out, compare=other, frames=args.frames, episodes=args.episodes, seed=args.seed, methods=args.explain,
         all_actions=args.all_actions, key_moments=args.moments, agent_path=agent_path, figures=tuple(args.figures),
@@ -521,8 +534,7 @@ def cmd_objects(args: argparse.Namespace) -> int:
         f"{n} {s['policy']:.3g} / {s['value']:.3g}" for n, s in report["object_saliency"].items()))
     print(f"video default: {report['video_default']}")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+        write_text_atomic(args.json, json.dumps(report, indent=1) + "\n")
         print(f"wrote {args.json}")
     figure = args.figure or (str(Path(args.json).with_suffix(".png")) if args.json else None)
     if figure:
@@ -557,10 +569,6 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
     agent = _load(args)
     edit = parse_whatif_edit(args.edit, agent)  # refused here, before any episode is played
-    if args.video:
-        from rlviz.present.writer import check_output_path
-
-        check_output_path(args.video)
     result = what_if(agent, edit, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps,
                      saliency_frames=args.saliency_frames, objects=not args.no_objects, progress=not args.quiet,
                      json_path=args.json)
@@ -715,7 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, help="write the results (with 'aopc': {method: value, ..., 'random': value}) to this file")
     p.add_argument("--out", default=None, help="folder for faithfulness.json/png (and sanity.json/png)")
     p.add_argument("--sanity", action="store_true", help="also run the cascading-randomisation and input-invariance checks")
-    p.add_argument("--sanity-frames", type=int, default=None, help="frames the sanity checks use (default: --frames, at most 4)")
+    p.add_argument("--sanity-frames", type=cli_types.int_range(1), default=None, help="frames the sanity checks use (default: --frames, at most 4)")
     p.add_argument("--rank-output", choices=("logit", "prob", "value"), default="logit",
                    help="the explained output the final ranking and table use: the chosen action's logit (default), "
                         "its probability (fairer to contrastive METHOD@contrast maps), or the value")
@@ -725,8 +733,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("attribute", help="every explanation method on one frame, side by side (PNG; raw maps with --npz)",
                        description="Play the agent from a seeded reset to step T and draw each method's map over the frame the network sees.")
     _add_agent_args(p)
-    p.add_argument("--step", type=int, default=60, help="which agent step to explain (default 60)")
-    p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
+    p.add_argument("--step", type=cli_types.int_range(0), default=60, help="which agent step to explain (default 60)")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="reset seed (default 0)")
     p.add_argument("--methods", default="all", help="comma-separated methods (see 'rlviz methods'; default all)")
     p.add_argument("--target", default="action", help="action (default), value, contrast, or an action index")
     p.add_argument("--out", required=True, help="output .png file")
@@ -759,18 +767,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--view-edit", default=None, help="the same for view edits only (blank:..., remove:OBJECT or hint:...): the game is not changed; "
                                                       "remove:OBJECT paints that object with the background, e.g. remove:ball")
     p.add_argument("--list", action="store_true", help="list the edits of each game and exit")
-    p.add_argument("--episodes", type=int, default=3, help="episodes with and without the edit, seeds SEED, SEED+1, ... (default 3)")
-    p.add_argument("--seed", type=int, default=0, help="first episode's reset seed (default 0)")
+    p.add_argument("--episodes", type=cli_types.int_range(1), default=3, help="episodes with and without the edit, seeds SEED, SEED+1, ... (default 3)")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="first episode's reset seed (default 0)")
     p.add_argument("--max-steps", type=cli_types.int_range(1), default=None, help="cut each episode after this many steps")
-    p.add_argument("--saliency-frames", type=int, default=16, help="frames per run for the saliency comparison (0: skip; default 16)")
+    p.add_argument("--saliency-frames", type=cli_types.int_range(0), default=16, help="frames per run for the saliency comparison (0: skip; default 16)")
     p.add_argument("--no-objects", action="store_true", help="skip each method's object shares with and without the edit "
                                                              "(they need the agent's background, computed once and cached)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.add_argument("--video", default=None, help="also render the unedited and the edited game side by side (.mp4 or .gif)")
-    p.add_argument("--video-frames", type=int, default=300, help="steps in the video (default 300)")
-    p.add_argument("--video-start", type=int, default=0, help="play this many steps unseen before the video's first frame (default 0)")
+    p.add_argument("--video-frames", type=cli_types.int_range(1), default=300, help="steps in the video (default 300)")
+    p.add_argument("--video-start", type=cli_types.int_range(0), default=0, help="play this many steps unseen before the video's first frame (default 0)")
     p.add_argument("--size", default="1280x720", help="video size WIDTHxHEIGHT (default 1280x720)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (default: PyTorch's choice; 1 on a busy small machine)")
+    p.add_argument("--threads", type=cli_types.int_range(0), default=0, help="torch threads (default: PyTorch's choice; 1 on a busy small machine)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_whatif)
 
@@ -794,6 +802,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the agent folder to write, e.g. agents/NAME")
     p.add_argument("--game", default=None, help="the game it was trained on (e.g. SpaceInvaders, ALE/Pong-v5)")
     p.add_argument("--name", default=None, help="the agent's name (default: the folder name)")
+    p.add_argument("--force", action="store_true", help="replace the agent already in --out")
     p.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     _add_pipeline_args(p)
     p.set_defaults(func=cmd_import)
@@ -827,18 +836,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "index.html shows the timeline, each frame with its maps, a compared agent and the model card.")
     _add_agent_args(p)
     p.add_argument("--compare", default=None, metavar="AGENT", help="a second agent of the same game, explained on the same observations")
-    p.add_argument("--episodes", type=int, default=1, help="whole games to play, seeds SEED, SEED+1, ... (default 1)")
-    p.add_argument("--frames", type=int, default=None, help="stop after this many steps (default: play the games to the end)")
-    p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
+    p.add_argument("--episodes", type=cli_types.int_range(1), default=1, help="whole games to play, seeds SEED, SEED+1, ... (default 1)")
+    p.add_argument("--frames", type=cli_types.int_range(1), default=None, help="stop after this many steps (default: play the games to the end)")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="reset seed (default 0)")
     p.add_argument("--explain", default="saliency,lrp", help="comma-separated: saliency, lrp (default both)")
     p.add_argument("--all-actions", action="store_true", help="also an LRP map for every action, not only the chosen one and the value")
-    p.add_argument("--moments", type=int, default=8, help="key moments marked on the timeline (default 8)")
+    p.add_argument("--moments", type=cli_types.int_range(0), default=8, help="key moments marked on the timeline (default 8)")
     p.add_argument("--figures", action="append", default=[], metavar="DIR",
                    help="add the PNG figures in DIR (e.g. from rlviz faithfulness --out) to the Summary tab; repeatable")
     p.add_argument("--no-interactions", action="store_true", help="no region-pair figures on the Summary tab")
     p.add_argument("--no-objects", action="store_true", help="no objects layer (boxes, names and each map's top object shares; "
                                                             "they need the agent's background, computed once and cached)")
-    p.add_argument("--batch", type=int, default=8, help="frames explained together (default 8)")
+    p.add_argument("--batch", type=cli_types.int_range(1), default=8, help="frames explained together (default 8)")
     p.add_argument("--out", default=None, help="output folder (default runs/report-<agent>)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_report)
@@ -860,15 +869,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_agent_args(p)
     p.add_argument("--background", action="store_true", help="write the background (per-pixel median of greedy play) as a PNG to --out")
     p.add_argument("--out", default=None, help="PNG path for --background")
-    p.add_argument("--frames", type=int, default=10, help="frames of a greedy rollout to measure (default 10)")
-    p.add_argument("--seed", type=int, default=1, help="rollout seed (default 1)")
-    p.add_argument("--spacing", type=int, default=8, help="take every N-th step of the rollout (default 8)")
+    p.add_argument("--frames", type=cli_types.int_range(1), default=10, help="frames of a greedy rollout to measure (default 10)")
+    p.add_argument("--seed", type=cli_types.int_range(0), default=1, help="rollout seed (default 1)")
+    p.add_argument("--spacing", type=cli_types.int_range(1), default=8, help="take every N-th step of the rollout (default 8)")
     p.add_argument("--methods", default=None, help="comma-separated methods (default: the LRP composites, gradient-x-input, saliency)")
     p.add_argument("--json", default=None, help="write shares, object saliency and the video default to this JSON file")
     p.add_argument("--figure", default=None, help="figure PNG (default: the --json path with .png)")
     p.add_argument("--boxes", default=None, help="also write the rollout's first frame with its objects boxed and named (PNG)")
     p.add_argument("--no-aopc", action="store_true", help="skip the deletion/insertion AOPC (faster; the video default is then not measured)")
-    p.add_argument("--steps", type=int, default=1000, help="steps of greedy play for a new background (default 1000)")
+    p.add_argument("--steps", type=cli_types.int_range(1), default=1000, help="steps of greedy play for a new background (default 1000)")
     p.add_argument("--refresh", action="store_true", help="recompute the background even if it is cached")
     p.add_argument("--cache-dir", default="runs/cache/backgrounds", help="where backgrounds are cached (default runs/cache/backgrounds)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -881,8 +890,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="reset seed of the first episode (default 0)")
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="run episodes as Ray tasks: --ray starts a local Ray, --ray ADDRESS joins a cluster (needs pip install 'rlviz[ray]')")
-    p.add_argument("--examples", type=int, default=4, help="dataset examples kept per channel (default 4)")
-    p.add_argument("--per-layer", type=int, default=3, help="channels per layer in each attribution graph (default 3)")
+    p.add_argument("--examples", type=cli_types.int_range(1), default=4, help="dataset examples kept per channel (default 4)")
+    p.add_argument("--per-layer", type=cli_types.int_range(1), default=3, help="channels per layer in each attribution graph (default 3)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_summarize)
@@ -902,7 +911,7 @@ def _add_thread_options(sub: argparse._SubParsersAction) -> None:
     """Give every command that computes a --threads option (train and bench define their own)."""
     for p in sub.choices.values():
         if not any("--threads" in a.option_strings for a in p._actions):
-            p.add_argument("--threads", type=int, default=0,
+            p.add_argument("--threads", type=cli_types.int_range(0), default=0,
                            help="torch threads (default: PyTorch's choice, or OMP_NUM_THREADS when set)")
 
 

@@ -26,7 +26,7 @@ def main(folders: list[str]) -> None:
             sums = {k: z[k] for k in z.files}
         frames = sums["frames"]
         moves = [a for a in range(len(frames)) if frames[a] >= 20]
-        layers = sorted({k.split(".")[0] for k in sums if k.endswith(".act_sum")})
+        layers = sorted({k.split(".")[0] for k in sums if k.endswith(".act_sum") and k.startswith("conv")})  # conv layers: fc1 has 4-6 groups, so any top 5 overlaps
         for layer in layers:
             act, sq, count = sums[f"{layer}.act_sum"], sums[f"{layer}.act_sq_sum"], sums[f"{layer}.summit_count"]
             n = frames.sum()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,10 @@ import torch
 from rlviz.agents.agent import Agent
 from rlviz.agents.networks import NatureActorCritic
 from rlviz.play.envs import EnvSpec
+
+# Videos read the agent's background (rlviz.explain.objects): 16 steps of play, not 1000, for
+# every untrained test agent, in this process and in the CLI runs it starts.
+os.environ.setdefault("RLVIZ_BACKGROUND_STEPS", "16")
 
 PONG_ACTIONS = ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
 

@@ -221,9 +221,28 @@ def test_video_default_is_the_most_object_bound_map_not_less_faithful_than_today
         "gradient-x-input": {"share_on_objects": 0.95, "aopc_deletion": 0.5, "aopc_tolerance": 0.1},
         "saliency-actor": {"share_on_objects": 0.99, "aopc_deletion": 3.0, "aopc_tolerance": 0.1},
     }
-    assert choose_video_default(methods) == "lrp-epsilon-gamma-reference"  # saliency is no relevance panel
+    assert choose_video_default(methods, protocol="blur") == "lrp-epsilon-gamma-reference"  # saliency is no relevance panel
     methods["lrp-epsilon-gamma-reference"]["aopc_deletion"] = 0.8  # now clearly worse than today's
-    assert choose_video_default(methods) == "lrp-epsilon-gamma-box"
+    assert choose_video_default(methods, protocol="blur") == "lrp-epsilon-gamma-box"
+
+
+def test_video_default_reads_the_removal_protocol_it_is_asked_for() -> None:
+    """Numbers shaped like the 30-frame table: a background-relative map loses under blur removal
+    on one game and wins under background removal on all; the choice follows the protocol."""
+    def game(blur: float, removed: float) -> dict:
+        return {"lrp-epsilon-gamma-box": {"share_on_objects": 0.4, "aopc_deletion": 2.0, "aopc_tolerance": 0.0,
+                                          "aopc_deletion_background": 3.0, "aopc_tolerance_background": 0.0},
+                "deeplift-background": {"share_on_objects": 1.0, "aopc_deletion": blur, "aopc_tolerance": 0.1,
+                                        "aopc_deletion_background": removed, "aopc_tolerance_background": 0.1}}
+
+    games = [game(1.95, 3.5), game(1.5, 3.2)]
+    assert choose_video_default(games, protocol="blur") == "lrp-epsilon-gamma-box"  # 1.5 < 2.0 - 0.1 on one game
+    assert choose_video_default(games, protocol="background") == "deeplift-background"
+    assert choose_video_default(games) == "deeplift-background"  # the default protocol removes objects
+    games[1]["deeplift-background"]["aopc_deletion_background"] = 2.85  # 0.15 worse, beyond its 0.1 tolerance
+    assert choose_video_default(games) == "lrp-epsilon-gamma-box"
+    with pytest.raises(RlvizError, match="protocol"):
+        choose_video_default(games, protocol="noise")
 
 
 def test_strip_text_names_the_top_objects_in_words() -> None:
@@ -286,6 +305,6 @@ def test_video_default_over_several_games_must_pass_on_every_game() -> None:
         return {"lrp-epsilon-gamma-box": {"share_on_objects": 0.3, "aopc_deletion": 1.0, "aopc_tolerance": 0.0},
                 "lrp-epsilon-gamma-reference": {"share_on_objects": ref_share, "aopc_deletion": ref_aopc, "aopc_tolerance": 0.05}}
 
-    assert choose_video_default([game(1.0, 1.0), game(0.97, 1.0)]) == "lrp-epsilon-gamma-reference"
-    assert choose_video_default([game(1.0, 1.0), game(0.5, 1.0)]) == "lrp-epsilon-gamma-box"  # fails on one game
-    assert choose_video_default([game(1.0, 1.0), {}]) == VIDEO_DEFAULT  # a game without measurements
+    assert choose_video_default([game(1.0, 1.0), game(0.97, 1.0)], protocol="blur") == "lrp-epsilon-gamma-reference"
+    assert choose_video_default([game(1.0, 1.0), game(0.5, 1.0)], protocol="blur") == "lrp-epsilon-gamma-box"  # fails on one game
+    assert choose_video_default([game(1.0, 1.0), {}], protocol="blur") == VIDEO_DEFAULT  # a game without measurements

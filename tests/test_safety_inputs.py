@@ -240,6 +240,12 @@ BAD_ARGUMENTS = [
     ["train", "--out", "x", "--threads", "-1"], ["train", "--out", "x", "--checkpoint-every", "inf"],
     ["evaluate", "--max-steps", "0"], ["evaluate", "--episodes", "0"], ["frame", "--out", "x.png", "--step", "-2"],
     ["bench", "--memory", "1,x"], ["faithfulness", "--region", "0"],
+    ["attribute", "--out", "x.png", "--step", "-1"], ["attribute", "--out", "x.png", "--seed", "-3"],
+    ["whatif", "--episodes", "0"], ["whatif", "--video-frames", "0"], ["whatif", "--threads", "-1"],
+    ["report", "--frames", "0"], ["report", "--batch", "0"], ["report", "--episodes", "x"],
+    ["objects", "--frames", "0"], ["objects", "--spacing", "0"], ["objects", "--steps", "-5"],
+    ["summarize", "--out", "x", "--examples", "0"], ["summarize", "--out", "x", "--per-layer", "0"],
+    ["interactions", "--threads", "-2"],
 ]
 
 

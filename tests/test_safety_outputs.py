@@ -97,11 +97,21 @@ def _spy(monkeypatch, module, name: str) -> list:
     return calls
 
 
-@pytest.mark.parametrize("command", ["frame", "evaluate", "faithfulness", "interactions"])
+COMMANDS_WITH_OUTPUTS = ["frame", "evaluate", "faithfulness", "interactions", "attribute", "attribute-npz", "whatif",
+                         "whatif-video", "report", "objects", "objects-figure", "summarize", "import"]
+
+
+@pytest.mark.parametrize("command", COMMANDS_WITH_OUTPUTS)
 def test_an_unusable_output_is_refused_before_the_work(agent_dir, tmp_path, monkeypatch, capsys, command):
     import rlviz.agents.evaluate as evaluate_module
+    import rlviz.agents.importing as importing
+    import rlviz.assess.objects as objects
+    import rlviz.assess.summary_run as summary_run
+    import rlviz.assess.whatif as whatif
+    import rlviz.explain.registry as registry
     import rlviz.present.assessment_reports as reports
     import rlviz.present.interaction_report as interaction_report
+    import rlviz.present.report as report
     import rlviz.present.video as video
 
     folder = tmp_path / "a-folder.png"
@@ -113,12 +123,29 @@ def test_an_unusable_output_is_refused_before_the_work(agent_dir, tmp_path, monk
         "evaluate": ["evaluate", "--episodes", "1", "--json", str(folder), "--quiet"],
         "faithfulness": ["faithfulness", "--frames", "1", "--json", str(folder)],
         "interactions": ["interactions", "--out", str(a_file)],
+        "attribute": ["attribute", "--out", str(folder), "--methods", "gradient"],
+        "attribute-npz": ["attribute", "--out", str(tmp_path / "ok.png"), "--npz", str(a_file), "--methods", "gradient"],
+        "whatif": ["whatif", "--view-edit", "blank:0,0,10,10", "--json", str(folder), "--quiet"],
+        "whatif-video": ["whatif", "--view-edit", "blank:0,0,10,10", "--video", str(tmp_path / "v.avi"), "--quiet"],
+        "report": ["report", "--out", str(a_file), "--quiet"],
+        "objects": ["objects", "--json", str(folder), "--quiet"],
+        "objects-figure": ["objects", "--json", str(tmp_path / "ok.json"), "--figure", str(a_file), "--quiet"],
+        "summarize": ["summarize", "--out", str(a_file), "--quiet"],
+        "import": ["import", str(agent_dir / "model.safetensors"), "--out", str(a_file)],
     }[command]
     target = {"frame": (video, "render_still"), "evaluate": (evaluate_module, "evaluate"),
               "faithfulness": (reports, "faithfulness_report"),
-              "interactions": (interaction_report, "write_interaction_report")}[command]
+              "interactions": (interaction_report, "write_interaction_report"),
+              "attribute": (registry, "attribute"), "attribute-npz": (registry, "attribute"),
+              "whatif": (whatif, "what_if"), "whatif-video": (whatif, "what_if"),
+              "report": (report, "make_report"), "objects": (objects, "object_report"),
+              "objects-figure": (objects, "object_report"), "summarize": (summary_run, "summarize"),
+              "import": (importing, "import_agent")}[command]
     calls = _spy(monkeypatch, *target)
-    code, _, err = cli(capsys, argv[0], "--agent", str(agent_dir), *argv[1:])
+    if command == "import":  # import takes the file to read, not --agent
+        code, _, err = cli(capsys, *argv)
+    else:
+        code, _, err = cli(capsys, argv[0], "--agent", str(agent_dir), *argv[1:])
     assert code == 2 and not calls, err
     one_line_error(err)
 
@@ -208,3 +235,40 @@ def test_a_second_ctrl_c_while_the_video_is_finalised_is_held_off(tmp_path, caps
         pytest.fail("the second Ctrl-C interrupted the finalising of the video")
     assert len(read_video(out)) == 4
     assert "second Ctrl-C is ignored" in capsys.readouterr().err
+
+
+def test_a_crafted_agent_name_cannot_choose_where_the_default_report_goes(agent_dir, tmp_path, monkeypatch, capsys):
+    import rlviz.present.report as report
+
+    edit_agent_json(agent_dir, name="../../../../any/where/PWNED")
+    calls: list[Path] = []
+
+    def fake_report(agent, out, **kwargs):
+        calls.append(Path(out))
+        raise KeyboardInterrupt  # stop here: only where it would write matters
+
+    monkeypatch.setattr(report, "make_report", fake_report)
+    monkeypatch.chdir(tmp_path)
+    cli(capsys, "report", "--agent", str(agent_dir), "--frames", "1", "--quiet")
+    (out,) = calls
+    assert out.parent == Path("runs") and "/" not in out.name and not out.name.startswith(".")
+    assert (tmp_path / out).resolve().parent == (tmp_path / "runs").resolve()
+
+
+def test_import_onto_an_existing_agent_refuses_unless_forced(agent_dir, tmp_path, capsys):
+    import torch
+
+    from rlviz.agents.loading import load_agent
+
+    src = tmp_path / "weights.pt"
+    torch.save(load_agent(agent_dir).net.state_dict(), src)
+    out = tmp_path / "copy"
+    code, _, err = cli(capsys, "import", str(src), "--out", str(out), "--game", "Pong")
+    assert code == 0, err
+    before = (out / "agent.json").read_bytes()
+    code, _, err = cli(capsys, "import", str(src), "--out", str(out), "--game", "Pong", "--name", "other")
+    assert code == 2 and "already holds an agent" in one_line_error(err)
+    assert (out / "agent.json").read_bytes() == before
+    code, _, err = cli(capsys, "import", str(src), "--out", str(out), "--game", "Pong", "--name", "other", "--force")
+    assert code == 0, err
+    assert json.loads((out / "agent.json").read_text())["name"] == "other"

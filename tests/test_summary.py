@@ -17,6 +17,7 @@ from rlviz.assess.summary import (
     read_frames,
     summit_activation_counts,
 )
+from rlviz.assess.summary_dense import DenseGroups, DenseReadout
 
 
 def test_influence_is_max_over_space_of_one_input_channels_convolution_by_hand():
@@ -128,20 +129,29 @@ def _random_batches(n_batches, seed=0):
         actions = torch.randint(0, 2, (5,), generator=rng).tolist()
         contrib = torch.randn(5, 3, generator=rng)
         obs = (torch.rand(5, 1, 8, 8, generator=rng) * 255).to(torch.uint8).numpy()
-        yield _readout(a1, a2, actions, contrib), obs, b // 2, (np.arange(5) + 5 * b) * 20
+        r = _readout(a1, a2, actions, contrib)
+        r.relevance = [torch.rand(5, 2, 3, generator=rng), torch.rand(5, 3, 3, generator=rng)]
+        r.dense = DenseReadout(*(torch.randn(*shape, generator=rng) for shape in ((5, 2), (5, 2, 3), (5, 2, 3), (5, 2))))
+        r.dense_relevance = torch.rand(5, 2, 3, generator=rng)
+        yield r, obs, b // 2, (np.arange(5) + 5 * b) * 20
+
+
+GROUPS = DenseGroups("fc1", (0, 1, 1), ("a", "b"))
 
 
 def test_split_and_merged_in_order_equals_one_pass_exactly():
     _, layers = _tiny_layers()
-    whole = SummaryAccumulator(2, layers, examples_per_channel=3)
-    parts = [SummaryAccumulator(2, layers, examples_per_channel=3) for _ in range(3)]
+    whole = SummaryAccumulator(2, layers, examples_per_channel=3, dense=GROUPS)
+    parts = [SummaryAccumulator(2, layers, examples_per_channel=3, dense=GROUPS) for _ in range(3)]
     for k, (r, obs, ep, steps) in enumerate(_random_batches(6)):
         whole.add(r, obs, ep, steps)
         parts[ep].add(r, obs, ep, steps)
-    merged = SummaryAccumulator(2, layers, examples_per_channel=3)
+    merged = SummaryAccumulator(2, layers, examples_per_channel=3, dense=GROUPS)
     for p in parts:
         merged.merge(p)
+    assert {"conv2.relevance_where_sum", "fc1.contribution_sum", "conv2->fc1.path_sum"} <= set(whole.sums)
     for key in whole.sums:
+        assert whole.sums[key].any(), key
         np.testing.assert_allclose(merged.sums[key], whole.sums[key], rtol=1e-12, err_msg=key)
     key = lambda acc: [[[e.key() for e in lst] for lst in layer] for layer in acc.examples]
     assert key(merged) == key(whole)
@@ -214,3 +224,163 @@ def test_peak_words_name_a_third_a_row_or_a_column():
     assert peak_words([0, 0, 0.4, 0, 0, 0.3, 0, 0, 0.3]) == "usually peaks down the right side"
     assert peak_words([0.3, 0, 0, 0, 0, 0, 0, 0, 0.4]) == "usually peaks at the bottom right or top left"
     assert peak_words([1 / 9] * 9) == "peaks all over the screen"
+
+
+# -- fc1 groups and relevance places ---------------------------------------------------------------
+
+def _dense_net():
+    """An identity 1x1 'conv' (2 channels), fc1 (2 -> 3 units) and a 2-move head, set by hand."""
+    from rlviz.assess.summary_dense import dense_layer
+
+    net = nn.Module()
+    net.features = nn.Sequential(nn.Conv2d(2, 2, 1, bias=False), nn.ReLU(), nn.Flatten(), nn.Linear(2, 3, bias=False),
+                                 nn.ReLU())
+    head = nn.Linear(3, 2, bias=False)
+    with torch.no_grad():
+        net.features[0].weight.copy_(torch.eye(2)[:, :, None, None])
+        net.features[3].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]))
+        head.weight.copy_(torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]]))
+    forward = lambda x: (head(net.features(x)), None)
+    return net, forward, dense_layer(net)
+
+
+def test_fc1_units_join_the_move_their_centred_output_weight_favours_by_hand():
+    from rlviz.assess.summary_dense import group_units, output_weights
+
+    _, forward, (_, relu) = _dense_net()
+    w = output_weights(forward, relu, (2, 1, 1), 2)
+    # head rows [1, 0, 2] and [0, 1, 0], centred over the two moves
+    assert w.tolist() == [[0.5, -0.5, 1.0], [-0.5, 0.5, -1.0]]
+    groups = group_units(w, ["A", "B"])
+    assert groups.groups == (0, 1, 0) and groups.sizes().tolist() == [2, 1]
+    assert not relu._forward_hooks
+
+
+def test_fc1_group_readings_by_hand_and_paths_sum_to_the_conv_contribution():
+    from rlviz.assess.summary_dense import group_units, output_weights
+
+    net, forward, (linear, relu) = _dense_net()
+    groups = group_units(output_weights(forward, relu, (2, 1, 1), 2), ["A", "B"])
+    x = torch.tensor([3.0, 1.0]).reshape(1, 2, 1, 1)
+    r = read_frames(forward, conv_trunk(net), x, (linear, relu, groups))
+    # h = relu([3, 1, 3 - 1]) = [3, 1, 2]; logits [3 + 4, 1] -> move A; dT/dh = [0.5, -0.5, 1]
+    assert r.actions.tolist() == [0]
+    d = r.dense
+    assert d.activations.tolist() == [[2.5, 1.0]]  # group A = units 0, 2: (3 + 2) / 2; group B = unit 1
+    assert d.contributions.tolist() == [[3.5, -0.5]]  # 3 * 0.5 + 2 * 1; 1 * -0.5; sum = T = 7 - 4 = 3
+    assert d.influences.tolist() == [[[6.0, -1.0], [0.0, 1.0]]]  # t_u0 + t_u2 = [3, 0] + [3, -1]; t_u1 = [0, 1]
+    assert d.paths.tolist() == [[[4.5, -1.0], [0.0, -0.5]]]  # 0.5 [3, 0] + 1 [3, -1]; -0.5 [0, 1]
+    torch.testing.assert_close(d.paths.sum(1), r.contributions)  # = [4.5, -1.5], grad x activation of the conv
+    acc = SummaryAccumulator(2, conv_geometry(conv_trunk(net), (2, 1, 1)), dense=groups, top_influences=1)
+    acc.add(r, np.zeros((1, 2, 1, 1), np.uint8), 0, np.array([0]))
+    assert acc.mean_activation("fc1")[0].tolist() == [2.5, 1.0]
+    assert acc.mean_path()[0].tolist() == [[4.5, -1.0], [0.0, -0.5]]
+    assert acc.sums["conv1->fc1.topk_count"][0].tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
+def test_fc1_graph_ends_conv_to_group_to_move():
+    from rlviz.assess.summary import fc1_graph
+    from rlviz.assess.summary_dense import DenseGroups
+
+    _, layers = _tiny_layers()
+    acc = SummaryAccumulator(2, layers, dense=DenseGroups("fc1", (0, 1, 2, 2), ("A", "B", "C")))
+    acc.sums["frames"][:] = [2, 2]
+    acc.sums["fc1.contribution_sum"][1] = [0.4, -2.0, 3.0]  # move 1: group 2, then 0, then 1
+    acc.sums["conv2->fc1.path_sum"][1, :, 1] = [1.0, 0.0, 0.2]  # conv2 #1 pushes through group 0 most
+    acc.sums["conv2->fc1.path_sum"][1, :, 0] = [-1.0, 0.0, -1.0]  # conv2 #0 pushes through none
+    vertices, edges = fc1_graph(acc, 1, [1, 0], per_layer=2, edges_per_vertex=2)
+    assert [(v.layer, v.channel, v.score) for v in vertices] == [("fc1", 2, 1.5), ("fc1", 0, 0.2)]
+    assert [(e.source, e.target, e.weight) for e in edges] == [
+        (("conv2", 1), ("fc1", 0), 0.5), (("conv2", 1), ("fc1", 2), 0.1),
+        (("fc1", 2), "action", 1.5), (("fc1", 0), "action", 0.2)]
+    # three wanted, but group 1 holds the move back (-1 a frame): it is no vertex
+    assert [v.channel for v in fc1_graph(acc, 1, [1, 0], per_layer=3)[0]] == [2, 0]
+
+
+def test_relevance_place_of_a_one_by_one_net_is_its_peak_pixels_weighted_mean_by_hand():
+    from rlviz.assess.summary_relevance import relevance_moments
+
+    net = nn.Module()
+    net.features = nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU(), nn.Conv2d(2, 1, 1, bias=False), nn.ReLU())
+    with torch.no_grad():
+        net.features[0].weight.copy_(torch.tensor([1.0, -1.0]).reshape(2, 1, 1, 1))
+        net.features[0].bias.copy_(torch.tensor([0.0, 1.0]))  # channel 1 = 1 - x: fires through its bias alone
+        net.features[2].weight.copy_(torch.tensor([2.0, 0.5]).reshape(1, 2, 1, 1))
+    x = torch.zeros(1, 1, 8, 8)
+    x[0, 0, 2, 2], x[0, 0, 6, 4], x[0, 0, 0, 7] = 1.0, 0.95, 0.5
+    pairs = conv_trunk(net)
+    with torch.no_grad():
+        acts = [net.features[:2](x), net.features(x)]
+    moments, _ = relevance_moments(pairs, x, acts)
+    # channel 0 is x; its peak cells (>= 0.9) are (2, 2) and (6, 4), each relevant only to its own pixel
+    torch.testing.assert_close(moments[0][0, 0], torch.tensor([2 * 1 + 6 * 0.95, 2 * 1 + 4 * 0.95, 1.95]))
+    # channel 1 fires (1 on dark pixels) but its only weight on the screen is negative: z+ gives it no relevance
+    assert moments[0][0, 1].tolist() == [0.0, 0.0, 0.0]
+    # conv2 = 2 ch0 + 0.5 ch1: peak 2 at (2, 2), and 1.9 + 0.025 at (6, 4) is within 10%; the dark cells (0.5) are
+    # not. (2, 2) passes all of its 2 down to pixel (2, 2); (6, 4) passes 1.9 via channel 0, its 0.025 via
+    # channel 1 is lost at channel 1 (no positive input)
+    torch.testing.assert_close(moments[1][0, 0], torch.tensor([2 * 2 + 1.9 * 6, 2 * 2 + 1.9 * 4, 2 + 1.9]))
+    layers = conv_geometry(pairs, (1, 8, 8))
+    acc = SummaryAccumulator(1, layers)
+    acc.add(FrameReadout(acts, [influence_terms(acts[0], pairs[1][0])], torch.zeros(1, 1), torch.tensor([0]), moments),
+            np.zeros((1, 1, 8, 8), np.uint8), 0, np.array([0]))
+    np.testing.assert_allclose(acc.relevance_where("conv1")[0], [7.7 / 1.95, 5.8 / 1.95], rtol=1e-6)
+    np.testing.assert_allclose(acc.relevance_where("conv2")[0], [15.4 / 3.9, 11.6 / 3.9], rtol=1e-6)
+    assert np.isnan(acc.relevance_where("conv1")[1]).all()  # no relevance: no place
+
+
+def test_relevance_moments_equal_one_lrp_zplus_backward_pass_per_channel():
+    from rlviz.assess.summary_dense import DenseGroups, dense_layer
+    from rlviz.assess.summary_relevance import peak_cells, relevance_moments
+
+    torch.manual_seed(3)
+    net = nn.Module()
+    net.features = nn.Sequential(nn.Conv2d(2, 3, 3, stride=2), nn.ReLU(), nn.Conv2d(3, 4, 2), nn.ReLU(), nn.Flatten(),
+                                 nn.Linear(4 * 3 * 3, 5), nn.ReLU())
+    x = torch.rand(3, 2, 9, 9)
+    pairs = conv_trunk(net)
+    linear, _ = dense_layer(net)
+    with torch.no_grad():
+        for m in (net.features[0], net.features[2], linear):
+            m.bias.fill_(0.2)  # so that most units fire
+        acts = [net.features[:2](x), net.features[:4](x)]
+        hidden = net.features(x)
+    groups = DenseGroups("fc1", (0, 1, 0, 2, 1), ("a", "b", "c"))
+    moments, group_moments = relevance_moments(pairs, x, acts, (linear, hidden, groups.onehot()))
+    inputs = [x, *acts]  # the input of each layer
+    layers = [lambda a, c=c: torch.nn.functional.conv2d(a, c.weight.clamp_min(0), stride=c.stride) for c, _ in pairs]
+    layers.append(lambda a: a.flatten(1) @ linear.weight.clamp_min(0).T)
+
+    def lrp_zplus(relevance, top):  # the efficient form (DESIGN.md section 5): z = W+ a; s = R / z; R = a * (W+^T s)
+        for k in range(top, -1, -1):
+            a = inputs[k].clone().requires_grad_(True)
+            z = layers[k](a)
+            s = torch.where(z > 0, relevance / torch.where(z > 0, z, 1), 0).detach()
+            (c,) = torch.autograd.grad((z * s).sum(), a)
+            relevance = (a * c).detach()
+        return relevance.sum(1)  # [N, H, W], summed over the stacked frames
+
+    ys, xs = torch.meshgrid(torch.arange(9.0), torch.arange(9.0), indexing="ij")
+    checked = 0
+    for top, (top_act, got_all) in enumerate([(acts[0], moments[0]), (acts[1], moments[1]),
+                                              (hidden[:, :, None] * groups.onehot()[None], group_moments)]):
+        for c in range(got_all.shape[1]):
+            if top < 2:
+                start = torch.zeros_like(top_act)
+                start[:, c] = peak_cells(top_act)[:, c]
+            else:
+                start = top_act[:, :, c]
+            r = lrp_zplus(start, top)
+            expected = torch.stack([(r * ys).sum((1, 2)), (r * xs).sum((1, 2)), r.sum((1, 2))], dim=-1)
+            torch.testing.assert_close(got_all[:, c], expected, rtol=1e-5, atol=1e-5)
+            checked += int(expected[:, 2].gt(0).any())
+    assert checked >= 8  # most channels fired somewhere, so the comparison is not of zeros
+
+
+def test_dense_layer_is_fc1_of_the_nature_cnn_and_none_without_one():
+    from rlviz.agents.networks import NatureActorCritic
+    from rlviz.assess.summary_dense import dense_layer
+
+    linear, relu = dense_layer(NatureActorCritic(6))
+    assert (linear.in_features, linear.out_features) == (3136, 512) and isinstance(relu, nn.ReLU)
+    assert dense_layer(_tiny_layers()[0]) is None  # convs only: the summary stops at the last conv layer

@@ -78,6 +78,19 @@ def test_cli_writes_the_documented_json_and_a_figure_per_chosen_move(tmp_path):
         for v in entry["graph"]["vertices"]:
             assert 1 <= len(v["examples"]) <= 4 and all(0 <= e["step"] < 24 for e in v["examples"])
             assert abs(sum(v["peaks"]) - 1) < 1e-3
+            place = v["relevance_where"]  # optional field: where the pixels behind the channel's peak lie
+            assert place is None or all(0 <= c <= 83 for c in place)
+        # the graph continues through fc1's groups: conv3 -> fc1 group -> action
+        assert len(entry["fc1_groups"]) == len(doc["action_names"]) == len(doc["dense"]["groups"])
+        fc1 = entry["fc1_graph"]
+        assert 1 <= len(fc1["vertices"]) <= 3 and {v["layer"] for v in fc1["vertices"]} == {"fc1"}
+        assert all(v["score"] > 0 for v in fc1["vertices"][1:])  # beyond the strongest, only groups that push
+        groups = {f"fc1:{v['group']}" for v in fc1["vertices"]}
+        conv3 = {f"conv3:{v['channel']}" for v in entry["graph"]["vertices"] if v["layer"] == "conv3"}
+        assert {e["source"] for e in fc1["edges"] if e["target"] == "action"} == groups
+        assert all(e["source"] in conv3 and e["target"] in groups and e["weight"] > 0
+                   for e in fc1["edges"] if e["target"] != "action")
+    assert sum(g["units"] for g in doc["dense"]["groups"]) == doc["dense"]["units"] == 512
     with np.load(out / "aggregates.npz", allow_pickle=False) as sums:
         assert sums["frames"].sum() == 24
 

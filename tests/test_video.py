@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from rlviz.present.layout import compute_layout
+from rlviz.present.layout import MIN_TEXT, compute_layout
 from rlviz.present.video import make_video
 from rlviz.present.writer import VideoWriter, read_video
 from rlviz.util.errors import RlvizError
@@ -63,7 +63,7 @@ def drawn_sizes(monkeypatch) -> list[tuple[str, tuple[int, int, int, int], int]]
     return items
 
 
-@pytest.mark.parametrize("size", [(960, 540), (1280, 720), (1920, 1080)])
+@pytest.mark.parametrize("size", [(640, 360), (960, 540), (1280, 720), (1920, 1080)])
 @pytest.mark.parametrize("panels", [("saliency",), ("saliency", "lrp"), ("saliency", "lrp", "interactions")])
 def test_no_two_texts_overlap_and_none_is_small(size, panels, monkeypatch):
     """Every text of a busy frame (the static parts included) has its own place, and none is
@@ -71,9 +71,12 @@ def test_no_two_texts_overlap_and_none_is_small(size, panels, monkeypatch):
     from rlviz.present.layout import FrameRenderer, FrameView, Scales
 
     items = drawn_sizes(monkeypatch)
+    if size == (640, 360) and len(panels) == 3:  # 106 px panels: refused (test_a_size_too_small_for_its_text_is_refused)
+        return
     lay = compute_layout(*size, panels=panels)
-    renderer = FrameRenderer(lay, ["stay", "serve", "UP", "DOWN", "UP+serve", "DOWN+serve"], title="Pong: agent 'pong'",
-                             subtitle="PPO, 6M training steps, mean score +19.3", game="Pong", lives=True,
+    renderer = FrameRenderer(lay, ["stay", "serve", "UP", "DOWN", "UP+serve", "DOWN+serve"],
+                             title="SpaceInvaders: agent 'spaceinvaders'",  # the longest title of the bundled agents
+                             subtitle="PPO, 2.8M training steps, mean score +518.5", game="Pong", lives=True,
                              value_range=(-1.5, 2.0))
     rng = np.random.default_rng(0)
     rewards = np.zeros(200)
@@ -82,17 +85,30 @@ def test_no_two_texts_overlap_and_none_is_small(size, panels, monkeypatch):
                      value=-1.23, score=-12, actor=rng.random((84, 84)), critic=rng.random((84, 84)),
                      relevance=rng.standard_normal((84, 84)), pairs=[], value_history=list(rng.random(200)),
                      reward_history=list(rewards), lives_history=[3] * 150 + [2] * 50, points=(10, 21),
-                     caption="Its value estimate drops sharply: it expects to lose a point", lives=2)
+                     caption="Its value estimate drops sharply: it expects to lose a point", lives=2,
+                     object_lines={"saliency": "looks at: opponent's paddle 62%, agent's paddle 21%, ball 9%",
+                                   "lrp": "relevance on: opponent's paddle 62%, agent's paddle 21%, ball 9%",
+                                   "interactions": "1: opponent's paddle + agent's paddle"})
+    static = list(items)  # the titles, legends and headings, drawn once
+    assert static
     for n in (200, 110):  # a full chart, and one whose "now" is not yet at the right edge
-        items.clear()
+        items[:] = static
         view.step, view.value_history = n - 1, view.value_history[:n]
         view.reward_history, view.lives_history = view.reward_history[:n], view.lives_history[:n]
         renderer.render(view, Scales(actor=1.23e-4, critic=123.4, relevance=1.23e-5))
         check_texts(items, size, panels)
 
 
+def test_a_size_too_small_for_its_text_is_refused_in_one_line():
+    """At 640x360 three panels would be 106 px wide: their legends cannot hold MIN_TEXT px text."""
+    with pytest.raises(RlvizError, match=r"^at 640x360 each of 3 panels would be \d+ px wide.*fewer --explain methods$"):
+        compute_layout(640, 360, panels=("saliency", "lrp", "interactions"))
+    assert compute_layout(640, 360, panels=("saliency", "lrp")).panels["lrp"].w >= 150
+    assert compute_layout(960, 540, panels=("saliency", "lrp", "interactions")).panels["interactions"].w >= 150
+
+
 def check_texts(items, size, panels) -> None:
-    smallest = 14 * size[1] / 720
+    smallest = max(MIN_TEXT, 14 * size[1] / 720)  # 14 px at 720p, never under MIN_TEXT at small sizes
     for text, _, fs in items:
         assert fs >= smallest - 0.5, (text, fs, size)
     boxes = [(t, b) for t, b, _ in items]
@@ -107,7 +123,7 @@ def test_every_text_stays_inside_its_box(size, n_actions, monkeypatch):
     from rlviz.present.layout import FrameRenderer, FrameView, Scales
 
     boxes = drawn_text(monkeypatch)
-    lay = compute_layout(*size, panels=("saliency", "lrp", "interactions"))
+    lay = compute_layout(*size, panels=("saliency", "lrp") if size == (640, 360) else ("saliency", "lrp", "interactions"))
     names = FULL_ACTIONS[:n_actions]
     warning = "UNTRAINED network (random weights): the maps show what an untrained net reacts to"
     renderer = FrameRenderer(lay, names, title="spaceinvaders-early", subtitle="PPO, 10.0M steps", warning=warning)
@@ -142,12 +158,14 @@ def test_comparison_text_stays_in_its_agents_column(size, panels, monkeypatch):
     from rlviz.present.compare_layout import CompareRenderer
     from rlviz.present.layout import FrameView, Scales
 
-    boxes = drawn_text(monkeypatch)
+    items = drawn_sizes(monkeypatch)
     names = FULL_ACTIONS[:6]
     renderer = CompareRenderer(*size, ["pong-early (1.0M steps)", "pong (6.0M steps)"], [names, names], panels, "pong-early vs pong")
     view = FrameView(rgb=np.zeros((210, 160, 3), np.uint8), step=12345, action=5, probs=np.full(6, 1 / 6), value=-12.34,
                      score=-9999, actor=np.ones((84, 84)), critic=np.ones((84, 84)), relevance=np.ones((84, 84)), pairs=[])
     renderer.render([view, view], [Scales(), Scales()], ["", "game over"])
+    check_texts(items, size, panels)  # none under 14 px at 720p or MIN_TEXT px at any size, no two overlap
+    boxes = [(t, b) for t, b, _ in items]
     width, height = size
     per_column = [t for t in boxes if t[1][1] > renderer.header and t[0].startswith(("chose", "value", "game over"))]
     assert len(per_column) == 5
@@ -161,14 +179,16 @@ def test_comparison_text_stays_in_its_agents_column(size, panels, monkeypatch):
 def test_cards_keep_their_text_inside_the_frame(monkeypatch):
     from rlviz.present.cards import end_card, title_card, title_lines
 
-    boxes = drawn_text(monkeypatch)
+    items = drawn_sizes(monkeypatch)
     long = "The agent looked most at the bottom left while choosing, and at the top centre while judging. " * 3
     for width, height in [(640, 360), (1280, 720)]:
-        boxes.clear()
+        items.clear()
         title_card(width, height, title_lines(game="SpaceInvaders", agent="spaceinvaders", training="PPO, 10.0M steps",
                                               methods=("saliency", "lrp", "interactions"), score=1234))
         end_card(width, height, takeaways=[long, "Final score +1234 after 4000 moves."], rgb=np.zeros((210, 160, 3), np.uint8))
+        boxes = [(t, b) for t, b, _ in items]
         assert boxes and all(0 <= l and r <= width and 0 <= t and b <= height for _, (l, t, r, b) in boxes), (width, boxes)
+        assert all(fs >= max(MIN_TEXT, 14 * height / 720) - 0.5 for _, _, fs in items), (width, items)
 
 
 def test_layout_refuses_odd_sizes():

@@ -81,5 +81,10 @@ def test_whatif_video_has_the_cards_and_both_columns(pong_agent, tmp_path):
                               size=(640, 360), progress=False)
     assert video.frames == 2
     frames = [f for f in imageio.get_reader(video.path)]
-    assert len(frames) == 20 + 2 + 20  # title card (2 x 2.5 s at 4 fps), 2 game frames, end card
-    assert np.abs(frames[0].astype(int) - frames[21]).mean() > 5  # the card is not a game frame
+    shown = video.timeline["cards"]
+    assert [c["kind"] for c in shown] == ["title", "end"]
+    for c in shown:  # timed by their words like every other video's cards: 3 words a second, at least 2.5 s
+        assert c["seconds"] == max(2.5, c["words"] / 3) and c["words"] == sum(len(line.split()) for line in c["lines"])
+    title, end = (round(c["seconds"] * 4) for c in shown)
+    assert len(frames) == title + 2 + end
+    assert np.abs(frames[0].astype(int) - frames[title + 1]).mean() > 5  # the card is not a game frame

@@ -11,7 +11,12 @@ Per frame and conv layer the network's channels are read three ways:
   counts, per frame, the ``top_influences`` = 5 strongest inputs of each channel;
 * **contribution** of each channel of the last conv layer to the chosen move:
   gradient x activation of ``f_a - mean_b f_b`` (logits or Q-values) summed over space. The
-  mean is subtracted because adding a constant to every logit changes nothing the agent does.
+  mean is subtracted because adding a constant to every logit changes nothing the agent does;
+* **relevance place** of every channel: the moments of its LRP-z+ relevance on the screen
+  (``rlviz.assess.summary_relevance``);
+* **fc1 groups** (when the net has a dense layer after the convs): fc1's units grouped by the
+  move they push, read as activations, influence from the last conv layer, and contributions
+  (``rlviz.assess.summary_dense``); the attribution graph then runs conv -> fc1 group -> move.
 
 Everything is added per chosen action into running sums of fixed size
 (:class:`SummaryAccumulator`); dataset examples are a bounded top-k per channel. Two
@@ -28,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rlviz.assess.summary_dense import DenseGroups, DenseReadout, read_dense
+from rlviz.assess.summary_relevance import relevance_moments
 from rlviz.util.errors import RlvizError
 
 SUMMIT_ACTIVATION_MASS = 0.03  # Summit's activation-matrices notebook, "prob mass" method
@@ -117,14 +124,22 @@ class FrameReadout:
     influences: list[torch.Tensor]  # per consecutive pair (l, l+1): [N, C_{l+1}, C_l]
     contributions: torch.Tensor  # [N, C_last]: gradient x activation of f_a - mean f for the chosen a
     actions: torch.Tensor  # [N] int64, the chosen (greedy) actions
+    relevance: list[torch.Tensor] | None = None  # per conv layer [N, C, 3]: sum y R, sum x R, sum R
+    dense: DenseReadout | None = None  # fc1's groups, when the summary reads them
+    dense_relevance: torch.Tensor | None = None  # [N, G, 3], as ``relevance`` for fc1's groups
 
 
-def read_frames(forward, pairs: list[tuple[nn.Conv2d, nn.Module]], x: torch.Tensor) -> FrameReadout:
-    """Run ``forward`` (float obs -> (logits, value)) once with hooks on the trunk's ReLUs and
-    one gradient for the last layer's contributions; hooks are removed afterwards and no
-    parameter gradient is touched."""
+def read_frames(forward, pairs: list[tuple[nn.Conv2d, nn.Module]], x: torch.Tensor,
+                dense: tuple[nn.Linear, nn.Module, DenseGroups] | None = None) -> FrameReadout:
+    """Run ``forward`` (float obs -> (logits, value)) once with hooks on the trunk's ReLUs (and
+    fc1's, given ``dense`` = (fc1, its ReLU, groups)), one gradient for the contributions and one
+    forward pass of LRP-z+ moments for the relevance places; hooks are removed afterwards and no parameter
+    gradient is touched."""
     acts: list[torch.Tensor] = []
+    hidden: list[torch.Tensor] = []
     handles = [relu.register_forward_hook(lambda _m, _i, out: acts.append(out)) for _, relu in pairs]
+    if dense is not None:
+        handles.append(dense[1].register_forward_hook(lambda _m, _i, out: hidden.append(out)))
     try:
         with torch.enable_grad():
             logits, _ = forward(x.detach())
@@ -132,17 +147,26 @@ def read_frames(forward, pairs: list[tuple[nn.Conv2d, nn.Module]], x: torch.Tens
             actions = logits.argmax(dim=-1)
             centred = logits - logits.mean(dim=-1, keepdim=True)
             target = centred.gather(1, actions[:, None]).sum()
-            (grad,) = torch.autograd.grad(target, last)
+            grads = torch.autograd.grad(target, [last, *hidden[:1]], allow_unused=True)
     finally:
         for h in handles:
             h.remove()
-    if len(acts) != len(pairs):
+    if len(acts) != len(pairs) or (dense is not None and len(hidden) != 1):
         raise RlvizError("a trunk ReLU ran more or fewer times than once per forward pass; summaries need a plain trunk")
     with torch.no_grad():
         acts = [a.detach() for a in acts]
-        contributions = (grad * acts[-1]).sum(dim=(2, 3))
+        contributions = (grads[0] * acts[-1]).sum(dim=(2, 3))
         influences = [influence_terms(acts[k], pairs[k + 1][0]) for k in range(len(pairs) - 1)]
-    return FrameReadout(acts, influences, contributions.detach(), actions.detach())
+        dense_readout = dense_moments = None
+        if dense is not None:
+            h = hidden[0].detach()
+            grad_h = torch.zeros_like(h) if grads[1] is None else grads[1].detach()
+            onehot = dense[2].onehot().to(h.device)
+            dense_readout = read_dense(acts[-1], h, grad_h, dense[0], onehot)
+            moments, dense_moments = relevance_moments(pairs, x, acts, (dense[0], h, onehot))
+        else:
+            moments, _ = relevance_moments(pairs, x, acts)
+    return FrameReadout(acts, influences, contributions.detach(), actions.detach(), moments, dense_readout, dense_moments)
 
 
 @dataclass
@@ -201,6 +225,7 @@ class SummaryAccumulator:
     examples_per_channel: int = 4
     activation_mass: float = SUMMIT_ACTIVATION_MASS
     top_influences: int = SUMMIT_TOP_INFLUENCES
+    dense: DenseGroups | None = None  # fc1's unit groups, or None to stop at the conv layers
     sums: dict[str, np.ndarray] = field(default_factory=dict)
     examples: list[list[list[Example]]] = field(default_factory=list)  # [layer][channel] -> top-k
 
@@ -216,10 +241,18 @@ class SummaryAccumulator:
             self.sums[f"{g.name}.summit_count"] = np.zeros((a, c))
             self.sums[f"{g.name}.where_sum"] = np.zeros((a, c, 3))  # sum of A*y, A*x, A (obs pixels)
             self.sums[f"{g.name}.peak_regions"] = np.zeros((a, c, 9))  # spatial max, by screen third of its place
+            self.sums[f"{g.name}.relevance_where_sum"] = np.zeros((a, c, 3))  # sum of R*y, R*x, R (LRP-z+ on the input)
         for lo, hi in zip(self.layers, self.layers[1:]):
             self.sums[f"{lo.name}->{hi.name}.influence_sum"] = np.zeros((a, hi.channels, lo.channels))
             self.sums[f"{lo.name}->{hi.name}.topk_count"] = np.zeros((a, hi.channels, lo.channels))
         self.sums[f"{self.layers[-1].name}.contribution_sum"] = np.zeros((a, self.layers[-1].channels))
+        if self.dense is not None:
+            d, g, c = self.dense.name, self.dense.n_groups, self.layers[-1].channels
+            for key in ("act_sum", "act_sq_sum", "summit_count", "contribution_sum"):
+                self.sums[f"{d}.{key}"] = np.zeros((a, g))
+            self.sums[f"{d}.relevance_where_sum"] = np.zeros((a, g, 3))
+            for key in ("influence_sum", "topk_count", "path_sum"):
+                self.sums[f"{self.layers[-1].name}->{d}.{key}"] = np.zeros((a, g, c))
         self.examples = [[[] for _ in range(g.channels)] for g in self.layers]
 
     # -- adding frames -------------------------------------------------------------------------
@@ -247,11 +280,30 @@ class SummaryAccumulator:
             self._add_examples(g, act, maxima, lists, obs, episode, steps)
         for lo, hi, infl in zip(self.layers, self.layers[1:], readout.influences):
             self.sums[f"{lo.name}->{hi.name}.influence_sum"] += per_action(infl)
-            k = min(self.top_influences, lo.channels)
-            top = torch.topk(infl, k, dim=2).indices
-            onehot = torch.zeros_like(infl).scatter_(2, top, 1.0)
-            self.sums[f"{lo.name}->{hi.name}.topk_count"] += per_action(onehot)
+            self.sums[f"{lo.name}->{hi.name}.topk_count"] += per_action(self._top_inputs(infl))
         self.sums[f"{self.layers[-1].name}.contribution_sum"] += per_action(readout.contributions)
+        if readout.relevance is not None:
+            for g, moments in zip(self.layers, readout.relevance):
+                self.sums[f"{g.name}.relevance_where_sum"] += per_action(moments)
+        if self.dense is not None:
+            if readout.dense is None:
+                raise RlvizError("this summary reads fc1's groups but the frames were read without them")
+            d, r, last = self.dense.name, readout.dense, self.layers[-1].name
+            self.sums[f"{d}.act_sum"] += per_action(r.activations)
+            self.sums[f"{d}.act_sq_sum"] += per_action(r.activations.double() ** 2)
+            self.sums[f"{d}.summit_count"] += per_action(summit_activation_counts(r.activations, self.activation_mass))
+            self.sums[f"{d}.contribution_sum"] += per_action(r.contributions)
+            self.sums[f"{last}->{d}.influence_sum"] += per_action(r.influences)
+            self.sums[f"{last}->{d}.topk_count"] += per_action(self._top_inputs(r.influences))
+            self.sums[f"{last}->{d}.path_sum"] += per_action(r.paths)
+            if readout.dense_relevance is not None:
+                self.sums[f"{d}.relevance_where_sum"] += per_action(readout.dense_relevance)
+
+    def _top_inputs(self, infl: torch.Tensor) -> torch.Tensor:
+        """[N, C_out, C_in] 0/1: Summit's ``top_influences`` strongest inputs of each output."""
+        k = min(self.top_influences, infl.shape[2])
+        top = torch.topk(infl, k, dim=2).indices
+        return torch.zeros_like(infl).scatter_(2, top, 1.0)
 
     @staticmethod
     def _peak_regions(g: ConvGeometry, act: torch.Tensor, maxima: torch.Tensor) -> torch.Tensor:
@@ -288,7 +340,8 @@ class SummaryAccumulator:
     # -- reducing ------------------------------------------------------------------------------
     def merge(self, other: SummaryAccumulator) -> SummaryAccumulator:
         """Add ``other`` into this one (sums add; examples keep the top-k of both)."""
-        if other.n_actions != self.n_actions or [g.name for g in other.layers] != [g.name for g in self.layers]:
+        if (other.n_actions != self.n_actions or [g.name for g in other.layers] != [g.name for g in self.layers]
+                or other.dense != self.dense):
             raise RlvizError("cannot merge summaries of different networks")
         for key, value in other.sums.items():
             self.sums[key] += value
@@ -345,9 +398,39 @@ class SummaryAccumulator:
         """[A, C_hi, C_lo]: share of frames with action a on which i was among j's top inputs (Summit)."""
         return self.sums[f"{lo}->{hi}.topk_count"] / np.maximum(self.sums["frames"], 1)[:, None, None]
 
-    def mean_contribution(self) -> np.ndarray:
-        """[A, C_last]: mean gradient x activation of f_a - mean f over the frames with action a."""
-        return self.sums[f"{self.layers[-1].name}.contribution_sum"] / np.maximum(self.sums["frames"], 1)[:, None]
+    def mean_contribution(self, layer: str | None = None) -> np.ndarray:
+        """[A, C]: mean gradient x activation of f_a - mean f over the frames with action a, of the
+        last conv layer's channels (default) or of fc1's groups (``layer`` = the dense layer's name)."""
+        layer = self.layers[-1].name if layer is None else layer
+        return self.sums[f"{layer}.contribution_sum"] / np.maximum(self.sums["frames"], 1)[:, None]
+
+    def mean_path(self) -> np.ndarray:
+        """[A, G, C_last]: mean push of last-layer channel i towards move a through fc1 group G
+        (summed over G it is ``mean_contribution()``)."""
+        d = self.dense.name
+        return self.sums[f"{self.layers[-1].name}->{d}.path_sum"] / np.maximum(self.sums["frames"], 1)[:, None, None]
+
+    def relevance_where(self, layer: str, action: int | None = None) -> np.ndarray:
+        """[C, 2] (y, x): where on the screen (observation pixels) each channel's relevance
+        lies on the frames with ``action`` (all frames if None): the relevance-weighted mean
+        place (LRP-z+ from its activation, ``rlviz.assess.summary_relevance``); NaN where the channel
+        never fired there."""
+        w = self.sums[f"{layer}.relevance_where_sum"]
+        w = w.sum(0) if action is None else w[action]
+        mass = w[:, 2:3]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            place = np.where(mass > 0, w[:, :2] / np.where(mass > 0, mass, 1), np.nan)
+        h, wd = self.screen
+        off = (place[:, 0] < 0) | (place[:, 0] > h - 1) | (place[:, 1] < 0) | (place[:, 1] > wd - 1)
+        place[off] = np.nan
+        return place
+
+    @property
+    def screen(self) -> tuple[int, int]:
+        """(height, width) of the observation, from the first layer's geometry."""
+        g = self.layers[0]
+        side = lambda n: g.jump * (n - 1) + g.receptive_field
+        return side(g.grid[0]), side(g.grid[1])
 
 
 @dataclass(frozen=True)
@@ -361,8 +444,11 @@ class GraphVertex:
 class GraphEdge:
     source: tuple[str, int]
     target: tuple[str, int] | str  # ("conv3", 12) or "action"
-    weight: float  # mean contribution (into the action) or share of frames as a top input (Summit)
-    strength: float  # mean contribution (into the action) or mean influence max_xy (X_i * K_ji)
+    weight: float  # mean contribution (into the action), share of frames as a top input (Summit), or
+    #                mean push through an fc1 group (conv -> fc1)
+    strength: float  # mean contribution (into the action) or mean influence (max_xy (X_i * K_ji); into fc1:
+    #                  sum over the group's active units of t_ui)
+    frequency: float | None = None  # conv -> fc1 only: share of frames as one of the group's top inputs
 
 
 def attribution_graph(acc: SummaryAccumulator, action: int, per_layer: int = 3, edges_per_vertex: int = 2
@@ -389,4 +475,31 @@ def attribution_graph(acc: SummaryAccumulator, action: int, per_layer: int = 3, 
             edges += [GraphEdge((lo, i), (hi, j), float(freq[j, i]), float(influence[j, i]))
                       for i in ranked if freq[j, i] > 0]
         above = chosen
+    return vertices, edges
+
+
+def fc1_graph(acc: SummaryAccumulator, action: int, conv_top: list[int], per_layer: int = 3,
+              edges_per_vertex: int = 2) -> tuple[list[GraphVertex], list[GraphEdge]]:
+    """The end of the attribution graph through fc1: the ``per_layer`` groups of fc1 units with
+    the largest mean contribution to the move, those that push it (at least the strongest one;
+    vertex score, also the group -> action edge), and
+    from each last-layer channel in ``conv_top`` edges to the ``edges_per_vertex`` chosen groups
+    through which it pushes the move hardest (weight: its mean push through the group, positive
+    ones only; strength: its mean influence on the group; frequency: Summit's top-input count)."""
+    if acc.dense is None:
+        raise RlvizError("this summary has no fc1 groups (the network has no dense layer after its convs)")
+    d, last = acc.dense.name, acc.layers[-1].name
+    contrib = acc.mean_contribution(d)[action]
+    ranked = [int(g) for g in np.argsort(-contrib, kind="stable")[:per_layer]]
+    chosen = [g for g in ranked if contrib[g] > 0] or ranked[:1]  # groups that push the move (at least one)
+    vertices = [GraphVertex(d, g, float(contrib[g])) for g in chosen]
+    path = acc.mean_path()[action]  # [G, C]
+    influence = acc.sums[f"{last}->{d}.influence_sum"][action] / max(acc.sums["frames"][action], 1)
+    freq = acc.sums[f"{last}->{d}.topk_count"][action] / max(acc.sums["frames"][action], 1)
+    edges = []
+    for i in conv_top:
+        ranked = sorted(chosen, key=lambda g: (-path[g, i], g))[:edges_per_vertex]
+        edges += [GraphEdge((last, i), (d, g), float(path[g, i]), float(influence[g, i]), float(freq[g, i]))
+                  for g in ranked if path[g, i] > 0]
+    edges += [GraphEdge((d, g), "action", float(contrib[g]), float(contrib[g])) for g in chosen]
     return vertices, edges

@@ -29,6 +29,7 @@ from rlviz.assess.summary import (
     conv_trunk,
     read_frames,
 )
+from rlviz.assess.summary_dense import dense_layer, group_units, output_weights
 from rlviz.play.rollout import env_for, play
 from rlviz.util.errors import RlvizError
 
@@ -59,9 +60,21 @@ def _torch_threads(n: int):
         torch.set_num_threads(old)
 
 
+def dense_reading(agent: Agent):
+    """(fc1, its ReLU, its unit groups) of the agent's network, or None without a dense layer."""
+    found = dense_layer(agent.net)
+    if found is None:
+        return None
+    linear, relu = found
+    weights = output_weights(agent.forward, relu, agent.env_spec.obs_shape, agent.n_actions, agent.device)
+    return linear, relu, group_units(weights, list(agent.action_names))
+
+
 def new_accumulator(agent: Agent, examples_per_channel: int = 4) -> SummaryAccumulator:
     layers = conv_geometry(conv_trunk(agent.net), agent.env_spec.obs_shape)
-    return SummaryAccumulator(agent.n_actions, layers, examples_per_channel=examples_per_channel)
+    dense = dense_reading(agent)
+    return SummaryAccumulator(agent.n_actions, layers, examples_per_channel=examples_per_channel,
+                              dense=None if dense is None else dense[2])
 
 
 def summarize_episode(agent: Agent, episode: int, *, seed: int = 0, frames_per_episode: int | None = None,
@@ -70,6 +83,7 @@ def summarize_episode(agent: Agent, episode: int, *, seed: int = 0, frames_per_e
     """Play episode ``episode`` greedily from reset(seed=seed + episode) and aggregate its frames;
     returns the accumulator and the episode's score. Keeps at most ``batch`` observations."""
     pairs = conv_trunk(agent.net)
+    dense = dense_reading(agent)
     acc = new_accumulator(agent, examples_per_channel)
     env = env_for(agent, render_mode=None)
     score = 0.0
@@ -80,7 +94,7 @@ def summarize_episode(agent: Agent, episode: int, *, seed: int = 0, frames_per_e
         if not obs_buf:
             return
         obs = np.stack(obs_buf)
-        readout = read_frames(agent.forward, pairs, to_float_obs(obs, agent.device))
+        readout = read_frames(agent.forward, pairs, to_float_obs(obs, agent.device), dense)
         acc.add(readout, obs, episode, np.asarray(steps))
         obs_buf.clear()
         steps.clear()

@@ -43,6 +43,7 @@ from rlviz.assess.whatif_objects import (
 from rlviz.play.edits import Edit, edited_env, original_env
 from rlviz.play.envs import as_uint8_stack
 from rlviz.util.errors import RlvizError
+from rlviz.util.safe_io import write_text_atomic
 
 SAMPLE_EVERY = 8  # steps between the frames kept for the saliency comparison
 
@@ -254,6 +255,5 @@ def what_if(
             result.object_shares = object_share_shift(agent, ref_obs, edited_obs, background, same_observations=view,
                                                       methods=methods, maps=maps)
     if json_path is not None:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(result.to_json() + "\n")
+        write_text_atomic(json_path, result.to_json() + "\n")
     return result

@@ -9,6 +9,7 @@ from rlviz.present import colormaps
 from rlviz.present.layout import (
     BACKGROUND,
     CHOSEN_BAR,
+    MIN_TEXT,
     MUTED,
     PANEL_EDGE,
     FrameView,
@@ -63,9 +64,11 @@ class CompareRenderer:
         if "interactions" in self.panels:
             legend += "   white boxes: regions it combines"
         size = self.fs - 1
-        while size > 10 and text_size(legend, size)[0] > self.width - 2 * self.margin:
+        while size > MIN_TEXT and text_size(legend, size)[0] > self.width - 2 * self.margin:
             size -= 1
-        text.add((self.width // 2, self.height - self.margin // 2), legend, size, MUTED, "md")
+        lines = [legend] if text_size(legend, size)[0] <= self.width - 2 * self.margin else legend.split("   ", 1)
+        for k, line in enumerate(reversed(lines)):  # two lines where one would be under MIN_TEXT px
+            text.add((self.width // 2, self.height - self.margin // 2 - k * (size + 4)), line, size, MUTED, "md")
         return text.draw(canvas)
 
     def render(self, views: list[FrameView | None], scales: list[Scales], finished: list[str]) -> np.ndarray:

@@ -18,6 +18,14 @@ _SHOOTER = {"NOOP": "stay", "FIRE": "shoot", "RIGHTFIRE": "RIGHT+shoot", "LEFTFI
 ACTION_LABELS: dict[str, dict[str, str]] = {"Pong": _PONG, "Breakout": _BREAKOUT, "SpaceInvaders": _SHOOTER}
 GENERIC = {"NOOP": "stay", "FIRE": "fire"}
 
+# Moves that act alike, named by what they do. Pong's FIRE only serves, and the serve comes
+# by itself: FIRE acts as "stay" and RIGHTFIRE as "UP"; Breakout's FIRE only launches the
+# ball once a life. Counting them apart made "serve" Pong's favourite move.
+MOVE_GROUPS: dict[str, dict[str, str]] = {
+    "Pong": {"NOOP": "stay", "FIRE": "stay", "RIGHT": "UP", "RIGHTFIRE": "UP", "LEFT": "DOWN", "LEFTFIRE": "DOWN"},
+    "Breakout": {"NOOP": "stay", "FIRE": "stay", "RIGHT": "RIGHT", "LEFT": "LEFT"},
+}
+
 REWARD_NOUNS = {"Pong": "point"}  # what one reward is called; "reward" elsewhere
 
 
@@ -46,3 +54,23 @@ def score_text(game: str, score: float, won: float, lost: float) -> str:
     if game == "Pong":
         return f"points: agent {won:g}, opponent {lost:g}"
     return f"score: {score:g}"
+
+
+def move_shares(game: str, action_names: list[str], actions) -> list[tuple[str, float]]:
+    """(what the moves do, share of the steps) for the agent's moves, most frequent first;
+    moves that act alike in this game (:data:`MOVE_GROUPS`) count as one."""
+    groups = MOVE_GROUPS.get(game, {})
+    labels = action_labels(game, action_names)
+    counts: dict[str, int] = {}
+    for a in actions:
+        name = groups.get(action_names[int(a)], labels[int(a)])
+        counts[name] = counts.get(name, 0) + 1
+    total = sum(counts.values())
+    return sorted(((n, c / total) for n, c in counts.items()), key=lambda item: -item[1]) if total else []
+
+
+def moves_sentence(shares: list[tuple[str, float]], most: int = 3, minimum: float = 0.05) -> str:
+    """'Moves: stay 61%, UP 24%, DOWN 15%.' (up to ``most`` kinds, each at least ``minimum``; few
+    words, as the end card holds at most 35)."""
+    shown = [f"{n} {100 * p:.0f}%" for n, p in shares[:most] if p >= minimum] or [f"{n} {100 * p:.0f}%" for n, p in shares[:1]]
+    return f"Moves: {', '.join(shown)}."

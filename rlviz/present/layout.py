@@ -23,6 +23,8 @@ PANEL_EDGE = (70, 74, 90)
 MUTED = (160, 165, 180)
 HIGHLIGHT = (250, 250, 250)
 CHOSEN_BAR = (0, 158, 115)  # Okabe-Ito bluish green
+MIN_TEXT = 12  # px: no text is drawn smaller, at any size (14 px and up at 720p)
+MIN_PANEL_W = 150  # px: the narrowest game panel whose legend still reads at MIN_TEXT (short wording)
 MIN_ROW = 14  # px: the smallest action-bar row whose label still reads
 MIN_CHART = 40  # px: the smallest value chart
 
@@ -34,6 +36,7 @@ PANEL_TITLES = {
 
 
 SHORT_TITLES = {"lrp": "Pushed it to this move (red) / against (violet)", "interactions": "Regions it combines now"}
+TINY_TITLES = {"lrp": "For (red) / against (violet)", "interactions": "Regions it combines"}  # narrow panels
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,11 @@ class Layout:
     titles: dict[str, Rect]
     legends: dict[str, Rect]
     strip: Rect
+    objects: dict[str, Rect] = field(default_factory=dict)  # the line under a legend naming the map's objects
 
     def rects(self) -> list[Rect]:
-        return [self.header, self.strip, *self.panels.values(), *self.titles.values(), *self.legends.values()]
+        return [self.header, self.strip, *self.panels.values(), *self.titles.values(), *self.legends.values(),
+                *self.objects.values()]
 
 
 def compute_layout(width: int = 1280, height: int = 720, panels: tuple[str, ...] = ("saliency",)) -> Layout:
@@ -70,25 +75,43 @@ def compute_layout(width: int = 1280, height: int = 720, panels: tuple[str, ...]
     margin = max(12, width // 64)
     header_h = max(40, height // 13)
     title_h = max(24, height // 24)
-    legend_h = max(44, height // 11)
+    legend_h = max(56, height // 11)  # a colour bar and two lines of at least MIN_TEXT + 2 and MIN_TEXT px
+    caption_h = max(14, height // 40) + 14  # the caption line under the legends (FrameRenderer.fs + 2, 8 px up)
     strip_w = max(260, width // 4)
-    avail_h = height - header_h - title_h - legend_h - 2 * margin
     avail_w = width - strip_w - (len(panels) + 2) * margin
-    scale = min(avail_h / 210, avail_w / len(panels) / 160)
-    pw, ph = int(160 * scale) // 2 * 2, int(210 * scale) // 2 * 2
+
+    def panel_width(rows_h: int) -> tuple[float, int, int]:
+        avail_h = height - header_h - title_h - legend_h - rows_h - caption_h - margin
+        scale = min(avail_h / 210, avail_w / len(panels) / 160)
+        return scale, int(160 * scale) // 2 * 2, int(210 * scale) // 2 * 2
+
+    # two lines of object names under each legend, where the panels stay wide enough for text;
+    # at small sizes (640x360) the object lines are left out rather than the text shrunk
+    objects_h = 2 * (max(14, height // 40) + 4) + 4
+    scale, pw, ph = panel_width(objects_h)
+    if pw < MIN_PANEL_W:
+        objects_h = 0
+        scale, pw, ph = panel_width(0)
+    if pw < MIN_PANEL_W:
+        raise RlvizError(
+            f"at {width}x{height} each of {len(panels)} panels would be {pw} px wide, too narrow for text of at least "
+            f"{MIN_TEXT} px under it; use a larger --size (e.g. 1280x720) or fewer --explain methods"
+        )
     used = len(panels) * pw + (len(panels) - 1) * margin
     x0 = margin + max(0, (width - strip_w - 2 * margin - used) // 2)
     y_title = header_h + margin // 2
     y_panel = y_title + title_h
-    boxes, titles, legends = {}, {}, {}
+    boxes, titles, legends, objects = {}, {}, {}, {}
     for k, name in enumerate(panels):
         x = x0 + k * (pw + margin)
         titles[name] = Rect(x, y_title, pw, title_h)
         boxes[name] = Rect(x, y_panel, pw, ph)
         legends[name] = Rect(x, y_panel + ph + margin // 2, pw, legend_h)
+        if objects_h:
+            objects[name] = Rect(x, y_panel + ph + margin // 2 + legend_h, pw, objects_h)
     strip_x = width - strip_w - margin
     strip = Rect(strip_x, header_h + margin // 2, strip_w, height - header_h - margin - margin // 2)
-    return Layout(width, height, Rect(0, 0, width, header_h), boxes, titles, legends, strip)
+    return Layout(width, height, Rect(0, 0, width, header_h), boxes, titles, legends, strip, objects)
 
 
 @dataclass
@@ -112,6 +135,7 @@ class FrameView:
     lives_history: Sequence[int] = field(default_factory=list)  # lives left after each step, up to this one
     points: tuple[float, float] | None = None  # points won and lost so far in this game
     q_values: np.ndarray | None = None  # a Q-network's Q-values: the strip shows them, not a one-hot "100%"
+    object_lines: dict[str, str] = field(default_factory=dict)  # panel -> "looks at: ball 62%, ..." (object_words)
     method_maps: dict[str, np.ndarray] | None = None  # method panel -> its 84x84 map (rlviz.present.method_panels)
 
 
@@ -136,8 +160,27 @@ def pairs_panel(rgb: np.ndarray, pairs: list, width: int, height: int, max_stren
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
 
+INTERACTIONS_KEY = "White boxes: two places the agent's decision mixes; thicker = stronger; drawn only where both sit on objects"
+INTERACTIONS_KEY_SHORT = "White boxes: places it mixes, on objects; thicker = stronger"
+
+
+def _first_fitting(options: Sequence[str], size: int, width: int) -> str:
+    """The first wording that fits ``width`` at ``size`` px, else the last (shortest) one."""
+    return next((o for o in options if text_size(o, size)[0] <= width), options[-1])
+
+
+def _wrap_lines(text: str, size: int, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and text_size(f"{lines[-1]} {word}", size)[0] <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
 def _fit_text(text: str, size: int, width: int) -> tuple[str, int]:
-    while size > 11 and text_size(text, size)[0] > width:
+    while size > MIN_TEXT and text_size(text, size)[0] > width:
         size -= 1
     return text, size
 
@@ -181,17 +224,27 @@ class FrameRenderer:
         x = max(12, lay.width // 64)
         text.add((x, hy), title, size, anchor="lm")
         tw = text_size(title, size)[0]
-        if subtitle:
-            text.add((x + tw + 20, hy), subtitle, max(12, size * 2 // 3), MUTED, "lm")
+        if subtitle:  # beside the title, left of the step counter; its last parts go where it does not fit
+            room = lay.width - x - tw - 20 - text_size("step 000000", self.fs)[0] - 32
+            parts, ssize = subtitle.split(", "), max(MIN_TEXT, size * 2 // 3)
+            while len(parts) > 1 and text_size(", ".join(parts), ssize)[0] > room:
+                parts.pop()
+            label, ssize = _fit_text(", ".join(parts), ssize, room)
+            if text_size(label, ssize)[0] <= room:
+                text.add((x + tw + 20, hy), label, ssize, MUTED, "lm")
         if warning:  # left of the step counter (drawn per frame at the right)
             room = lay.width - x - text_size("step 000000", self.fs)[0] - 40
             label, wsize = _fit_text(warning, max(12, lay.header.h // 4), room)
             text.add((x, int(lay.header.h * 0.8)), label, wsize, (240, 200, 60), "lm")
         for name, rect in lay.titles.items():
             size = max(13, rect.h * 2 // 3)
-            label, tsize = _fit_text(PANEL_TITLES.get(name) or _method_title(name), size, rect.w)
-            if tsize < size * 0.8 and (short := SHORT_TITLES.get(name) or _method_short_title(name)):  # too cramped:
-                label, tsize = _fit_text(short, size, rect.w)  # the short wording reads better
+            options = [PANEL_TITLES.get(name) or _method_title(name), SHORT_TITLES.get(name) or _method_short_title(name),
+                       TINY_TITLES.get(name)]
+            options = [o for o in options if o]
+            for label in options:  # too cramped: a shorter wording reads better than smaller text
+                label, tsize = _fit_text(label, size, rect.w)
+                if tsize >= size * 0.8 and text_size(label, tsize)[0] <= rect.w:
+                    break
             text.add((rect.x + rect.w // 2, rect.y + rect.h // 2), label, tsize, anchor="mm")
         for name, rect in lay.panels.items():
             cv2.rectangle(canvas, (rect.x - 2, rect.y - 2), (rect.x + rect.w + 1, rect.y + rect.h + 1), PANEL_EDGE, 1)
@@ -208,23 +261,36 @@ class FrameRenderer:
         return text.draw(canvas)
 
     def _legend(self, canvas: np.ndarray, text: TextLayer, name: str, rect: Rect) -> None:
-        fs = max(12, rect.h // 4)
+        """A panel's colour key. Where a panel is narrow (small sizes, many panels) the
+        wording gets shorter instead of the text smaller than MIN_TEXT."""
+        fs = max(MIN_TEXT + 2, rect.h // 4)
         bar_h = max(8, rect.h // 6)
         if name == "saliency":
             half = (rect.w - 10) // 2
-            for k, (kind, label) in enumerate((("actor", "fill: choosing a move"), ("critic", "lines: judging chances"))):
+            labels = ("fill: choosing a move", "lines: value estimate")
+            if any(text_size(label, fs - 2)[0] > half for label in labels):  # both short, never one of each
+                labels = ("fill: choice", "lines: value")
+            for k, kind in enumerate(("actor", "critic")):
                 x = rect.x + k * (half + 10)
                 canvas[rect.y + 4 : rect.y + 4 + bar_h, x : x + half] = colormaps.colour_bar(half, bar_h, kind)
-                label, size = _fit_text(label, fs, half)
+                label, size = _fit_text(labels[k], fs, half)
                 text.add((x, rect.y + bar_h + 8), label, size, MUTED)
         elif name == "interactions":
-            text.add((rect.x, rect.y + 4), "White boxes: two places the agent's", fs, MUTED)
-            text.add((rect.x, rect.y + 6 + fs), "decision mixes; thicker = stronger", fs, MUTED)
+            lines = _wrap_lines(INTERACTIONS_KEY, fs, rect.w)
+            if 4 + len(lines) * (fs + 2) > rect.h:
+                lines = _wrap_lines(INTERACTIONS_KEY_SHORT, fs, rect.w)
+            for k, line in enumerate(lines):
+                text.add((rect.x, rect.y + 4 + k * (fs + 2)), line, fs, MUTED)
         elif name == "lrp":
             canvas[rect.y + 4 : rect.y + 4 + bar_h, rect.x : rect.x + rect.w] = colormaps.colour_bar(rect.w, bar_h, "diverging")
-            text.add((rect.x, rect.y + bar_h + 8), "against the move", fs, colormaps.LRP_AGAINST_RGB)
-            text.add((rect.x + rect.w, rect.y + bar_h + 8), "for the move", fs, colormaps.LRP_FOR_RGB, "ra")
-            text.add((rect.x + rect.w // 2, rect.y + bar_h + 8), "0", fs, MUTED, "ma")
+            y = rect.y + bar_h + 8
+            room = rect.w - text_size("0", fs)[0] - 24
+            ends = ("against the move", "for the move")
+            if text_size(ends[0], fs)[0] + text_size(ends[1], fs)[0] > room:
+                ends = ("against", "for")
+            text.add((rect.x, y), ends[0], fs, colormaps.LRP_AGAINST_RGB)
+            text.add((rect.x + rect.w, y), ends[1], fs, colormaps.LRP_FOR_RGB, "ra")
+            text.add((rect.x + rect.w // 2, y), "0", fs, MUTED, "ma")
         elif (panel := _method_panel(name)) is not None:  # any registered method: LRP's or the actor's colours
             kind = "diverging" if panel.signed else "actor"
             canvas[rect.y + 4 : rect.y + 4 + bar_h, rect.x : rect.x + rect.w] = colormaps.colour_bar(rect.w, bar_h, kind)
@@ -247,7 +313,7 @@ class FrameRenderer:
         top = s.y + fs + 16
         budget = s.h - (8 * fs + 62) - MIN_CHART  # height left for the bars
         shown = max(1, min(len(self.action_names), budget // MIN_ROW))
-        row = min(30, budget // shown, max(MIN_ROW, (s.h // 2 - fs - 24) // shown))
+        row = min(30, fs + 8, budget // shown, max(MIN_ROW, (s.h // 2 - fs - 24) // shown))  # rest: the chart
         return top, row, fs, shown
 
     def _value_top(self) -> int:
@@ -275,12 +341,13 @@ class FrameRenderer:
     def _draw_legend_values(self, text: TextLayer, scales: Scales) -> None:
         for name, items in self.legend_values(scales).items():
             rect = self.layout.legends[name]
-            fs = max(12, rect.h // 4)
+            fs = max(MIN_TEXT + 2, rect.h // 4)  # its numbers are 2 px smaller
             y = rect.y + max(8, rect.h // 6) + 8 + fs + 2
             if name == "saliency":
                 half = (rect.w - 10) // 2
-                for k, item in enumerate(items):
-                    text.add((rect.x + k * (half + 10), y), item, fs - 2, MUTED)
+                for k, item in enumerate(items):  # narrow: "score .016" for "scores move .016"
+                    short = item.replace("scores move ", "score ").replace("value moves ", "value ")
+                    text.add((rect.x + k * (half + 10), y), _first_fitting((item, short), fs - 2, half), fs - 2, MUTED)
             else:
                 text.add((rect.x, y), items[0], fs - 2, MUTED)
                 room = rect.w - text_size(items[0], fs - 2)[0] - text_size(items[2], fs - 2)[0] - 16
@@ -307,6 +374,7 @@ class FrameRenderer:
                 image = game
             frame[rect.y : rect.y + rect.h, rect.x : rect.x + rect.w] = image
         self._draw_legend_values(text, scales)
+        self._draw_object_lines(text, view)
         self._draw_bars(frame, text, view)
         self._draw_value(frame, text, view)
         fs = self.fs
@@ -317,10 +385,31 @@ class FrameRenderer:
             text.add((lay.strip.x // 2, lay.height - 8), caption, size, HIGHLIGHT, "md")
         return text.draw(frame)
 
+    def _draw_object_lines(self, text: TextLayer, view: FrameView) -> None:
+        """Each panel's object line in its rows under the legend, at the strip's size less 2
+        (never under 14 px at 720p): on one row where it fits, else wrapped after a comma onto
+        a second row; objects that fit on neither are left out from the end."""
+        size = max(round(14 * self.layout.height / 720), self.fs - 2)
+        for name, line in view.object_lines.items():
+            rect = self.layout.objects.get(name)
+            if rect is None or not line:
+                continue
+            rows: list[str] = []
+            for item in line.split(", "):
+                joined = f"{rows[-1]}, {item}" if rows else item
+                if rows and text_size(joined + ",", size)[0] <= rect.w:
+                    rows[-1] = joined
+                elif text_size(item + ",", size)[0] <= rect.w and len(rows) < 2:
+                    rows.append(item)
+                else:
+                    break
+            for k, row in enumerate(rows):
+                text.add((rect.x, rect.y + 2 + k * (size + 4)), row + ("," if k < len(rows) - 1 else ""), size, HIGHLIGHT)
+
     def _draw_bars(self, frame: np.ndarray, text: TextLayer, view: FrameView) -> None:
         s = self.layout.strip
         top, row, fs, shown = self._bars_geometry()
-        label_fs = min(fs, row - 2)
+        label_fs = max(MIN_TEXT, min(fs, row - 2))
         label_w = min(s.w // 2, max(text_size(n, label_fs)[0] for n in self.action_names) + 12)
         bar_x, bar_w = s.x + label_w, s.w - label_w - 56
         q = None if view.q_values is None else np.asarray(view.q_values, np.float64)
@@ -346,7 +435,7 @@ class FrameRenderer:
                 label = "best" if q[i] == best else f"{q[i] - best:+.2f}"
             else:
                 label = f"{100 * p:.0f}%"
-            text.add((bar_x + bar_w + 6, y + row // 2), label, label_fs - 1, MUTED, "lm")
+            text.add((bar_x + bar_w + 6, y + row // 2), label, max(MIN_TEXT, label_fs - 1), MUTED, "lm")
         y = top + row * shown + 6
         text.add((s.x, y), f"chose {self.action_names[view.action]}", fs, HIGHLIGHT)
         lives = f"   lives left: {view.lives}" if view.lives > 0 else ""

@@ -1,19 +1,34 @@
 """Writing a summary (``rlviz summarize``): summary.json, aggregates.npz and one figure per move.
 
-``summary.json`` (schema ``rlviz.summary/1``)::
+``summary.json`` (schema ``rlviz.summary/1``; fields marked * were added later and are optional:
+a reader of the first version ignores them, a reader of these must allow them to be absent)::
 
     agent, game, action_names, episodes, frames_per_episode, seed, returns, frames,
     frames_per_action {name: n}, workers, seconds,
     layers: [{name, channels, grid [h, w], receptive_field, jump}]       # conv layers, in order
-    rules: {activation_mass, top_influences, contribution}            # the counting rules used
+    rules: {activation_mass, top_influences, contribution,
+            relevance_place*, fc1_grouping*}                           # the counting rules used
+    dense*: {name "fc1", units, groups: [{group, label, units}]} | null  # fc1's unit groups
     actions: {name: {                                                  # moves chosen at least once
         frames,
         top_channels: {layer: [{channel, selectivity, mean_activation, summit_frequency,
-                                where [y, x]}]},   # the layer's most selective channels for the move
+                                where [y, x], relevance_where* [y, x] | null}]},
+                                                   # the layer's most selective channels for the move
         graph: {vertices: [{layer, channel, score, mean_activation, selectivity, where [y, x], peaks [9],
+                            relevance_where* [y, x] | null,
                             examples: [{episode, step, activation, box [x0, y0, x1, y1]}]}],
                 edges: [{source "conv2:5", target "conv3:11" | "action", weight, strength}]},
+        fc1_groups*: [{group, label, units, contribution, mean_activation, selectivity,
+                       relevance_where [y, x] | null}],                 # every group, on this move
+        fc1_graph*: {vertices: [{layer "fc1", group, label, units, score, mean_activation, selectivity,
+                                 relevance_where}],
+                     edges: [{source "conv3:11", target "fc1:2", weight, strength, frequency},
+                             {source "fc1:2", target "action", weight, strength}]},
         figure: "graph_UP.png"}}
+
+``graph`` is the conv part of the attribution graph, as in the first version (its last layer's
+edges go straight to the action); ``fc1_graph`` continues it through fc1: from the same last-layer
+vertices to the groups of fc1 units, and from the groups to the action. The figure draws both.
 
 ``selectivity`` is (mean spatial max when the move was chosen - mean over all frames) / std over
 all frames; ``summit_frequency`` the share of the move's frames on which Summit's mass rule
@@ -22,7 +37,15 @@ where it fires on those frames and ``peaks`` the share of its spatial maxima in 
 screen (3 x 3, row-major from the top left); an edge's ``weight`` is the share of the move's
 frames on which the source was among the target's top inputs (into the action: the mean
 contribution) and ``strength`` the mean influence max_xy (X_i * K_ji); vertex ``score`` is the mean contribution to the move (last
-layer) or how often it was among the top inputs of the vertices above, summed. Every running
+layer) or how often it was among the top inputs of the vertices above, summed.
+``relevance_where`` is where on the screen (observation pixels, y then x) the pixels that excite
+the channel lie, on average over the move's frames: the mean place weighted by excitatory
+gradient x input (``rlviz.assess.summary_relevance``); null for a channel that never fired. An
+fc1 group (``rlviz.assess.summary_dense``) holds the units that push move ``label`` hardest;
+its ``contribution``/``score`` is its mean push (gradient x activation) towards the move, a
+conv -> fc1 edge's ``weight`` the channel's mean push through the group (positive ones only),
+``strength`` its mean influence on the group's active units and ``frequency`` Summit's count of
+it among the group's 5 strongest inputs. Every running
 sum is in ``aggregates.npz`` (plain arrays, ``np.load(..., allow_pickle=False)``), so summaries of
 more episodes can be added to it. A step is counted within its episode from the reset.
 """
@@ -32,16 +55,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from rlviz.assess.summary import SummaryAccumulator, attribution_graph
+from rlviz.assess.summary import SummaryAccumulator, attribution_graph, fc1_graph
 from rlviz.assess.summary_run import SummaryResult
+from rlviz.present.faithfulness_figures import save_png
 from rlviz.present.summary_figures import VertexView, draw_attribution_graph, peak_words
+from rlviz.util.safe_io import atomic_path, write_text_atomic
 
 
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+
+
+def _place(place: np.ndarray) -> list[float] | None:
+    return None if not np.isfinite(place).all() else [round(float(v), 2) for v in place]
 
 
 def _vertex_json(acc: SummaryAccumulator, action: int, layer: str, channel: int, score: float) -> dict:
@@ -53,6 +81,7 @@ def _vertex_json(acc: SummaryAccumulator, action: int, layer: str, channel: int,
         "mean_activation": round(float(acc.mean_activation(layer)[action, channel]), 6),
         "selectivity": round(float(acc.selectivity(layer)[action, channel]), 4),
         "where": [round(float(y), 2), round(float(x), 2)],
+        "relevance_where": _place(acc.relevance_where(layer, action)[channel]),
         "peaks": [round(float(v), 4) for v in acc.peak_regions(layer)[action, channel]],
         "examples": [{"episode": e.episode, "step": e.step, "activation": round(e.activation, 6),
                       "box": list(geo.box(e.y, e.x))} for e in acc.examples[li][channel]],
@@ -74,7 +103,14 @@ def summary_json(result: SummaryResult, per_layer: int = 3, top_channels: int = 
         "layers": [{"name": g.name, "channels": g.channels, "grid": list(g.grid),
                     "receptive_field": g.receptive_field, "jump": g.jump} for g in acc.layers],
         "rules": {"activation_mass": acc.activation_mass, "top_influences": acc.top_influences,
-                  "contribution": "gradient x activation of f_a - mean_b f_b, summed over space"},
+                  "contribution": "gradient x activation of f_a - mean_b f_b, summed over space",
+                  "relevance_place": "mean place weighted by excitatory gradient x input (negative weights zeroed, "
+                                     "ReLU gates of the real pass)",
+                  "fc1_grouping": "each fc1 unit joins the move its centred output weight favours most"},
+        "dense": None if acc.dense is None else {
+            "name": acc.dense.name, "units": acc.dense.units,
+            "groups": [{"group": g, "label": label, "units": int(n)}
+                       for g, (label, n) in enumerate(zip(acc.dense.labels, acc.dense.sizes()))]},
         "actions": {},
     }
     for a, name in enumerate(names):
@@ -87,7 +123,8 @@ def summary_json(result: SummaryResult, per_layer: int = 3, top_channels: int = 
             tops[g.name] = [{"channel": int(c), "selectivity": round(float(sel[c]), 4),
                              "mean_activation": round(float(acc.mean_activation(g.name)[a, c]), 6),
                              "summit_frequency": round(float(acc.summit_frequency(g.name)[a, c]), 4),
-                             "where": [round(float(v), 2) for v in where[c]]}
+                             "where": [round(float(v), 2) for v in where[c]],
+                             "relevance_where": _place(acc.relevance_where(g.name, a)[c])}
                             for c in np.argsort(-sel, kind="stable")[:top_channels]]
         vertices, edges = attribution_graph(acc, a, per_layer=per_layer)
         out["actions"][name] = {
@@ -100,7 +137,35 @@ def summary_json(result: SummaryResult, per_layer: int = 3, top_channels: int = 
             },
             "figure": f"graph_{_safe(name)}.png",
         }
+        if acc.dense is not None:
+            out["actions"][name].update(_fc1_json(acc, a, [v.channel for v in vertices if v.layer == acc.layers[-1].name],
+                                                  per_layer))
     return out
+
+
+def _fc1_json(acc: SummaryAccumulator, action: int, conv_top: list[int], per_layer: int) -> dict:
+    """``fc1_groups`` and ``fc1_graph`` of one move (see the module docstring)."""
+    d = acc.dense
+    contrib, act = acc.mean_contribution(d.name)[action], acc.mean_activation(d.name)[action]
+    sel, places, sizes = acc.selectivity(d.name)[action], acc.relevance_where(d.name, action), d.sizes()
+
+    def group(g: int) -> dict:
+        return {"group": g, "label": d.labels[g], "units": int(sizes[g]), "contribution": round(float(contrib[g]), 6),
+                "mean_activation": round(float(act[g]), 6), "selectivity": round(float(sel[g]), 4),
+                "relevance_where": _place(places[g])}
+
+    vertices, edges = fc1_graph(acc, action, conv_top, per_layer=per_layer)
+    return {
+        "fc1_groups": [group(g) for g in range(d.n_groups)],
+        "fc1_graph": {
+            "vertices": [{"layer": d.name, **{k: v for k, v in group(v.channel).items() if k != "contribution"},
+                          "score": round(v.score, 6)} for v in vertices],
+            "edges": [{"source": f"{e.source[0]}:{e.source[1]}",
+                       "target": e.target if isinstance(e.target, str) else f"{e.target[0]}:{e.target[1]}",
+                       "weight": round(e.weight, 6), "strength": round(e.strength, 6),
+                       **({} if e.frequency is None else {"frequency": round(e.frequency, 4)})} for e in edges],
+        },
+    }
 
 
 def overall_peaks(acc: SummaryAccumulator, layer: str, channel: int) -> np.ndarray:
@@ -121,18 +186,41 @@ def graph_figure(result: SummaryResult, doc: dict, action_name: str) -> np.ndarr
         li = names.index(v["layer"])
         examples = acc.examples[li][v["channel"]]
         rows[f"{v['layer']}:{v['channel']}"] = (li, len(columns[li]))
+        place = v.get("relevance_where")
         columns[li].append(VertexView(
             li, f"{v['layer']} #{v['channel']}", peak_words(list(overall_peaks(acc, v["layer"], v["channel"]))),
             [e.frame for e in examples], [ex["box"] for ex in v["examples"]],
-            [f"game {e.episode + 1}, step {e.step}" for e in examples]))
+            [f"game {e.episode + 1}, step {e.step}" for e in examples], None if place is None else tuple(place)))
+    graph_edges = list(entry["graph"]["edges"])
+    if "fc1_graph" in entry:  # the conv graph continues through fc1: its edges to the action are replaced
+        graph_edges = [e for e in graph_edges if e["target"] != "action"]
+        columns.append([])
+        last = f"{names[-1]}:"
+        for v in entry["fc1_graph"]["vertices"]:
+            rows[f"{v['layer']}:{v['group']}"] = (len(names), len(columns[-1]))
+            feeder = [e["source"] for e in entry["fc1_graph"]["edges"] if e["target"] == f"{v['layer']}:{v['group']}"]
+            source = int((feeder[0] if feeder else next(k for k in rows if k.startswith(last))).split(":")[1])
+            frames = acc.examples[len(names) - 1][source][:1]
+            place = v.get("relevance_where")
+            columns[-1].append(VertexView(
+                len(names), f"fc1: the {v['label']} units", f"{v['units']} units that push {v['label']} most",
+                [e.frame for e in frames], [None] * len(frames), ["ring: its input's place"] * len(frames),
+                None if place is None else tuple(place),
+                [f"push to {action_name}:", f"{v['score']:+.2f} (mean)", f"active: {v['mean_activation']:.2f}"]))
+        graph_edges += entry["fc1_graph"]["edges"]
     edges = []
-    by_kind: dict[bool, float] = {}
-    for e in entry["graph"]["edges"]:
-        by_kind[e["target"] == "action"] = max(by_kind.get(e["target"] == "action", 0.0), abs(e["strength"]))
-    for e in entry["graph"]["edges"]:
-        to_action = e["target"] == "action"
-        weight = abs(e["strength"]) / by_kind[to_action] if by_kind[to_action] > 0 else 0.0
-        edges.append((rows[e["source"]], None if to_action else rows[e["target"]], weight))
+    kinds = {"action": 0.0, "fc1": 0.0, "conv": 0.0}
+
+    def kind(e: dict) -> str:
+        return "action" if e["target"] == "action" else "fc1" if "frequency" in e else "conv"
+
+    for e in graph_edges:  # conv -> conv by influence, conv -> fc1 by push, into the move by push
+        value = abs(e["strength"]) if kind(e) == "conv" else abs(e["weight"])
+        kinds[kind(e)] = max(kinds[kind(e)], value)
+    for e in graph_edges:
+        value = abs(e["strength"]) if kind(e) == "conv" else abs(e["weight"])
+        weight = value / kinds[kind(e)] if kinds[kind(e)] > 0 else 0.0
+        edges.append((rows[e["source"]], None if kind(e) == "action" else rows[e["target"]], weight))
     total = int(acc.frames().sum())
     games = "game" if result.episodes == 1 else "games"
     seeds = f"seed {result.seed}" if result.episodes == 1 else f"seeds {result.seed}..{result.seed + result.episodes - 1}"
@@ -147,10 +235,11 @@ def write_summary(result: SummaryResult, out: str | Path, per_layer: int = 3) ->
     out.mkdir(parents=True, exist_ok=True)
     doc = summary_json(result, per_layer=per_layer)
     paths = [out / "summary.json", out / "aggregates.npz"]
-    paths[0].write_text(json.dumps(doc, indent=1))
-    np.savez_compressed(paths[1], **{k.replace("->", "_to_"): v for k, v in result.accumulator.sums.items()})
+    write_text_atomic(paths[0], json.dumps(doc, indent=1))  # each file whole or not at all
+    with atomic_path(paths[1]) as tmp:
+        np.savez_compressed(tmp, **{k.replace("->", "_to_"): v for k, v in result.accumulator.sums.items()})
     for name, entry in doc["actions"].items():
         path = out / entry["figure"]
-        cv2.imwrite(str(path), cv2.cvtColor(graph_figure(result, doc, name), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        save_png(path, graph_figure(result, doc, name))
         paths.append(path)
     return paths

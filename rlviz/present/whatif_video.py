@@ -15,19 +15,22 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 from rlviz.agents.agent import Agent
 from rlviz.assess.whatif import WhatIfResult
 from rlviz.assess.whatif_objects import parse_whatif_edit
 from rlviz.play.edits import Edit, edited_env, original_env
 from rlviz.present import cards
 from rlviz.present.compare_layout import CompareRenderer
-from rlviz.present.layout import FrameView, compute_layout
-from rlviz.present.video.explain_pass import explain_steps, video_scales
+from rlviz.present.layout import compute_layout
+from rlviz.present.video.explain_pass import (
+    explain_steps,
+    pair_background,
+    video_scales,
+)
 from rlviz.present.video.play_pass import record
-from rlviz.present.video.records import CARD_SECONDS, VideoResult, parse_explain
-from rlviz.present.video.render_pass import views
+from rlviz.present.video.records import VideoResult, parse_explain
+from rlviz.present.video.render_pass import put_card, views, write_columns
+from rlviz.present.video.timeline import Card
 from rlviz.present.writer import VideoWriter, check_output_path
 from rlviz.util.errors import RlvizError
 
@@ -75,12 +78,14 @@ def make_whatif_video(
     began = time.time()
     all_steps, all_records = [], []
     try:
+        bg = pair_background(agent, explain, progress=progress)
         for env in envs:
             steps, cut = record(agent, env, seed=seed, frames=start + frames, progress=progress)
             if cut or not steps:
                 raise RlvizError("interrupted while playing; nothing was written")
             shown = list(range(start, len(steps))) or [len(steps) - 1]  # an episode over before start: its last frame
-            explained, cut = explain_steps(agent, env, steps, shown, explain, seed=seed, batch=batch, progress=progress)
+            explained, cut = explain_steps(agent, env, steps, shown, explain, seed=seed, batch=batch, progress=progress,
+                                           background=bg)
             if cut:
                 raise RlvizError("interrupted while explaining; nothing was written")
             all_steps.append(steps)
@@ -93,38 +98,21 @@ def make_whatif_video(
         iters = [views(agent, e, s, r, seed=seed, captions=None, batch=batch) for e, s, r in zip(envs, all_steps, all_records)]
         length = max(len(r) for r in all_records)
         w, h = size
-        card_frames = int(CARD_SECONDS * fps)
-        last: list[FrameView | None] = [None, None]
-        written = 0
-        interrupted = False
+        shown_cards: list[Card] = []
         with VideoWriter(path, fps=fps) as writer:
-            card = cards.text_card(w, h, f"What if {parsed.says}?",
-                                   title_lines(agent, parsed, scores, (len(all_steps[0]), len(all_steps[1])), seed, result, start),
-                                   footer="made with rlviz whatif")
-            for _ in range(2 * card_frames):  # a longer card: it carries the result
-                writer.write(card)
-            bar = tqdm(total=length, unit="frame", desc="rendering", disable=not progress, leave=False)
-            try:
-                for _ in range(length):
-                    finished = ["", ""]
-                    for c in range(2):
-                        nxt = next(iters[c], None)
-                        if nxt is not None:
-                            last[c] = nxt[1]
-                        elif last[c] is not None:
-                            finished[c] = f"video part over: score {last[c].score:+g}"
-                    writer.write(renderer.render(last, scales, finished))
-                    written += 1
-                    bar.update(1)
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
-                bar.close()
+            heading = f"What if {parsed.says}?"
+            lines = title_lines(agent, parsed, scores, (len(all_steps[0]), len(all_steps[1])), seed, result, start)
+            put_card(writer, "title", [heading, *lines], cards.text_card(w, h, heading, lines, footer="made with rlviz whatif"),
+                     fps, shown_cards)
+            written, interrupted = write_columns(writer, renderer, iters, scales, length, over="video part over",
+                                                 progress=progress)
             if result is not None and not interrupted:
-                end = cards.text_card(w, h, "What changed", result.summary(methods=("saliency-actor",)).splitlines()[1:], footer="made with rlviz whatif")
-                for _ in range(2 * card_frames):
-                    writer.write(end)
+                lines = result.summary(methods=("saliency-actor",)).splitlines()[1:]
+                put_card(writer, "end", ["What changed", *lines],
+                         cards.text_card(w, h, "What changed", lines, footer="made with rlviz whatif"), fps, shown_cards)
     finally:
         for env in envs:
             env.close()
-    return VideoResult(path=path, frames=written, score=scores[1], seconds=time.time() - began, interrupted=interrupted)
+    return VideoResult(path=path, frames=written, score=scores[1], seconds=time.time() - began, interrupted=interrupted,
+                       timeline={"cards": [{"kind": c.kind, "seconds": c.seconds, "words": c.words, "lines": c.lines}
+                                           for c in shown_cards]})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,17 @@ from rlviz.util.errors import RlvizError
 
 CACHE_DIR = Path("runs/cache/backgrounds")
 STEPS = 1000  # agent steps of greedy play; about 45 s of CPU on Pong
+STEPS_VARIABLE = "RLVIZ_BACKGROUND_STEPS"  # overrides STEPS for background(): quick runs and the test suite
+
+
+def default_steps() -> int:
+    """STEPS, or the count in the environment variable RLVIZ_BACKGROUND_STEPS (a positive integer)."""
+    text = os.environ.get(STEPS_VARIABLE, "").strip()
+    if not text:
+        return STEPS
+    if not text.isdigit() or int(text) < 1:
+        raise RlvizError(f"{STEPS_VARIABLE} must be a positive number of steps, got {text!r}; unset it for {STEPS}")
+    return int(text)
 
 
 def compute_background(agent: Agent, *, steps: int = STEPS, seed: int = 0, progress: bool = True) -> np.ndarray:
@@ -64,7 +76,7 @@ def background_key(agent: Agent, *, steps: int = STEPS, seed: int = 0) -> str:
 def background(
     agent: Agent,
     *,
-    steps: int = STEPS,
+    steps: int | None = None,
     seed: int = 0,
     cache_dir: str | Path | None = CACHE_DIR,
     refresh: bool = False,
@@ -72,7 +84,9 @@ def background(
 ) -> np.ndarray:
     """The agent's background, uint8 (H, W): read from the cache, or computed and cached.
 
-    ``cache_dir=None`` computes without caching; ``refresh=True`` recomputes."""
+    ``cache_dir=None`` computes without caching; ``refresh=True`` recomputes. ``steps``: the
+    steps of play behind it (default :func:`default_steps`)."""
+    steps = default_steps() if steps is None else steps
     if cache_dir is None:
         return compute_background(agent, steps=steps, seed=seed, progress=progress)
     path = Path(cache_dir) / f"{background_key(agent, steps=steps, seed=seed)}.png"

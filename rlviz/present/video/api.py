@@ -22,9 +22,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from rlviz.agents.agent import Agent
+from rlviz.assess.objects import VIDEO_DEFAULT
+from rlviz.explain.objects import background
 from rlviz.play.rollout import Step, env_for, replay_frames
 from rlviz.present import cards, moments
 from rlviz.present.game_words import action_labels
@@ -35,7 +36,13 @@ from rlviz.present.layout import (
     compute_layout,
     value_range,
 )
-from rlviz.present.video.explain_pass import explain_steps, frame_scales, video_scales
+from rlviz.present.video.explain_pass import (
+    explain_steps,
+    frame_scales,
+    pair_background,
+    video_scales,
+)
+from rlviz.present.video.object_words import merge_captions, object_captions, top_of
 from rlviz.present.video.play_pass import record
 from rlviz.present.video.records import (
     EXPLANATIONS,
@@ -45,8 +52,15 @@ from rlviz.present.video.records import (
     parse_explain,
     training_text,
 )
-from rlviz.present.video.render_pass import select_clips, views, write_video
-from rlviz.present.video.timeline import Card, tally, write_timeline
+from rlviz.present.video.render_pass import (
+    looked_panel,
+    put_card,
+    select_clips,
+    views,
+    write_columns,
+    write_video,
+)
+from rlviz.present.video.timeline import Card, step_objects, tally, write_timeline
 from rlviz.present.video.timeline import timeline as make_timeline
 from rlviz.present.writer import VideoWriter, check_output_path
 from rlviz.util.errors import RlvizError
@@ -72,6 +86,7 @@ def make_video(
     batch: int = 8,
     progress: bool = True,
     timeline: str | Path | None = None,
+    objects: bool = True,
 ) -> VideoResult:
     """Play ``agent`` greedily for up to ``frames`` steps from ``reset(seed)``, explain the
     frames and write an annotated video to ``out`` (.mp4 or .gif). ``episodes=E`` plays up to
@@ -86,6 +101,11 @@ def make_video(
     ``timeline`` writes the video's timeline as JSON (also in ``VideoResult.timeline``): per
     step its score, reward, lives, value, move and caption; the key moments; the cards' texts
     and durations; and the tally the cards read their numbers from.
+    ``objects`` names the game's objects (docs/objects.md): a line under each map listing the
+    objects its mass lies on, captions that say where it looks where one object holds most of
+    it, interaction cells named by the object they mostly hold, and the end card's "where it
+    looked" in objects; it reads the agent's cached background (computed once, with a progress
+    bar, when there is none) and adds each shown step's objects to the timeline.
     """
     explain = parse_explain(explain)
     if normalize not in ("video", "frame"):
@@ -112,9 +132,14 @@ def make_video(
             chosen = select_clips(len(steps), key, before=int(1.5 * fps), after=int(1.0 * fps))
         if not key:  # no highlights asked for, or none found in a short stretch: show every step played
             chosen = list(range(len(steps)))
+        try:
+            bg = video_background(agent, progress) if objects else None
+        except KeyboardInterrupt:  # Ctrl-C while the background is computed: the video, without objects
+            bg, interrupted = None, True
         # also after Ctrl-C while playing: the steps played so far are explained and drawn
         explained, cut = explain_steps(
-            agent, env, steps, chosen, explain, seed=seed, batch=batch, saliency_frames=saliency_frames, progress=progress
+            agent, env, steps, chosen, explain, seed=seed, batch=batch, saliency_frames=saliency_frames, progress=progress,
+            bg=bg, background=bg if bg is not None else pair_background(agent, explain, progress=progress),
         )
         interrupted = interrupted or cut
         if not explained:
@@ -127,17 +152,23 @@ def make_video(
                                  value_range=value_range(values), lives=bool(lives.max(initial=0) > 0),
                                  q_network=agent.kind == "q")
         caption_track = moments.captions(values, rewards, lives, hold=int(fps), starts=starts) if captions else None
+        if captions and bg is not None:
+            caption_track = merge_captions(caption_track, captions_about_objects(len(steps), records, explain))
         numbers = tally(steps, agent.env_spec.game)
         shown_cards: list = []
         written, interrupted = write_video(
             path, fps, layout, agent, env, steps, records, seed=seed, renderer=renderer, scales=scales,
             normalize=normalize, captions=caption_track, key=key, explain=explain, title_cards=title_cards,
-            progress=progress, interrupted=interrupted, batch=batch, numbers=numbers, cards_out=shown_cards,
+            progress=progress, interrupted=interrupted, batch=batch, numbers=numbers, cards_out=shown_cards, bg=bg,
         )
     finally:
         env.close()
     data = make_timeline(steps, action_names=agent.action_names, game=agent.env_spec.game, shown=sorted(records),
-                         captions=caption_track, key=key, cards=shown_cards, numbers=numbers)
+                         captions=caption_track, key=key, cards=shown_cards, numbers=numbers,
+                         objects={k: step_objects(r.object_shares, r.pair_objects, top_of) for k, r in records.items()
+                                  if r.object_shares is not None})
+    if "lrp" in explain:  # which map the relevance panel shows (explain_pass.panel_relevance)
+        data["relevance_method"] = VIDEO_DEFAULT if bg is not None else "lrp-epsilon-gamma-box"
     if timeline is not None:
         write_timeline(timeline, data)
     return VideoResult(
@@ -201,6 +232,7 @@ def make_comparison_video(
             explained, cut2 = ([], True) if cut or not steps else explain_steps(
                 agent, env, steps, list(range(len(steps))), explain, seed=seed, batch=batch,
                 saliency_frames=saliency_frames, progress=progress,
+                background=pair_background(agent, explain, progress=progress),
             )
             interrupted = interrupted or cut or cut2
             if not explained:
@@ -228,41 +260,24 @@ def make_comparison_video(
             for a, e, s, r in zip(agents, envs, all_steps, all_records)
         ]
         length = max(len(r) for r in all_records)
-        last: list[FrameView | None] = [None, None]
-        written = 0
         game = agents[0].env_spec.game
         numbers = [tally(s, game) if s else None for s in all_steps]
+        shown_cards: list[Card] = []
+        written = 0
+
+        def own_move(column: int, view: FrameView) -> None:
+            if same_frames and column == 1:  # its own move here, not the one the first agent played
+                view.action = int(np.argmax(view.probs))
+
         with VideoWriter(path, fps=fps, gif_width=size[0]) as writer:  # a GIF keeps --size
-            bar = tqdm(total=length, unit="frame", desc="rendering", disable=not progress, leave=False)
-
-            shown_cards: list[Card] = []
-
             def put(kind: str, lines: list[str]) -> None:
-                image = cards.text_card(size[0], size[1], lines[0], lines[1:])
-                shown_cards.append(Card(kind, cards.card_seconds(lines), lines))
-                for _ in range(round(cards.card_seconds(lines) * fps)):
-                    writer.write(image)
+                put_card(writer, kind, lines, cards.text_card(size[0], size[1], lines[0], lines[1:]), fps, shown_cards)
 
             if title_cards:
                 put("title", cards.comparison_title_lines(title, labels, explain))
-            try:
-                for _ in range(length):
-                    finished = ["", ""]
-                    for c in range(2):
-                        nxt = next(iters[c], None)
-                        if nxt is not None:
-                            last[c] = nxt[1]
-                            if same_frames and c == 1:  # its own move here, not the one the first agent played
-                                last[c].action = int(np.argmax(last[c].probs))
-                        elif last[c] is not None:
-                            finished[c] = f"episode over: score {last[c].score:+g}"
-                    writer.write(renderer.render(last, scales, finished))
-                    written += 1
-                    bar.update(1)
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
-                bar.close()
+            written, cut = write_columns(writer, renderer, iters, scales, length, over="episode over", progress=progress,
+                                         on_view=own_move)
+            interrupted = interrupted or cut
             if title_cards and not interrupted and written:
                 ends = zip(labels, numbers) if not same_frames else [(labels[0], numbers[0])]  # one game was played
                 put("end", [cards.END_TITLE] + [f"{label}: {n.summary()}" for label, n in ends if n is not None])
@@ -297,6 +312,24 @@ def same_frame_steps(agent: Agent, env, steps: list[Step], *, seed: int, batch: 
     return out
 
 
+def video_background(agent: Agent, progress: bool) -> np.ndarray | None:
+    """The agent's background for the video's object lines, from the cache (computed and cached,
+    with a progress bar, the first time); None where the agent's observations have no background."""
+    try:
+        return background(agent, progress=progress)
+    except RlvizError:  # e.g. observations that are not stacked gray frames: a video without objects
+        return None
+
+
+def captions_about_objects(n: int, records: dict, explain: tuple[str, ...]) -> list[str]:
+    """Per played step, "It looks mostly at the ball (62% ...)" where the data say so (object_words)."""
+    panel = looked_panel(explain)
+    if panel is None:
+        return [""] * n
+    tops = [top_of((records[k].object_shares or {}).get(panel)) if k in records else None for k in range(n)]
+    return object_captions(tops, panel)
+
+
 def render_still(
     agent: Agent,
     out: str | Path,
@@ -305,8 +338,10 @@ def render_still(
     seed: int = 0,
     explain: str | tuple[str, ...] = ("saliency",),
     size: tuple[int, int] = (1280, 720),
+    objects: bool = True,
 ) -> Path:
-    """One annotated frame (PNG) of step ``step`` of the seeded episode, scaled per frame."""
+    """One annotated frame (PNG) of step ``step`` of the seeded episode, scaled per frame;
+    ``objects`` adds the object lines under the maps (the cached background, as make_video)."""
     import imageio.v2 as imageio
 
     explain = parse_explain(explain)
@@ -322,7 +357,9 @@ def render_still(
         steps, _ = record(agent, env, seed=seed, frames=step + 1, progress=False)
         if len(steps) <= step:
             raise RlvizError(f"the episode ended after {len(steps)} steps; choose --step below {len(steps)}")
-        explained, _ = explain_steps(agent, env, steps, [step], explain, seed=seed, progress=False)
+        bg = video_background(agent, progress=True) if objects else None
+        explained, _ = explain_steps(agent, env, steps, [step], explain, seed=seed, progress=False, bg=bg,
+                                     background=bg if bg is not None else pair_background(agent, explain, progress=False))
         records = {step: explained[0]}
         title, subtitle, warning = agent_label(agent)
         renderer = FrameRenderer(layout, action_labels(agent.env_spec.game, agent.action_names),
@@ -330,7 +367,7 @@ def render_still(
                                  value_range=value_range([s.value for s in steps]),
                                  lives=max(s.lives for s in steps) > 0, q_network=agent.kind == "q")
         captions = moments.captions([s.value for s in steps], [s.reward for s in steps], [s.lives for s in steps])
-        for k, view in views(agent, env, steps, records, seed=seed, captions=captions):
+        for k, view in views(agent, env, steps, records, seed=seed, captions=captions, bg=bg):
             with atomic_path(p) as tmp:  # the old still stays whole until the new one is complete
                 imageio.imwrite(tmp, renderer.render(view, frame_scales(records[k])))
     finally:

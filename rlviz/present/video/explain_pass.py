@@ -9,9 +9,12 @@ import numpy as np
 from tqdm import tqdm
 
 from rlviz.agents.agent import Agent
+from rlviz.assess.objects import VIDEO_DEFAULT, method_maps
+from rlviz.explain.objects import find_objects, label_image
 from rlviz.explain.perturbation import grid_centres, grid_to_map, perturbation_saliency
 from rlviz.play.rollout import Step, replay_frames
 from rlviz.present.layout import Scales
+from rlviz.present.video.object_words import cell_object, frame_shares
 from rlviz.present.video.records import EXPLANATIONS, PAIRS_SHOWN, ExplainedStep
 from rlviz.util.gridstore import GridStore
 from rlviz.util.heap import release_free_memory
@@ -19,9 +22,15 @@ from rlviz.util.heap import release_free_memory
 
 def _explain_batch(
     agent: Agent, batch: list[Step], obs: np.ndarray, explain: tuple[str, ...], saliency_frames: str, grids: GridStore,
+    bg: np.ndarray | None = None,
+    background: np.ndarray | None = None,
     method_stores: dict[str, GridStore] | None = None,
 ) -> list[ExplainedStep]:
     out = [ExplainedStep(s) for s in batch]
+    scene = [find_objects(o, bg, agent.env_spec.game) for o in obs] if bg is not None else None
+    if scene is not None:
+        for e in out:
+            e.object_shares = {}
     for name in explain:  # any registered method as a panel: its map kept on disk like the grids
         if name in EXPLANATIONS:
             continue
@@ -33,22 +42,55 @@ def _explain_batch(
             out[k].method_scales = (out[k].method_scales or {}) | {name: relevance_scale(m)}
     if "saliency" in explain:
         sal = perturbation_saliency(agent, obs, frames=saliency_frames)
+        size = agent.env_spec.screen_size
         for k, e in enumerate(out):
             e.grids, e.grid_index = grids, grids.append(np.stack([sal.actor_grid[k], sal.critic_grid[k]]))
+            if scene is not None:  # the actor map as the panel draws it (maps_of)
+                e.object_shares["saliency"] = frame_shares(grid_to_map(sal.actor_grid[k], size, grid_centres(size)), scene[k])
     if "lrp" in explain:
-        from rlviz.explain.lrp import lrp
-
-        rel = lrp(agent, obs, target="action").sum(axis=1)
+        rel = panel_relevance(agent, obs, bg)
         for k, e in enumerate(out):
             e.relevance_scale = relevance_scale(rel[k])
+            if scene is not None:  # the map the render pass redraws
+                e.object_shares["lrp"] = frame_shares(rel[k], scene[k])
     if "interactions" in explain:
         from rlviz.explain.interactions_cnn import frame_interactions
+        from rlviz.explain.pairs_on_objects import pairs_on_objects
 
         actions = np.array([s.action for s in batch])
+        candidates = PAIRS_SHOWN if background is None else PAIR_CANDIDATES
         for a in np.unique(actions):  # pairs for the action each frame chose
             idx = np.nonzero(actions == a)[0]
-            for k, pairs in zip(idx, frame_interactions(agent, obs[idx], action=int(a), top_k=PAIRS_SHOWN)):
-                out[k].pairs = pairs
+            for k, pairs in zip(idx, frame_interactions(agent, obs[idx], action=int(a), top_k=candidates)):
+                # only pairs whose both boxes sit on something that differs from the background
+                out[k].pairs = pairs if background is None else pairs_on_objects(pairs, obs[k], background, keep=PAIRS_SHOWN)
+        if scene is not None:
+            for e, objs in zip(out, scene):
+                labels, names = label_image(objs, bg.shape), [o.name for o in objs]
+                e.pair_objects = [tuple(cell_object(b, labels, names) for b in drawn_patches(p)) if len(p.obs_boxes) == 2
+                                  else (None, None) for p in e.pairs or []]
+    return out
+
+
+def panel_relevance(agent: Agent, obs: np.ndarray, bg: np.ndarray | None) -> np.ndarray:
+    """(N, H, W) the relevance panel's maps of the greedy move: with a background, the video's
+    default (rlviz.assess.objects.VIDEO_DEFAULT, chosen by object share and deletion AOPC,
+    docs/objects.md); without one, LRP epsilon-gamma-box."""
+    if bg is None:
+        from rlviz.explain.lrp import lrp
+
+        return lrp(agent, obs, target="action").sum(axis=1)
+    return method_maps(agent, obs, VIDEO_DEFAULT, bg)
+
+
+def drawn_patches(pair) -> list[tuple[float, float, float, float]]:
+    """The pair's cells as the interactions panel draws them (the stride-sized patch at each
+    field's centre, ``rgb_patches``) in observation pixels: the object named is the one the
+    viewer sees inside the box."""
+    out = []
+    for (ox0, oy0, ox1, oy1), (rx0, ry0, rx1, ry1), (px0, py0, px1, py1) in zip(pair.obs_boxes, pair.rgb_boxes, pair.rgb_patches):
+        sx, sy = (ox1 - ox0) / max(rx1 - rx0, 1e-9), (oy1 - oy0) / max(ry1 - ry0, 1e-9)
+        out.append((ox0 + (px0 - rx0) * sx, oy0 + (py0 - ry0) * sy, ox0 + (px1 - rx0) * sx, oy0 + (py1 - ry0) * sy))
     return out
 
 
@@ -63,9 +105,15 @@ def explain_steps(
     batch: int = 8,
     saliency_frames: str = "all",
     progress: bool = True,
+    bg: np.ndarray | None = None,
+    background: np.ndarray | None = None,
 ) -> tuple[list[ExplainedStep], bool]:
     """Replay the episode and explain the ``chosen`` steps in batches; returns the records
-    (in the order of ``chosen``) and whether Ctrl-C stopped it."""
+    (in the order of ``chosen``) and whether Ctrl-C stopped it. With a background ``bg``
+    (rlviz.explain.objects) each record also keeps its panels' object shares and the objects
+    its interaction cells hold; with a ``background`` (:func:`pair_background`, the same
+    image), interaction pairs are kept only where both boxes sit on something
+    (:mod:`rlviz.explain.pairs_on_objects`)."""
     records: list[ExplainedStep] = []
     grids = GridStore()  # on disk: memory stays flat in video length (rlviz.util.gridstore)
     method_stores: dict[str, GridStore] = {}  # one per method panel, on disk too
@@ -75,7 +123,7 @@ def explain_steps(
 
     def flush() -> None:
         records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames, grids,
-                                      method_stores))
+                                      bg, background, method_stores))
         bar.update(len(pending))
         pending.clear()
         release_free_memory()  # keeps memory flat in video length (rlviz.util.heap)
@@ -94,6 +142,19 @@ def explain_steps(
     finally:
         bar.close()
     return records, False
+
+
+PAIR_CANDIDATES = 30  # strongest pairs searched for PAIRS_SHOWN on objects (on 10 Pong frames 30 always held 3)
+
+
+def pair_background(agent: Agent, explain: tuple[str, ...], *, progress: bool = True) -> np.ndarray | None:
+    """The agent's background (:func:`rlviz.background`, cached after the first time) when the
+    interactions panel is drawn, for the rule that keeps pairs off empty court; else None."""
+    if "interactions" not in explain:
+        return None
+    from rlviz.explain.objects.background import background
+
+    return background(agent, progress=progress)
 
 
 BRIGHT_FRAMES = 95.0  # percentile over frames that sets a video's colour scale

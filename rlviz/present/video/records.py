@@ -16,7 +16,6 @@ from rlviz.util.gridstore import GridStore
 
 EXPLANATIONS = ("saliency", "lrp", "interactions")
 PAIRS_SHOWN = 3  # strongest active region pairs drawn per frame
-CARD_SECONDS = 2.5
 
 
 @dataclass(slots=True)
@@ -26,6 +25,8 @@ class ExplainedStep:
     grid_index: int = -1
     relevance_scale: float | None = None  # 99.5th percentile of |LRP|; the map is redrawn on replay
     pairs: list | None = None  # strongest active region pairs for the chosen action
+    object_shares: dict[str, dict[str, float]] | None = None  # panel -> each object's share of its map
+    pair_objects: list[tuple[str | None, str | None]] | None = None  # the object each pair's cell mostly holds
     method_maps: dict[str, tuple[GridStore, int]] | None = None  # panel -> where its 84x84 map is kept
     method_scales: dict[str, float] | None = None  # panel -> 99.5th percentile of |map|
 

@@ -3,7 +3,7 @@ cards and frames into the video file. LRP maps are recomputed here rather than k
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -13,9 +13,16 @@ from rlviz.agents.agent import Agent
 from rlviz.explain.perturbation import grid_centres, grid_to_map
 from rlviz.play.rollout import Step, replay_frames
 from rlviz.present import cards, moments
-from rlviz.present.game_words import action_labels
+from rlviz.present.game_words import move_shares, moves_sentence
 from rlviz.present.layout import FrameView
-from rlviz.present.video.explain_pass import frame_scales, maps_of
+from rlviz.present.video.explain_pass import frame_scales, maps_of, panel_relevance
+from rlviz.present.video.object_words import (
+    PANEL_MAPS,
+    looks_line,
+    pair_line,
+    top_of,
+    where_it_looked,
+)
 from rlviz.present.video.records import ExplainedStep, training_text
 from rlviz.present.video.timeline import Card, Tally, points_so_far, tally
 from rlviz.present.writer import VideoWriter
@@ -30,14 +37,13 @@ def select_clips(n: int, key: list[moments.Moment], before: int, after: int) -> 
 
 def views(
     agent: Agent, env, steps: list[Step], records: dict[int, ExplainedStep], *, seed: int, captions: list[str] | None,
-    batch: int = 8,
+    batch: int = 8, bg: np.ndarray | None = None,
 ) -> Iterator[tuple[int, FrameView]]:
     """Replay the episode and yield (step index, view) for the explained steps.
 
     LRP maps are recomputed here rather than kept (memory stays flat in video length), a
-    batch of ``batch`` frames per LRP pass (8 frames took 18 ms, one frame alone 8.6 ms)."""
-    from rlviz.explain.lrp import lrp
-
+    batch of ``batch`` frames per LRP pass (8 frames took 18 ms, one frame alone 8.6 ms), by
+    ``panel_relevance`` with the background ``bg`` as the explain pass computed them."""
     values = np.array([s.value for s in steps])  # a view's history is a slice: no copies
     rewards = np.array([s.reward for s in steps])
     lives = np.array([s.lives for s in steps])
@@ -48,7 +54,7 @@ def views(
         with_lrp = [p for p in pending if records[p[0]].relevance_scale is not None]
         relevance = {}
         if with_lrp:
-            maps = lrp(agent, np.stack([p[2] for p in with_lrp]), target="action").sum(axis=1)
+            maps = panel_relevance(agent, np.stack([p[2] for p in with_lrp]), bg)
             relevance = {p[0]: m for p, m in zip(with_lrp, maps)}
         for k, rgb, _ in pending:
             s, r = steps[k], records[k]
@@ -61,6 +67,7 @@ def views(
                 caption=captions[k] if captions else "", lives=s.lives, lives_history=lives[: k + 1],
                 points=(float(points[k, 0]), float(points[k, 1])),
                 q_values=np.asarray(s.logits) if agent.kind == "q" else None,
+                object_lines=object_lines(r),
                 method_maps={name: r.method_map(name) for name in (r.method_maps or {})} or None,
             )
         pending.clear()
@@ -72,6 +79,20 @@ def views(
                 yield from flush()
     if pending:
         yield from flush()
+
+
+def object_lines(record: ExplainedStep) -> dict[str, str]:
+    """The lines under the panels for one explained step: its top objects per map, and the
+    objects of its strongest named interaction pair; none without a background."""
+    lines = {p: looks_line(top_of(shares), p) for p, shares in (record.object_shares or {}).items()}
+    if record.pair_objects:
+        lines["interactions"] = pair_line(record.pair_objects)
+    return {p: line for p, line in lines.items() if line}
+
+
+def looked_panel(explain: tuple[str, ...]) -> str | None:
+    """The panel whose map the captions and the end card speak of: saliency, else LRP."""
+    return next((p for p in PANEL_MAPS if p in explain), None)
 
 
 def takeaways(
@@ -94,10 +115,16 @@ def takeaways(
         mean_actor = grid_to_map(total / count, size, grid_centres(size))
         i, j = np.unravel_index(int(np.argmax(mean_actor)), mean_actor.shape)
         optional.append(f"To choose, it looked most at {cards.region_name(i, j)}.")
-    labels = action_labels(agent.env_spec.game, agent.action_names)
-    choices = np.bincount([s.action for s in steps], minlength=len(labels))
-    top = int(np.argmax(choices))
-    optional.append(f"Favourite move: {labels[top]} ({100 * choices[top] / len(steps):.0f}%).")
+    panel = looked_panel(explain)
+    in_objects = where_it_looked([(r.object_shares or {}).get(panel) for r in records.values()], panel) if panel else ""
+    if in_objects:  # where it looked in objects, from the same shares as the strip's lines
+        optional = [o for o in optional if not o.startswith("To choose, it looked most at")]
+        optional.insert(0, in_objects)
+    shares = move_shares(agent.env_spec.game, agent.action_names, [s.action for s in steps])
+    required = [cards.END_TITLE, numbers.summary()] + ([cards.THUMB_LABEL] if mean_actor is not None else [])
+    room = cards.MAX_CARD_WORDS - cards.card_words(required + optional)
+    optional.append(next((m for m in (moves_sentence(shares, most=k) for k in (3, 2, 1)) if cards.card_words([m]) <= room),
+                         moves_sentence(shares, most=1)))  # the most kinds of move that fit on the card
     if "interactions" in explain:
         try:
             from rlviz.explain.interactions_cnn import policy_interactions
@@ -109,7 +136,6 @@ def takeaways(
             names = [cards.region_name((y0 + y1) / 2, (x0 + x1) / 2) for x0, y0, x1, y1 in pairs[0].obs_boxes]
             where = f"{names[0]} and {names[1]}" if names[0] != names[1] else f"two spots in {names[0]}"
             optional.append(f"Its weights link {where} most.")
-    required = [cards.END_TITLE, numbers.summary()] + ([cards.THUMB_LABEL] if mean_actor is not None else [])
     items = cards.fit_words(required, optional)
     items = [i for i in items if i not in (cards.END_TITLE, cards.THUMB_LABEL)]
     return items, mean_actor
@@ -118,6 +144,7 @@ def takeaways(
 def write_video(
     path, fps, layout, agent, env, steps, records, *, seed, renderer, scales, normalize, captions, key, explain,
     title_cards, progress, interrupted, batch, numbers: Tally | None = None, cards_out: list[Card] | None = None,
+    bg: np.ndarray | None = None,
 ) -> tuple[int, bool]:
     """Stream cards and rendered frames into the video; returns (game frames written, interrupted).
     Every card stays ``cards.card_seconds`` (3 words a second, at least 2.5 s); the cards
@@ -146,7 +173,7 @@ def write_video(
                 lines = cards.title_lines(game=agent.env_spec.game, agent=agent.name, training=training_text(agent),
                                           methods=explain, score=numbers.score)
                 put("title", lines, cards.title_card(w, h, lines))
-            for k, view in views(agent, env, steps, records, seed=seed, captions=captions, batch=batch):
+            for k, view in views(agent, env, steps, records, seed=seed, captions=captions, batch=batch, bg=bg):
                 if k in clip_starts:
                     n, m = key_at[clip_starts[k]]
                     title, body = f"Key moment {n} of {len(key)}", [m.text, f"(step {m.step})"]
@@ -175,3 +202,44 @@ def last_frame(env, steps: list[Step], seed: int) -> np.ndarray:
     for rgb, _ in replay_frames(env, [s for s in steps if s.episode == steps[-1].episode], seed=seed):
         last = rgb
     return last
+
+
+def put_card(writer: VideoWriter, kind: str, lines: list[str], image: np.ndarray, fps: float, cards_out: list[Card]) -> None:
+    """Write a card for ``cards.card_seconds(lines)`` (its words at 3 a second, at least 2.5 s)
+    and note it in ``cards_out`` for the timeline."""
+    seconds = cards.card_seconds(lines)
+    cards_out.append(Card(kind, seconds, lines))
+    for _ in range(round(seconds * fps)):
+        writer.write(image)
+
+
+def write_columns(
+    writer: VideoWriter, renderer, iters: list, scales: list, length: int, *, over: str, progress: bool,
+    on_view: Callable[[int, FrameView], None] | None = None,
+) -> tuple[int, bool]:
+    """Draw two columns of views side by side (:class:`rlviz.present.compare_layout.CompareRenderer`),
+    ``length`` frames, one (step, view) of each iterator per frame; a column whose iterator
+    ends first holds its last view under "``over``: score S". ``on_view(column, view)`` may
+    change a view before it is drawn. Returns (frames written, whether Ctrl-C stopped it)."""
+    last: list[FrameView | None] = [None, None]
+    written, interrupted = 0, False
+    bar = tqdm(total=length, unit="frame", desc="rendering", disable=not progress, leave=False)
+    try:
+        for _ in range(length):
+            finished = ["", ""]
+            for c in range(2):
+                nxt = next(iters[c], None)
+                if nxt is not None:
+                    last[c] = nxt[1]
+                    if on_view is not None:
+                        on_view(c, last[c])
+                elif last[c] is not None:
+                    finished[c] = f"{over}: score {last[c].score:+g}"
+            writer.write(renderer.render(last, scales, finished))
+            written += 1
+            bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    return written, interrupted

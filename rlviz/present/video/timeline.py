@@ -8,6 +8,7 @@ writes what the video shows, step by step, with its key moments and cards, as pl
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -87,10 +88,12 @@ class Card:
 
 def timeline(
     steps: list[Step], *, action_names: list[str], game: str, shown: list[int], captions: list[str] | None,
-    key: list[moments.Moment], cards: list[Card], numbers: Tally,
+    key: list[moments.Moment], cards: list[Card], numbers: Tally, objects: dict[int, dict] | None = None,
 ) -> dict:
     """The video's timeline as plain JSON-able data: every played step (with whether it is
-    shown), the key moments, the cards with their texts and durations, and the tally."""
+    shown), the key moments, the cards with their texts and durations, and the tally.
+    ``objects`` (step index -> what the strip's object lines are made of, see
+    :func:`step_objects`) adds "objects" to the shown steps."""
     labels = action_labels(game, action_names)
     on = set(shown)
     return {
@@ -98,12 +101,24 @@ def timeline(
             {"step": s.step, "episode": s.episode, "score": s.score, "reward": s.reward, "lives": s.lives,
              "value": s.value, "action": s.action, "action_name": action_names[s.action],
              "action_label": labels[s.action], "caption": captions[k] if captions else "", "shown": k in on}
+            | ({"objects": objects[k]} if objects and k in objects else {})
             for k, s in enumerate(steps)
         ],
         "key_moments": [{"kind": m.kind, "step": m.step, "text": m.text} for m in key],
         "cards": [{"kind": c.kind, "seconds": c.seconds, "words": c.words, "lines": c.lines} for c in cards],
         "tally": {**asdict(numbers), "score": numbers.score},
     }
+
+
+def step_objects(shares: dict[str, dict[str, float]] | None, pair_objects: list | None,
+                 top: Callable[[dict[str, float]], list[tuple[str, float]]]) -> dict:
+    """One shown step's objects for the timeline: per panel map, every object's share
+    ("shares") and the top objects its strip line lists ("top"); the objects each interaction
+    pair's cells mostly hold (null where none)."""
+    out: dict = {p: {"shares": dict(v), "top": [[n, x] for n, x in top(v)]} for p, v in (shares or {}).items()}
+    if pair_objects is not None:
+        out["pairs"] = [list(p) for p in pair_objects]
+    return out
 
 
 def write_timeline(path: str | Path, data: dict) -> Path:
