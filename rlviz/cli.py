@@ -267,6 +267,8 @@ def cmd_interactions(args: argparse.Namespace) -> int:
 def cmd_faithfulness(args: argparse.Namespace) -> int:
     from rlviz.present.assessment_reports import faithfulness_report, sanity_report
 
+    if args.replot:
+        return _replot_faithfulness(args)
     agent = _load(args)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     if methods is not None and "random" not in methods:
@@ -307,6 +309,16 @@ def _print_ranking(agent, report, cascade, invariance, out) -> None:
     checked = "" if cascade is not None else " (sanity flags: run with --sanity)"
     print(f"\nWhich method to trust for {agent.name}: ranked by (deletion + insertion AOPC) / 2 of the {report.output}{checked}")
     print(ranking_table(rows))
+
+
+def _replot_faithfulness(args: argparse.Namespace) -> int:
+    """--replot: redraw OUT/faithfulness.png from OUT/faithfulness.json, measuring nothing."""
+    from rlviz.present.faithfulness_figures import replot_flipping
+
+    if not args.out:
+        raise RlvizError("--replot redraws OUT/faithfulness.png from OUT/faithfulness.json; give the folder with --out")
+    print(f"wrote {replot_flipping(args.out)} (from {Path(args.out) / 'faithfulness.json'}, nothing measured)")
+    return 0
 
 
 def cmd_attribute(args: argparse.Namespace) -> int:
@@ -664,7 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=cli_types.int_range(1), default=300, help="number of agent steps to play and explain (default 300)")
     p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="reset seed (default 0)")
     p.add_argument("--episodes", type=cli_types.int_range(1), default=1, help="play up to this many episodes in a row, seeds SEED, SEED+1, ... (default 1)")
-    p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp, interactions (default saliency)")
+    p.add_argument("--explain", default="saliency", help="comma-separated panels: saliency, lrp, interactions, or any method of 'rlviz methods' with options as METHOD:OPTION=VALUE (e.g. deeplift:target=contrast; METHOD@contrast for short) (default saliency)")
     p.add_argument("--out", default=None, help="output .mp4 or .gif (default runs/<agent>-<explain>.mp4)")
     p.add_argument("--normalize", choices=("video", "frame"), default="video", help="saliency brightness scale: whole video (default) or per frame")
     p.add_argument("--saliency-frames", choices=("all", "newest"), default="all", help="perturb all stacked frames (default) or only the newest")
@@ -685,7 +697,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_agent_args(p)
     p.add_argument("--step", type=cli_types.int_range(0), default=0, help="which agent step to draw (default 0)")
     p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="reset seed (default 0)")
-    p.add_argument("--explain", default="saliency", help="comma-separated explanations: saliency, lrp, interactions (default saliency)")
+    p.add_argument("--explain", default="saliency", help="comma-separated panels: saliency, lrp, interactions, or any method of 'rlviz methods' with options as METHOD:OPTION=VALUE (e.g. deeplift:target=contrast; METHOD@contrast for short) (default saliency)")
     p.add_argument("--size", type=cli_types.size, default="1280x720", help="image size WIDTHxHEIGHT (default 1280x720)")
     p.add_argument("--out", required=True, help="output .png file")
     p.set_defaults(func=cmd_frame)
@@ -715,6 +727,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rank-output", choices=("logit", "prob", "value"), default="logit",
                    help="the explained output the final ranking and table use: the chosen action's logit (default), "
                         "its probability (fairer to contrastive METHOD@contrast maps), or the value")
+    p.add_argument("--replot", action="store_true", help="only redraw OUT/faithfulness.png from OUT/faithfulness.json (no measuring)")
     p.set_defaults(func=cmd_faithfulness)
 
     p = sub.add_parser("attribute", help="every explanation method on one frame, side by side (PNG; raw maps with --npz)",

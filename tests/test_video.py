@@ -312,7 +312,7 @@ def test_interactions_panel_video_draws_pairs_for_each_frame(pong_agent, tmp_pat
 
 def test_unknown_explanation_is_refused(pong_agent, tmp_path):
     with pytest.raises(RlvizError, match="choose from saliency, lrp, interactions"):
-        make_video(pong_agent, tmp_path / "x.mp4", explain="saliency,gradcam", progress=False)
+        make_video(pong_agent, tmp_path / "x.mp4", explain="saliency,gradcams", progress=False)
 
 
 def test_lrp_panel_video_decodes_and_uses_one_relevance_scale(pong_agent, tmp_path):

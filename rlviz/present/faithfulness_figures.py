@@ -1,7 +1,11 @@
 """Figures for the faithfulness evaluation, drawn with OpenCV and numpy only; RGB uint8 out.
 
 * ``draw_flipping_curves``: deletion and insertion curves (mean over frames, shaded 95%
-  band), one row per explained output, with a legend giving each method's AOPC.
+  band), one row per explained output, with a legend giving each method's AOPC; each method
+  has its own colour and line style (``method_styles``: 9 colours, then the same dashed), so
+  15 methods stay apart. ``draw_flipping_summary`` draws the same figure from the
+  ``outputs`` of a ``faithfulness.json`` (``replot_flipping`` redraws a folder's PNG without
+  measuring again).
 * ``draw_sanity``: Spearman rho against the number of randomised layers, the first frame's
   maps as the layers turn random (one row per method), and the input-invariance table.
 
@@ -15,6 +19,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +58,41 @@ def method_colours(methods: Sequence[str]) -> dict[str, tuple[int, int, int]]:
             colours[m] = PALETTE[k % len(PALETTE)]
             k += 1
     return colours
+
+
+CURVE_PALETTE = [c for c in PALETTE if c != (240, 228, 66)]  # yellow hardly shows as a thin line on white
+
+
+def method_styles(methods: Sequence[str]) -> dict[str, tuple[tuple[int, int, int], bool]]:
+    """(colour, dashed) per method, all different: the 9 curve colours solid, then again
+    dashed (18 methods at most before a style repeats); grey solid for the random baseline."""
+    styles, k = {}, 0
+    for m in methods:
+        if m == "random":
+            styles[m] = (RANDOM_RGB, False)
+        else:
+            styles[m] = (CURVE_PALETTE[k % len(CURVE_PALETTE)], (k // len(CURVE_PALETTE)) % 2 == 1)
+            k += 1
+    return styles
+
+
+def dashed_polyline(img: np.ndarray, pts: np.ndarray, colour: tuple[int, int, int], thickness: int = 2,
+                    on: float = 7.0, off: float = 5.0) -> None:
+    """A polyline drawn as dashes of ``on`` px with gaps of ``off`` px along its length (OpenCV
+    has none); the pattern runs on across the vertices, so dense curves still read dashed."""
+    pts = np.asarray(pts, np.float64)
+    period, pos = on + off, 0.0
+    for p0, p1 in pairwise(pts):
+        length = float(np.hypot(*(p1 - p0)))
+        t = 0.0
+        while t < length:
+            phase = pos % period
+            step = min(length - t, (on - phase) if phase < on else (period - phase))
+            if phase < on and step > 0:
+                a, b = p0 + (p1 - p0) * (t / length), p0 + (p1 - p0) * ((t + step) / length)
+                cv2.line(img, tuple(int(v) for v in np.rint(a)), tuple(int(v) for v in np.rint(b)), colour,
+                         thickness, cv2.LINE_AA)
+            t, pos = t + max(step, 1e-9), pos + max(step, 1e-9)
 
 
 def _nice_ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
@@ -124,9 +164,11 @@ class _Axes:
         cv2.addWeighted(layer, alpha, self.img, 1 - alpha, 0, dst=self.img)
 
     def line(self, xs: np.ndarray, ys: np.ndarray, colour: tuple[int, int, int], thickness: int = 2,
-             markers: bool = False) -> None:
+             markers: bool = False, dashed: bool = False) -> None:
         pts = np.array([(self.px(x), self.py(y)) for x, y in zip(xs, ys) if np.isfinite(y)], np.int32)
-        if len(pts) > 1:
+        if len(pts) > 1 and dashed:
+            dashed_polyline(self.img, pts, colour, thickness)
+        elif len(pts) > 1:
             cv2.polylines(self.img, [pts], False, colour, thickness, cv2.LINE_AA)
         if markers:
             for p in pts:
@@ -153,58 +195,103 @@ def _fmt(mean: float, half: float) -> str:
 def draw_flipping_curves(reports: Any, *, title: str = "Pixel flipping") -> np.ndarray:
     """Deletion (left) and insertion (right) curves per output; legend with AOPC +- 95% CI.
 
-    ``reports``: one FaithfulnessReport or a mapping {output: FaithfulnessReport}.
+    ``reports``: one FaithfulnessReport or a mapping {output: FaithfulnessReport}. Drawn from
+    their JSON summaries (``to_dict``), so a figure redrawn from ``faithfulness.json`` is the same.
     """
     if not isinstance(reports, Mapping):
         reports = {reports.output: reports}
     if not reports:
         raise RlvizError("no reports to draw")
-    rows = list(reports.items())
-    n_methods = max(len(r.methods) for _, r in rows)
+    return draw_flipping_summary({o: r.to_dict() for o, r in reports.items()}, title=title)
+
+
+def _floats(values: Sequence[float | None]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], np.float64)
+
+
+def _half(pair: Sequence[float | None] | None) -> float:
+    """The half-width of a [low, high] interval of the JSON (NaN where it has none)."""
+    if not pair or pair[0] is None or pair[1] is None:
+        return float("nan")
+    return (pair[1] - pair[0]) / 2
+
+
+def draw_flipping_summary(outputs: Mapping[str, Mapping[str, Any]], *, title: str = "Pixel flipping") -> np.ndarray:
+    """The pixel-flipping figure from ``faithfulness.json``'s ``outputs`` ({output: the
+    report's ``to_dict()``}): mean curves with their 95% bands and the AOPC legend."""
+    if not outputs:
+        raise RlvizError("no reports to draw")
+    rows = list(outputs.items())
+    n_methods = max(len(d["aopc"]) for _, d in rows)
     plot_w, plot_h, legend_w, head = 430, max(270, 70 + 18 * n_methods), 420, 44  # room for every legend line
     img = np.full((head + plot_h * len(rows) + 40, 2 * plot_w + legend_w, 3), PAPER, np.uint8)
     first = rows[0][1]
     _text(img, title, (12, 26), 0.62, INK, 2)
-    methods = list(dict.fromkeys(m for _, r in rows for m in r.methods))
-    colours = method_colours(methods)
+    methods = list(dict.fromkeys(m for _, d in rows for m in d["aopc"]))
+    styles = method_styles(methods)
+    alpha = min(0.18, 1.2 / len(methods))  # many overlapping bands would hide the curves
     names = {"logit": "logit of the chosen action", "prob": "probability of the chosen action", "value": "value V(s)"}
-    for row, (output, report) in enumerate(rows):
+    for row, (output, d) in enumerate(rows):
         y0 = head + row * plot_h
-        xs = np.linspace(0, 1, report.n_steps + 1)
-        data = {}
-        for kind, curves in (("deletion", report.deletion), ("insertion", report.insertion)):
-            stats = {m: (c.mean(0), (1.96 * c.std(0, ddof=1) / np.sqrt(len(c))) if len(c) > 1 else np.full(c.shape[1], np.nan))
-                     for m, c in curves.items()}
-            data[kind] = stats
+        data = {kind: {m: (_floats(c["mean"]), _floats(c["ci95_half_width"])) for m, c in d["curves"][kind].items()}
+                for kind in ("deletion", "insertion")}
         ylim = _limits([s[0] + sgn * np.nan_to_num(s[1]) for k in data.values() for s in k.values() for sgn in (-1, 1)])
         for col, kind in enumerate(("deletion", "insertion")):
             word = "removed (blurred)" if kind == "deletion" else "restored"
             ax = _Axes(img, (col * plot_w, y0, (col + 1) * plot_w, y0 + plot_h), (0.0, 1.0), ylim,
                        title=f"{kind}: {names.get(output, output)}", xlabel=f"fraction of regions {word}, most relevant first")
             for m in methods:
-                if m not in data[kind]:
-                    continue
-                mean, half = data[kind][m]
-                ax.band(xs, mean - half, mean + half, colours[m])
+                if m in data[kind]:
+                    mean, half = data[kind][m]
+                    xs = np.linspace(0, 1, len(mean))
+                    ax.band(xs, mean - half, mean + half, styles[m][0], alpha)
             for m in methods:
                 if m in data[kind]:
-                    ax.line(xs, data[kind][m][0], colours[m], 2 if m != "random" else 1)
+                    mean = data[kind][m][0]
+                    ax.line(np.linspace(0, 1, len(mean)), mean, styles[m][0], 2 if m != "random" else 1, dashed=styles[m][1])
         lx, ly = 2 * plot_w + 6, y0 + 30
         _text(img, "AOPC (higher = more faithful)", (lx, ly), 0.42, INK, 1)
         _text(img, "method", (lx, ly + 18), 0.36, FAINT)
         _text(img, "deletion", (lx + 300, ly + 18), 0.36, FAINT, align="right")
         _text(img, "insertion", (lx + 405, ly + 18), 0.36, FAINT, align="right")
-        dele, ins, dci, ici = report.aopc, report.insertion_aopc, report.ci("deletion"), report.ci("insertion")
-        for k, m in enumerate(sorted(report.methods, key=lambda q: -dele[q])):
+        dele, ins = d["aopc"], d["insertion_aopc"]
+        nan = float("nan")
+        for k, m in enumerate(sorted(dele, key=lambda q: -(dele[q] if dele[q] is not None else -np.inf))):
             yy = ly + 38 + k * 18
-            cv2.line(img, (lx, yy - 4), (lx + 16, yy - 4), colours[m], 3)
-            _text(img, m[:24], (lx + 22, yy), 0.36, INK)
-            _text(img, _fmt(dele[m], dci[m]), (lx + 300, yy), 0.34, INK, align="right")
-            _text(img, _fmt(ins[m], ici[m]), (lx + 405, yy), 0.34, INK, align="right")
-    foot = (f"{first.n_frames} frames; {(84 // first.region) ** 2} regions of {first.region}x{first.region} px replaced by "
+            colour, dashed = styles[m]
+            if dashed:
+                dashed_polyline(img, np.array([(lx, yy - 4), (lx + 24, yy - 4)]), colour, 3, on=6, off=3)
+            else:
+                cv2.line(img, (lx, yy - 4), (lx + 24, yy - 4), colour, 3)
+            size = 0.36  # a long name (METHOD@contrast) gets smaller, never cut
+            while size > 0.27 and cv2.getTextSize(m, FONT, size, 1)[0][0] > 205:
+                size -= 0.01
+            _text(img, m, (lx + 30, yy), size, INK)
+            _text(img, _fmt(nan if dele[m] is None else dele[m], _half(d.get("aopc_ci95", {}).get(m))), (lx + 300, yy), 0.34,
+                  INK, align="right")
+            _text(img, _fmt(nan if ins[m] is None else ins[m], _half(d.get("insertion_aopc_ci95", {}).get(m))), (lx + 405, yy),
+                  0.34, INK, align="right")
+    foot = (f"{first['frames']} frames; {first['regions']} regions of {first['region']}x{first['region']} px replaced by "
             f"the frame blurred with sigma 3 (all 4 stacked frames); bands: 95% CI over frames")
     _text(img, foot, (12, img.shape[0] - 14), 0.38, FAINT)
     return img
+
+
+def replot_flipping(folder: str | Path, title: str | None = None) -> Path:
+    """Redraw ``folder/faithfulness.png`` from ``folder/faithfulness.json`` (no measuring):
+    for a figure whose drawing changed since the numbers were measured."""
+    import json
+
+    src = Path(folder) / "faithfulness.json"
+    if not src.is_file():
+        raise RlvizError(f"{src} not found; give a folder written by 'rlviz faithfulness --out'")
+    try:
+        payload = json.loads(src.read_text())
+        outputs = payload["outputs"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise RlvizError(f"{src} is not a faithfulness.json ({err.__class__.__name__}); rerun 'rlviz faithfulness --out'") from None
+    name = title or f"{payload.get('agent', Path(folder).name)}: pixel flipping"
+    return save_png(Path(folder) / "faithfulness.png", draw_flipping_summary(outputs, title=name))
 
 
 def _thumbnail(values: np.ndarray, size: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -135,6 +136,7 @@ class FrameView:
     points: tuple[float, float] | None = None  # points won and lost so far in this game
     q_values: np.ndarray | None = None  # a Q-network's Q-values: the strip shows them, not a one-hot "100%"
     object_lines: dict[str, str] = field(default_factory=dict)  # panel -> "looks at: ball 62%, ..." (object_words)
+    method_maps: dict[str, np.ndarray] | None = None  # method panel -> its 84x84 map (rlviz.present.method_panels)
 
 
 @dataclass
@@ -145,6 +147,7 @@ class Scales:
     critic: float = 1.0
     relevance: float = 1.0
     interactions: float = 1.0
+    methods: dict[str, float] = field(default_factory=dict)  # method panel -> its full-colour value
 
 
 def pairs_panel(rgb: np.ndarray, pairs: list, width: int, height: int, max_strength: float) -> np.ndarray:
@@ -235,7 +238,8 @@ class FrameRenderer:
             text.add((x, int(lay.header.h * 0.8)), label, wsize, (240, 200, 60), "lm")
         for name, rect in lay.titles.items():
             size = max(13, rect.h * 2 // 3)
-            options = [PANEL_TITLES.get(name, name), SHORT_TITLES.get(name), TINY_TITLES.get(name)]
+            options = [PANEL_TITLES.get(name) or _method_title(name), SHORT_TITLES.get(name) or _method_short_title(name),
+                       TINY_TITLES.get(name)]
             options = [o for o in options if o]
             for label in options:  # too cramped: a shorter wording reads better than smaller text
                 label, tsize = _fit_text(label, size, rect.w)
@@ -287,6 +291,17 @@ class FrameRenderer:
             text.add((rect.x, y), ends[0], fs, colormaps.LRP_AGAINST_RGB)
             text.add((rect.x + rect.w, y), ends[1], fs, colormaps.LRP_FOR_RGB, "ra")
             text.add((rect.x + rect.w // 2, y), "0", fs, MUTED, "ma")
+        elif (panel := _method_panel(name)) is not None:  # any registered method: LRP's or the actor's colours
+            kind = "diverging" if panel.signed else "actor"
+            canvas[rect.y + 4 : rect.y + 4 + bar_h, rect.x : rect.x + rect.w] = colormaps.colour_bar(rect.w, bar_h, kind)
+            from rlviz.present.method_panels import legend_ends
+
+            left, right = legend_ends(panel)
+            text.add((rect.x, rect.y + bar_h + 8), left, fs, colormaps.LRP_AGAINST_RGB if panel.signed else MUTED)
+            text.add((rect.x + rect.w, rect.y + bar_h + 8), right, fs,
+                     colormaps.LRP_FOR_RGB if panel.signed else colormaps.SALIENCY_ACTOR_RGB, "ra")
+            if panel.signed:  # where the colour changes, as in LRP's legend
+                text.add((rect.x + rect.w // 2, rect.y + bar_h + 8), "0", fs, MUTED, "ma")
 
     def _bars_geometry(self) -> tuple[int, int, int, int]:
         """(top, row height, font size, rows shown) of the action bars. The strip holds, top
@@ -317,6 +332,10 @@ class FrameRenderer:
             values["saliency"] = [f"scores move {short_number(np.sqrt(2 * scales.actor))}", f"value moves {thin}/{thick}"]
         if "lrp" in self.layout.legends:
             values["lrp"] = [f"-{short_number(scales.relevance)}", "share of the move score", f"+{short_number(scales.relevance)}"]
+        for name in self.layout.legends:  # method panels: the method's name between its ends
+            if (panel := _method_panel(name)) is not None:
+                top = short_number(scales.methods.get(name, 1.0))
+                values[name] = [f"-{top}" if panel.signed else "0", panel.method, f"+{top}" if panel.signed else top]
         return values
 
     def _draw_legend_values(self, text: TextLayer, scales: Scales) -> None:
@@ -349,6 +368,8 @@ class FrameRenderer:
                 image = colormaps.relevance_overlay(game, view.relevance, scales.relevance)
             elif name == "interactions" and view.pairs is not None:
                 image = pairs_panel(view.rgb, view.pairs, rect.w, rect.h, scales.interactions)
+            elif view.method_maps and view.method_maps.get(name) is not None:
+                image = _method_overlay(name, game, view.method_maps[name], scales.methods.get(name, 1.0))
             else:
                 image = game
             frame[rect.y : rect.y + rect.h, rect.x : rect.x + rect.w] = image
@@ -497,6 +518,38 @@ class FrameRenderer:
         for label, colour in items:
             text.add((x, y + fs + 4), label, tfs, colour)
             x += text_size(label, tfs)[0] + 14
+
+
+@lru_cache(maxsize=64)
+def _method_panel(name: str):
+    """The :class:`rlviz.present.method_panels.MethodPanel` of a panel name, None for the
+    built-in panels (saliency, lrp, interactions)."""
+    if name in PANEL_TITLES:
+        return None
+    from rlviz.present.method_panels import is_method_panel, parse_method_panel
+
+    return parse_method_panel(name) if is_method_panel(name) else None
+
+
+def _method_title(name: str) -> str:
+    from rlviz.present.method_panels import title
+
+    panel = _method_panel(name)
+    return title(panel) if panel is not None else name
+
+
+def _method_short_title(name: str) -> str:
+    """A method panel's title where the full one does not fit: the method and its target."""
+    panel = _method_panel(name)
+    if panel is None:
+        return ""
+    return panel.method if panel.target == "action" else f"{panel.method} ({panel.target})"
+
+
+def _method_overlay(name: str, game: np.ndarray, values: np.ndarray, scale: float) -> np.ndarray:
+    from rlviz.present.method_panels import overlay
+
+    return overlay(game, values, scale, _method_panel(name).signed)
 
 
 REWARD_WON = (0, 158, 115)  # Okabe-Ito bluish green

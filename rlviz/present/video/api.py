@@ -45,6 +45,7 @@ from rlviz.present.video.explain_pass import (
 from rlviz.present.video.object_words import merge_captions, object_captions, top_of
 from rlviz.present.video.play_pass import record
 from rlviz.present.video.records import (
+    EXPLANATIONS,
     VideoResult,
     agent_label,
     episode_starts,
@@ -95,6 +96,8 @@ def make_video(
     rewards, sudden changes of policy), each introduced by a caption card and slowed down at
     its key frame. ``captions`` adds plain-language captions at rewards and sharp value
     changes; ``title_cards`` adds a title card and an end card with take-aways.
+    ``explain``: panels, "saliency", "lrp", "interactions" or any registered method with its
+    options ("integrated-gradients:steps=16", "deeplift@contrast"; rlviz.present.method_panels).
     ``timeline`` writes the video's timeline as JSON (also in ``VideoResult.timeline``): per
     step its score, reward, lives, value, move and caption; the key moments; the cards' texts
     and durations; and the tally the cards read their numbers from.
@@ -207,6 +210,8 @@ def make_comparison_video(
     if labels is not None and len(labels) != 2:
         raise RlvizError(f"a comparison needs one label per agent, got {len(labels)}")
     explain = parse_explain(explain)
+    if methods := [e for e in explain if e not in EXPLANATIONS]:
+        raise RlvizError(f"a comparison draws saliency, lrp and interactions; make a video of each agent for {', '.join(methods)}")
     compute_layout(*size)  # refuse a bad size before any work
     games = {a.env_spec.game for a in agents}
     if len(games) != 1:

@@ -15,7 +15,7 @@ from rlviz.explain.perturbation import grid_centres, grid_to_map, perturbation_s
 from rlviz.play.rollout import Step, replay_frames
 from rlviz.present.layout import Scales
 from rlviz.present.video.object_words import cell_object, frame_shares
-from rlviz.present.video.records import PAIRS_SHOWN, ExplainedStep
+from rlviz.present.video.records import EXPLANATIONS, PAIRS_SHOWN, ExplainedStep
 from rlviz.util.gridstore import GridStore
 from rlviz.util.heap import release_free_memory
 
@@ -24,12 +24,22 @@ def _explain_batch(
     agent: Agent, batch: list[Step], obs: np.ndarray, explain: tuple[str, ...], saliency_frames: str, grids: GridStore,
     bg: np.ndarray | None = None,
     background: np.ndarray | None = None,
+    method_stores: dict[str, GridStore] | None = None,
 ) -> list[ExplainedStep]:
     out = [ExplainedStep(s) for s in batch]
     scene = [find_objects(o, bg, agent.env_spec.game) for o in obs] if bg is not None else None
     if scene is not None:
         for e in out:
             e.object_shares = {}
+    for name in explain:  # any registered method as a panel: its map kept on disk like the grids
+        if name in EXPLANATIONS:
+            continue
+        from rlviz.present.method_panels import panel_maps, parse_method_panel
+
+        store = (method_stores if method_stores is not None else {}).setdefault(name, GridStore())
+        for k, m in enumerate(panel_maps(parse_method_panel(name), agent, obs)):
+            out[k].method_maps = (out[k].method_maps or {}) | {name: (store, store.append(m))}
+            out[k].method_scales = (out[k].method_scales or {}) | {name: relevance_scale(m)}
     if "saliency" in explain:
         sal = perturbation_saliency(agent, obs, frames=saliency_frames)
         size = agent.env_spec.screen_size
@@ -106,13 +116,14 @@ def explain_steps(
     (:mod:`rlviz.explain.pairs_on_objects`)."""
     records: list[ExplainedStep] = []
     grids = GridStore()  # on disk: memory stays flat in video length (rlviz.util.gridstore)
+    method_stores: dict[str, GridStore] = {}  # one per method panel, on disk too
     wanted = set(chosen)
     pending: list[tuple[Step, np.ndarray]] = []
     bar = tqdm(total=len(wanted), unit="frame", desc="explaining", disable=not progress, leave=False)
 
     def flush() -> None:
         records.extend(_explain_batch(agent, [p[0] for p in pending], np.stack([p[1] for p in pending]), explain, saliency_frames, grids,
-                                      bg, background))
+                                      bg, background, method_stores))
         bar.update(len(pending))
         pending.clear()
         release_free_memory()  # keeps memory flat in video length (rlviz.util.heap)
@@ -167,11 +178,16 @@ def video_scales(records: list[ExplainedStep]) -> Scales:
             critic.append(float(grids[1].max()))
     rel = [r.relevance_scale for r in records if r.relevance_scale is not None]
     pairs = [p.strength for r in records if r.pairs for p in r.pairs]
+    methods: dict[str, list[float]] = {}  # method panels: like LRP, the 99.5th percentile of |map|
+    for r in records:
+        for name, v in (r.method_scales or {}).items():
+            methods.setdefault(name, []).append(v)
     return Scales(
         actor=_robust_top(actor) if actor else 1.0,
         critic=_robust_top(critic) if critic else 1.0,
         relevance=_robust_top(rel) if rel else 1.0,
         interactions=max(pairs) if pairs else 1.0,
+        methods={name: _robust_top(v) for name, v in methods.items()},
     )
 
 

@@ -27,10 +27,19 @@ class ExplainedStep:
     pairs: list | None = None  # strongest active region pairs for the chosen action
     object_shares: dict[str, dict[str, float]] | None = None  # panel -> each object's share of its map
     pair_objects: list[tuple[str | None, str | None]] | None = None  # the object each pair's cell mostly holds
+    method_maps: dict[str, tuple[GridStore, int]] | None = None  # panel -> where its 84x84 map is kept
+    method_scales: dict[str, float] | None = None  # panel -> 99.5th percentile of |map|
 
     def saliency_grids(self) -> np.ndarray | None:
         """The [2, 17, 17] (actor, critic) grids, in one read from the store; None without saliency."""
         return self.grids[self.grid_index] if self.grids is not None else None
+
+    def method_map(self, key: str) -> np.ndarray | None:
+        """The 84x84 map of the method panel ``key`` (rlviz.present.method_panels), or None."""
+        if not self.method_maps or key not in self.method_maps:
+            return None
+        store, index = self.method_maps[key]
+        return store[index]
 
 
 @dataclass
@@ -50,11 +59,22 @@ class VideoResult:
 
 
 def parse_explain(explain: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """'saliency,lrp' -> ('saliency', 'lrp'), validated."""
+    """'saliency,lrp,deeplift:target=contrast' -> ('saliency', 'lrp', 'deeplift:target=contrast'),
+    validated: the panels of EXPLANATIONS, or any registered method with its options
+    (rlviz.present.method_panels)."""
+    from rlviz.explain.registry import method_names
+    from rlviz.present.method_panels import is_method_panel, parse_method_panel
+
     items = tuple(s.strip() for s in (explain.split(",") if isinstance(explain, str) else explain) if s.strip())
-    unknown = [s for s in items if s not in EXPLANATIONS]
+    unknown = [s for s in items if s not in EXPLANATIONS and not is_method_panel(s)]
     if unknown or not items:
-        raise RlvizError(f"unknown explanation(s) {', '.join(unknown or items) or '(none)'}; choose from {', '.join(EXPLANATIONS)}")
+        raise RlvizError(f"unknown explanation(s) {', '.join(unknown or items) or '(none)'}; choose from "
+                         f"{', '.join(EXPLANATIONS + tuple(method_names()))} (a method takes options as METHOD:OPTION=VALUE)")
+    if len(set(items)) < len(items):
+        raise RlvizError(f"a panel is named twice in {', '.join(items)}; give each once")
+    for s in items:
+        if s not in EXPLANATIONS:
+            parse_method_panel(s)  # its options and target, before any work
     return items
 
 

@@ -68,6 +68,7 @@ def views(
                 points=(float(points[k, 0]), float(points[k, 1])),
                 q_values=np.asarray(s.logits) if agent.kind == "q" else None,
                 object_lines=object_lines(r),
+                method_maps={name: r.method_map(name) for name in (r.method_maps or {})} or None,
             )
         pending.clear()
 
