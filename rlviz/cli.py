@@ -817,7 +817,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=1, help="whole games to play, seeds SEED, SEED+1, ... (default 1)")
     p.add_argument("--frames", type=int, default=None, help="stop after this many steps (default: play the games to the end)")
     p.add_argument("--seed", type=int, default=0, help="reset seed (default 0)")
-    p.add_argument("--explain", default="saliency,lrp", help="comma-separated: saliency, lrp (default both)")
+    p.add_argument("--methods", "--explain", dest="explain", default="saliency,lrp", metavar="M1,M2",
+                   help="comma-separated map layers: saliency (actor and critic), lrp (move and value), any method of "
+                        "'rlviz methods' for the chosen move (e.g. integrated-gradients,gradcam), or all (slow: "
+                        "meaningful-perturbation optimises a mask per frame); default saliency,lrp")
     p.add_argument("--all-actions", action="store_true", help="also an LRP map for every action, not only the chosen one and the value")
     p.add_argument("--moments", type=int, default=8, help="key moments marked on the timeline (default 8)")
     p.add_argument("--figures", action="append", default=[], metavar="DIR",

@@ -209,7 +209,7 @@ class FrameRenderer:
         bar_h = max(8, rect.h // 6)
         if name == "saliency":
             half = (rect.w - 10) // 2
-            for k, (kind, label) in enumerate((("actor", "fill: choosing a move"), ("critic", "lines: judging chances"))):
+            for k, (kind, label) in enumerate((("actor", colormaps.LEGEND_WORDS["actor"]), ("critic", colormaps.LEGEND_WORDS["critic"]))):
                 x = rect.x + k * (half + 10)
                 canvas[rect.y + 4 : rect.y + 4 + bar_h, x : x + half] = colormaps.colour_bar(half, bar_h, kind)
                 label, size = _fit_text(label, fs, half)
@@ -219,8 +219,8 @@ class FrameRenderer:
             text.add((rect.x, rect.y + 6 + fs), "decision mixes; thicker = stronger", fs, MUTED)
         elif name == "lrp":
             canvas[rect.y + 4 : rect.y + 4 + bar_h, rect.x : rect.x + rect.w] = colormaps.colour_bar(rect.w, bar_h, "diverging")
-            text.add((rect.x, rect.y + bar_h + 8), "against the move", fs, colormaps.LRP_AGAINST_RGB)
-            text.add((rect.x + rect.w, rect.y + bar_h + 8), "for the move", fs, colormaps.LRP_FOR_RGB, "ra")
+            text.add((rect.x, rect.y + bar_h + 8), colormaps.LEGEND_WORDS["against"], fs, colormaps.LRP_AGAINST_RGB)
+            text.add((rect.x + rect.w, rect.y + bar_h + 8), colormaps.LEGEND_WORDS["for"], fs, colormaps.LRP_FOR_RGB, "ra")
             text.add((rect.x + rect.w // 2, rect.y + bar_h + 8), "0", fs, MUTED, "ma")
 
     def _bars_geometry(self) -> tuple[int, int, int, int]:

@@ -7,11 +7,9 @@
   const N = D.steps;
   const $ = (id) => document.getElementById(id);
   const ACTION_COLOURS = ["#999999", "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7"];
-  const LEGEND = {
-    actor: "linear-gradient(90deg, rgba(0,114,178,0), rgb(0,114,178))",
-    critic: "linear-gradient(90deg, rgba(240,228,66,0), rgb(240,228,66))",
-    relevance: "linear-gradient(90deg, rgb(31,119,180), rgba(128,128,128,0) 50%, rgb(214,39,40))",
-  };
+  // legend bars drawn by the videos' colormaps.colour_bar (img/legend-*.png), words from colormaps.LEGEND_WORDS
+  const LEGEND = { actor: "actor", critic: "critic", relevance: "diverging" };
+  const WORDS = D.legend_words || {};
   const state = { step: 0, layer: D.layers.length ? D.layers[0].key : null, opacity: 1, playing: false,
                   view: [0, Math.max(N - 1, 1)], dragging: false };
   const images = new Map();  // "layer/chunk" -> Image
@@ -132,7 +130,6 @@
   // ---------- the frame and its maps ----------
   const FW = D.frame[0], FH = D.frame[1], S = D.obs;
   const scratch = document.createElement("canvas");  // one map tile, scaled from here (no bleeding across tiles)
-  scratch.width = S; scratch.height = S;
 
   function drawFrame(ctx, step, filter) {
     const img = atlas("frame", step);
@@ -144,28 +141,58 @@
     ctx.filter = "none";
     return true;
   }
+  function drawBackdrop(ctx, step, backdrop) {  // colormaps.dimmed_gray: gray * gain + lift
+    const img = atlas("gray", step);
+    if (!ready(img)) return false;
+    const [sx, sy] = tile(step, FW, FH);
+    const [gain, lift] = backdrop;
+    ctx.imageSmoothingEnabled = false;
+    ctx.filter = "brightness(" + gain + ")";
+    ctx.drawImage(img, sx, sy, FW, FH, 0, 0, ctx.canvas.width, ctx.canvas.height);
+    ctx.filter = "none";
+    ctx.globalCompositeOperation = "lighter";
+    ctx.fillStyle = "rgb(" + lift + "," + lift + "," + lift + ")";
+    ctx.fillRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+    ctx.globalCompositeOperation = "source-over";
+    return true;
+  }
   function drawMap(canvas, layerKey, step) {
     const ctx = canvas.getContext("2d");
     const layer = D.layers.find((l) => l.key === layerKey);
     if (!layer) { ctx.clearRect(0, 0, canvas.width, canvas.height); return true; }
-    // LRP is read over a dimmed gray frame, as in the videos; saliency over the frame itself
-    const ok = drawFrame(ctx, step, layer.palette === "relevance" ? "grayscale(1) brightness(0.5)" : "none");
+    // every map is read over the frame's gray, dimmed as in the videos: gray * gain + lift
+    const ok = drawBackdrop(ctx, step, layer.backdrop);
     const img = atlas(layer.key, step);
     if (!ok || !ready(img)) return false;
-    const [sx, sy] = tile(step, S, S);
+    const [TW, TH] = layer.tile;
+    const [sx, sy] = tile(step, TW, TH);
+    if (scratch.width !== TW || scratch.height !== TH) { scratch.width = TW; scratch.height = TH; }
     const sctx = scratch.getContext("2d");
-    sctx.clearRect(0, 0, S, S);
-    sctx.drawImage(img, sx, sy, S, S, 0, 0, S, S);
+    sctx.clearRect(0, 0, TW, TH);
+    sctx.drawImage(img, sx, sy, TW, TH, 0, 0, TW, TH);
     ctx.imageSmoothingEnabled = true;
     ctx.globalAlpha = state.opacity;
-    ctx.drawImage(scratch, 0, 0, S, S, 0, 0, canvas.width, canvas.height);
+    ctx.drawImage(scratch, 0, 0, TW, TH, 0, 0, canvas.width, canvas.height);
     ctx.globalAlpha = 1;
     return true;
   }
   function legend(barId, textId, layer) {
-    $(barId).style.background = layer ? LEGEND[layer.palette] : "none";
-    const full = layer ? (layer.palette === "relevance" ? "full colour at |R| \u2265 " : "full colour at \u2265 ") + layer.scale : "";
-    $(textId).textContent = layer ? layer.legend + ". One scale for the whole rollout: " + full + " (the 95th percentile of the frames' peaks; brightness grows with the square root)." : "";
+    const bar = $(barId);
+    bar.hidden = !layer;
+    if (layer) {
+      const kind = LEGEND[layer.palette];
+      bar.querySelector("img").src = "img/legend-" + kind + ".png";
+      const ends = bar.querySelectorAll("span");
+      ends[0].textContent = kind === "diverging" ? WORDS.against : kind === "critic" ? WORDS.critic : WORDS.actor;
+      ends[1].textContent = kind === "diverging" ? WORDS.for : "";
+      const rgb = (name) => D.colours && D.colours[name] ? "rgb(" + D.colours[name].join(",") + ")" : "";
+      ends[0].style.color = rgb(kind === "diverging" ? "against" : kind);
+      ends[1].style.color = rgb("for");
+    }
+    const full = !layer ? "" : layer.palette === "relevance" ? "full colour at |R| \u2265 " + layer.scale
+      : layer.palette === "critic" ? "thin line at " + +(layer.levels[0] * layer.scale).toPrecision(3) + ", thick at " + +(layer.levels[1] * layer.scale).toPrecision(3)
+      : "full colour at \u2265 " + layer.scale;
+    $(textId).textContent = layer ? layer.legend + ". One scale for the whole rollout: " + full + (layer.palette === "critic" ? "." : " (the 95th percentile of the frames' peaks; brightness grows with the square root).") : "";
   }
   function bars(boxId, actions, logits, probs, chosen, other) {
     const box = $(boxId);
