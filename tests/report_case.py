@@ -1,4 +1,5 @@
-"""One small report (two untrained Pong agents, 12 steps), built once per test process and
+"""One small report (two untrained Pong agents, 12 steps, saliency, LRP and three registered
+methods), built once per test process and
 shared by the report's data tests and its browser tests, with the rollout replayed
 independently of the report's own code as the oracle."""
 
@@ -23,6 +24,7 @@ from rlviz.present.report import ReportResult, make_report
 PONG_ACTIONS = ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
 STEPS = 12
 SEED = 3
+METHODS = "saliency,lrp,gradient,integrated-gradients,gradcam"  # registered methods: unsigned, signed, one map per obs
 
 
 def untrained(seed: int, name: str) -> Agent:
@@ -62,6 +64,6 @@ def small_report() -> Case:
     card.mkdir()
     (card / "README.md").write_text("# net-a\n\nA **test** card <script>alert(1)</script>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
     result = make_report(agent, folder, compare=other, frames=STEPS, seed=SEED, agent_path=card, interactions=False,
-                         background=background, progress=False)
+                         background=background, progress=False, methods=METHODS)
     return Case(agent, other, result, folder, read_data(folder), [f[0] for f in frames], [f[1] for f in frames],
                 [s.action for s in steps], background)

@@ -365,7 +365,7 @@ def _write_maps(agent, layers, explained, tmp, folder, n, *, progress, found=Non
     for who, recs in explained.items():
         s = video_scales(recs[:n])
         for ly in layers:
-            if ly.who == who and ly.palette in ("actor", "critic"):
+            if ly.who == who and not ly.computed:  # saliency: the video's scales
                 ly.scale = s.actor if ly.source == "actor" else s.critic
     bar = tqdm(total=n * len(layers), unit="map", desc="writing maps", disable=not progress, leave=False)
     for ly in layers:
