@@ -31,6 +31,7 @@ from rlviz.present.colormaps import CRITIC_LEVELS, LEGEND_WORDS, MAP_COLOURS, RE
 from rlviz.present.report import encode
 from rlviz.present.report.objects_layer import ObjectsLayer
 from rlviz.present.report.summary import copy_figures, model_card_html
+from rlviz.present.report.summary_tab import check_game, example_candidates, find_summary, load_summary, summary_tab, verified_links
 from rlviz.present.video.explain_pass import (
     BRIGHT_FRAMES,
     explain_steps,
@@ -58,6 +59,8 @@ class ReportResult:
     moments: list[moments.Moment] = field(default_factory=list)
     disagreements: list[int] = field(default_factory=list)  # steps where the compared agent would act otherwise
     interrupted: bool = False
+    summary: Path | None = None  # the rlviz summarize folder shown on the Summary tab
+    linked_examples: int = 0  # its dataset examples found (and checked) in this rollout
 
 
 @dataclass
@@ -194,6 +197,7 @@ def make_report(
     interactions: bool = True,
     objects: bool = True,
     background: np.ndarray | None = None,
+    summary: str | Path | None = None,
     batch: int = 8,
     progress: bool = True,
 ) -> ReportResult:
@@ -209,8 +213,16 @@ def make_report(
     ``rlviz interactions --out``); ``interactions`` draws the policy's region pairs there.
     ``objects`` adds the objects layer (boxes, names and each map's top object shares per step),
     found against ``background`` or the agent's cached background (computed the first time).
+    ``summary``: an ``rlviz summarize`` folder shown on the Summary tab (each move's attribution
+    graph, its channels' dataset examples linked to the rollout's steps where they are in it,
+    captions); "auto" looks for one of this agent (:func:`summary_tab.find_summary`).
     """
     methods = parse_methods(methods)
+    if summary == "auto":
+        summary = find_summary(agent, agent_path)
+    summary_doc = load_summary(summary) if summary is not None else None
+    if summary_doc is not None:
+        check_game(summary_doc, agent, summary)
     if frames is not None and frames < 1:
         raise RlvizError(f"frames must be at least 1, got {frames}")
     if episodes < 1:
@@ -248,6 +260,8 @@ def make_report(
                 explained[who] = recs
         n = min([len(steps)] + [len(r) for r in explained.values()])
         steps = steps[:n]
+        candidates = example_candidates(summary_doc, steps, seed) if summary_doc is not None else {}
+        kept: dict[int, np.ndarray] = {k: None for k in candidates.values()}  # observations the summary's examples need
         with tempfile.TemporaryDirectory(prefix="rlviz-report-") as tmp:
             found = None
             if objects:
@@ -258,7 +272,7 @@ def make_report(
                 found = ObjectsLayer(background, agent.env_spec.game, steps=len(steps), size=agent.env_spec.screen_size,
                                      folder=Path(tmp))
             other, stacks, first_rgb, cut = _replay_pass(agent, compare, env, steps, layers, folder, Path(tmp), seed=seed,
-                                                         batch=batch, progress=progress, found=found)
+                                                         batch=batch, progress=progress, found=found, keep=kept)
             interrupted = interrupted or cut
             n = len(stacks)
             steps = steps[:n]
@@ -267,6 +281,9 @@ def make_report(
         data = _data(agent, compare, steps, other, stacks, layers, key_moments, seed)
         data["objects"] = object_data
         data["summary"] = _summary(agent, folder, agent_path, figures, interactions, first_rgb)
+        if summary_doc is not None:
+            links = verified_links(agent, summary_doc, candidates, {k: o for k, o in kept.items() if o is not None})
+            data["summary"]["summit"] = summary_tab(summary_doc, summary, folder / "summary" / "graphs", links, agent)
     finally:
         env.close()
     (folder / "data.js").write_text("window.RLVIZ_DATA = " + json.dumps(data, separators=(",", ":")) + ";\n", encoding="utf-8")
@@ -278,12 +295,15 @@ def make_report(
         path=folder / "index.html", steps=len(steps), score=steps[-1].score, seconds=time.time() - start,
         size_bytes=size, moments=[moments.Moment(**m_) for m_ in data["moments"]],
         disagreements=data["compare"]["disagreements"] if compare is not None else [], interrupted=interrupted,
+        summary=Path(summary) if summary_doc is not None else None,
+        linked_examples=data["summary"]["summit"]["linked"] if summary_doc is not None else 0,
     )
 
 
-def _replay_pass(agent, compare, env, steps, layers, folder, tmp, *, seed, batch, progress, found=None):
+def _replay_pass(agent, compare, env, steps, layers, folder, tmp, *, seed, batch, progress, found=None, keep=None):
     """Replay once: frames and observations into their atlases, LRP maps into float32 files,
-    the compared agent's outputs. Returns (other agent's (logits, values), stack sources,
+    the compared agent's outputs, and the observations of the steps in ``keep`` into it.
+    Returns (other agent's (logits, values), stack sources,
     first RGB frame, interrupted)."""
     from rlviz.explain.lrp import lrp
 
@@ -339,6 +359,8 @@ def _replay_pass(agent, compare, env, steps, layers, folder, tmp, *, seed, batch
             stacks.append(_stack_sources(obs, k, recent))
             if found is not None:
                 found.add(k, obs)
+            if keep is not None and k in keep:
+                keep[k] = obs
             pending.append((k, obs))
             if len(pending) == batch:
                 flush()

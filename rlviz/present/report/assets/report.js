@@ -411,6 +411,113 @@
     fig.firstChild.src = f.src; fig.lastChild.textContent = f.caption;
     $("figures").appendChild(fig);
   }
+  // ---------- the summary of many frames (rlviz summarize): per move, its attribution graph ----------
+  const M = D.summary.summit;
+  const fmt = (v, d) => (typeof v === "number" ? +v.toFixed(d === undefined ? 3 : d) : v);
+  function extraList(parent, extra) {  // fields of a newer summary this page does not know, shown as they are
+    if (!extra || !extra.length) return;
+    const dl = document.createElement("dl");
+    dl.className = "extra";
+    for (const [k, v] of extra) {
+      const dt = document.createElement("dt"), dd = document.createElement("dd");
+      dt.textContent = k; dd.textContent = v;
+      dl.appendChild(dt); dl.appendChild(dd);
+    }
+    parent.appendChild(dl);
+  }
+  function exampleTile(ex) {  // the example's frame from this report's observations, its window in the summary's box colour
+    const c = document.createElement("canvas");
+    c.width = c.height = 84;
+    const ctx = c.getContext("2d");
+    const img = atlas("obs", ex.at);
+    const paint = () => {
+      const [sx, sy] = tile(ex.at, S, S);
+      ctx.drawImage(img, sx, sy, S, S, 0, 0, 84, 84);
+      if (ex.box) { ctx.strokeStyle = "rgb(" + M.box.join(",") + ")"; ctx.lineWidth = 1.5; const [x0, y0, x1, y1] = ex.box; ctx.strokeRect(x0 * 84 / S, y0 * 84 / S, (x1 - x0) * 84 / S, (y1 - y0) * 84 / S); }
+    };
+    if (ready(img)) paint(); else img.addEventListener("load", paint);
+    return c;
+  }
+  function showMove(i) {
+    const mv = M.moves[i];
+    document.querySelectorAll("#summit-moves button").forEach((b, j) => b.classList.toggle("active", i === j));
+    $("summit-caption").textContent = mv.caption;
+    const graph = $("summit-graph");
+    graph.innerHTML = "";
+    const into = {};  // vertex id -> [[source id, weight], ...]
+    for (const e of mv.edges) (into[e.target] = into[e.target] || []).push([e.source, e.weight]);
+    const columns = M.layers.map(() => []);
+    for (const v of mv.vertices) (columns[v.column] || columns[0]).push(v);
+    columns.forEach((vs, li) => {
+      const col = document.createElement("div");
+      col.className = "column";
+      col.innerHTML = "<h3></h3>";
+      col.firstChild.textContent = M.layers[li] + (li === 0 ? ": simple patterns" : li === M.layers.length - 1 ? ": what the move reads" : "");
+      for (const v of vs) {
+        const box = document.createElement("div");
+        box.className = "vertex"; box.id = "vertex-" + v.id.replace(":", "-");
+        const push = (into.action || []).find(([src]) => src === v.id);
+        const fed = (into[v.id] || []).map(([src, w]) => src.replace(":", " #") + " (" + Math.round(100 * w) + "% of frames)");
+        box.innerHTML = "<h4></h4><p class='words'></p><p class='numbers'></p><div class='examples'></div>";
+        box.children[0].textContent = v.layer + " #" + v.channel;
+        box.children[1].textContent = v.words;
+        box.children[2].textContent = (push ? "pushes " + mv.move + " by " + fmt(push[1]) + " \u00b7 " : "") +
+          "selectivity " + fmt(v.selectivity, 2) + (fed.length ? " \u00b7 top inputs: " + fed.join(", ") : "");
+        for (const ex of v.examples) {
+          const fig = document.createElement("figure");
+          const label = "game " + (ex.episode + 1) + ", step " + ex.step;
+          if (ex.at !== null && ex.at !== undefined) {
+            fig.className = "linked"; fig.dataset.step = ex.at; fig.title = "show step " + ex.at + " of this report";
+            fig.appendChild(exampleTile(ex));
+            fig.addEventListener("click", () => { tab("explore"); go(ex.at); });
+          } else {
+            fig.className = "unlinked"; fig.title = "not a step of this report's rollout";
+          }
+          const cap = document.createElement("figcaption");
+          cap.textContent = label + (ex.at !== null && ex.at !== undefined ? "" : " (not in this rollout)");
+          fig.appendChild(cap);
+          extraList(fig, ex.extra);
+          box.children[3].appendChild(fig);
+        }
+        extraList(box, v.extra);
+        col.appendChild(box);
+      }
+      graph.appendChild(col);
+    });
+    const last = document.createElement("div");
+    last.className = "column move"; last.innerHTML = "<h3>the move</h3><div class='vertex'><h4></h4><p class='words'></p></div>";
+    last.querySelector("h4").textContent = mv.move;
+    last.querySelector(".words").textContent = "chosen on " + mv.frames + " of " + M.frames + " frames";
+    graph.appendChild(last);
+    const top = $("summit-top");
+    top.innerHTML = "";
+    for (const [layer, rows] of Object.entries(mv.top || {})) {
+      const p = document.createElement("p");
+      p.textContent = layer + ", most selective for " + mv.move + ": " + rows.map((r) => "#" + r.channel + " (" + fmt(r.selectivity, 2) + ")").join(", ");
+      top.appendChild(p);
+    }
+    $("summit-figure").hidden = !mv.figure;
+    if (mv.figure) $("summit-figure").src = mv.figure;
+    $("summit-extra").innerHTML = "";
+    extraList($("summit-extra"), mv.extra);
+  }
+  if (M) {
+    $("summit").hidden = false;
+    $("summit-source").textContent = "rlviz summarize of '" + M.agent + "'";
+    $("summit-intro").textContent = "Over " + M.frames + " frames of " + M.episodes + " greedy game(s) from reset seed " + M.seed +
+      ", per move: the channels (detectors) of each layer that matter most and how they feed each other, left to right, ending in the move. " +
+      (M.linked ? M.linked + " dataset examples are steps of this report: click one to see it there." :
+        "None of its dataset examples is a step of this report" + (M.same_agent ? " (play the same seed and more steps to link them)." : " (it summarises another agent).")) +
+      " Lines are Summit's counts (Hohman et al. 2019); see docs/summary.md.";
+    M.moves.forEach((mv, i) => {
+      const b = document.createElement("button");
+      b.className = "tab"; b.textContent = mv.move + " (" + mv.frames + ")";
+      b.addEventListener("click", () => showMove(i));
+      $("summit-moves").appendChild(b);
+    });
+    extraList($("summit"), M.extra);
+    if (M.moves.length) showMove(0);
+  }
   function tab(name) {
     $("explore").hidden = name !== "explore"; $("summary").hidden = name !== "summary";
     $("tab-explore").classList.toggle("active", name === "explore"); $("tab-summary").classList.toggle("active", name === "summary");
@@ -420,7 +527,7 @@
 
   function fit() { tl.width = Math.max(600, Math.round(tl.getBoundingClientRect().width)); drawTimeline(); }
   window.addEventListener("resize", fit);
-  window.rlviz = { state, go, selectLayer, data: D };
+  window.rlviz = { state, go, selectLayer, data: D, tab };
   selectLayer(state.layer, true);
   fit();
   readHash();
