@@ -190,3 +190,28 @@ def test_a_registered_method_is_a_selectable_layer(page):
     assert "integrated-gradients" in browser.eval("document.getElementById('map-b-caption').textContent")  # the compared agent's too
     assert browser.eval("location.hash").endswith("map=integrated-gradients")
     assert browser.console_errors() == []
+
+
+def test_summary_tab_shows_each_move_and_a_click_on_an_example_jumps_to_its_step(page):
+    case, browser = page
+    tab = case.data["summary"]["summit"]
+    load(browser, case, "#step=0")
+    browser.eval("document.getElementById('tab-summary').click()")
+    browser.pump(0.2)
+    assert not browser.eval("document.getElementById('summit').hidden")
+    moves = browser.eval("[...document.querySelectorAll('#summit-moves button')].map(b => b.textContent)")
+    assert moves == [f"{m['move']} ({m['frames']})" for m in tab["moves"]]
+    assert browser.eval("document.getElementById('summit-caption').textContent") == tab["moves"][0]["caption"]
+    shown = browser.eval("[...document.querySelectorAll('#summit-graph .vertex h4')].map(h => h.textContent)")
+    assert shown == [f"{v['layer']} #{v['channel']}" for layer in tab["layers"] for v in tab["moves"][0]["vertices"]
+                     if v["layer"] == layer] + [tab["moves"][0]["move"]]
+    extra = browser.eval("[...document.querySelectorAll('dl.extra dt')].map(d => d.textContent)")
+    assert "fc1_groups" in extra and "saliency_where" in extra  # fields of a newer summary, shown as they are
+    linked = browser.eval("[...document.querySelectorAll('#summit-graph figure.linked')].map(f => Number(f.dataset.step))")
+    assert linked and set(linked) <= set(range(STEPS))
+    k = max(linked)  # a later step: the page starts at 0
+    browser.eval(f"document.querySelector('#summit-graph figure.linked[data-step=\"{k}\"]').click()")
+    wait_drawn(browser, k)
+    assert not browser.eval("document.getElementById('explore').hidden")
+    assert shows_frame(browser, case, k) < 0.001
+    assert browser.console_errors() == []

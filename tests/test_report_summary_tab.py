@@ -85,7 +85,7 @@ def test_captions_name_the_graphs_channels_and_frames():
         assert f"It chose {move['move']} on {entry['frames']:,} of the {doc['frames']:,} frames" in move["caption"]
         for v in entry["graph"]["vertices"]:
             assert f"#{v['channel']}" in move["caption"]
-        assert move["figure"] and (case.folder / "summary" / move["figure"]).is_file()
+        assert move["figure"] and (case.folder / move["figure"]).is_file()  # the page loads it from there
     assert [m["move"] for m in tab["moves"]] == [m for m in doc["action_names"] if m in doc["actions"]]
 
 

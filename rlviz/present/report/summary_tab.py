@@ -156,15 +156,17 @@ def move_caption(doc: dict, move: str) -> str:
         chosen = [v for v in vertices if v["layer"] == layers[li]]
         if not chosen:
             continue
-        word = LAYER_WORDS[min(2, li)] if len(layers) == 3 else f"layer {layers[li]}"
+        word = LAYER_WORDS[li] if len(layers) == 3 else f"layer {layers[li]}"
         parts = [f"#{v['channel']} ({peak_words(v['peaks']).replace('usually peaks', 'mostly')})" if v.get("peaks")
                  else f"#{v['channel']}" for v in chosen]
         if li == len(layers) - 1:
             toward = [v for v in chosen if push.get(f"{v['layer']}:{v['channel']}", 0) > 0]
             verb = "push it towards" if len(toward) == len(chosen) else "weigh most on"
-            out.append(f"The {word} detectors that {verb} {move} hardest: {', '.join(parts)}.")
-        else:
+            out.append(f"The {word}'s detectors that {verb} {move} hardest: {', '.join(parts)}.")
+        elif li == len(layers) - 2:
             out.append(f"They are fed most by the {word}'s {', '.join(parts)}.")
+        else:
+            out.append(f"Those in turn read the {word}'s {', '.join(parts)}.")
     out.append("Places are where each detector fired hardest on the frames of this move.")
     return " ".join(out)
 
@@ -182,7 +184,7 @@ def summary_tab(doc: dict, folder: str | Path, out: Path, links: dict[tuple[str,
         entry = doc["actions"][move]
         figure = None
         if isinstance(entry.get("figure"), str) and (Path(folder) / entry["figure"]).is_file():
-            figure = f"{out.name}/{Path(entry['figure']).name}"
+            figure = f"{out.parent.name}/{out.name}/{Path(entry['figure']).name}"  # relative to the report folder
             shutil.copyfile(Path(folder) / entry["figure"], out / Path(entry["figure"]).name)
         vertices = []
         for v in entry.get("graph", {}).get("vertices", []):
