@@ -38,7 +38,7 @@ def summit():
 
 
 def test_examples_link_to_the_report_step_that_shows_them_exactly_when_it_is_in_the_rollout():
-    case, tab, doc = summit()
+    case, tab, _ = summit()
     linked = unlinked = 0
     for move in tab["moves"]:
         for v in move["vertices"]:
@@ -56,8 +56,8 @@ def test_examples_link_to_the_report_step_that_shows_them_exactly_when_it_is_in_
 
 
 def test_an_example_whose_activation_differs_is_not_linked(tmp_path):
-    from rlviz.present.report.summary_tab import example_candidates, verified_links
     from rlviz.play.rollout import env_for, play
+    from rlviz.present.report.summary_tab import example_candidates, verified_links
 
     case, _, doc = summit()
     env = env_for(case.agent)

@@ -27,11 +27,25 @@ from tqdm import tqdm
 from rlviz.agents.agent import Agent
 from rlviz.play.rollout import Step, env_for, replay_frames
 from rlviz.present import moments
-from rlviz.present.colormaps import CRITIC_LEVELS, LEGEND_WORDS, MAP_COLOURS, RELEVANCE_BACKDROP, SALIENCY_BACKDROP, colour_bar
+from rlviz.present.colormaps import (
+    CRITIC_LEVELS,
+    LEGEND_WORDS,
+    MAP_COLOURS,
+    RELEVANCE_BACKDROP,
+    SALIENCY_BACKDROP,
+    colour_bar,
+)
 from rlviz.present.report import encode
 from rlviz.present.report.objects_layer import ObjectsLayer
 from rlviz.present.report.summary import copy_figures, model_card_html
-from rlviz.present.report.summary_tab import check_game, example_candidates, find_summary, load_summary, summary_tab, verified_links
+from rlviz.present.report.summary_tab import (
+    check_game,
+    example_candidates,
+    find_summary,
+    load_summary,
+    summary_tab,
+    verified_links,
+)
 from rlviz.present.video.explain_pass import (
     BRIGHT_FRAMES,
     explain_steps,

@@ -20,7 +20,13 @@ import numpy as np
 from PIL import Image
 
 from rlviz.present import colormaps
-from rlviz.present.colormaps import ACTOR_STRENGTH, LRP_AGAINST_RGB, LRP_FOR_RGB, RELEVANCE_STRENGTH, SALIENCY_ACTOR_RGB
+from rlviz.present.colormaps import (
+    ACTOR_STRENGTH,
+    LRP_AGAINST_RGB,
+    LRP_FOR_RGB,
+    RELEVANCE_STRENGTH,
+    SALIENCY_ACTOR_RGB,
+)
 
 CHUNK = 100  # steps per atlas image
 COLUMNS = 10  # tiles per atlas row
