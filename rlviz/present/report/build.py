@@ -118,8 +118,6 @@ def parse_methods(methods: str | tuple[str, ...]) -> tuple[str, ...]:
 def _layers(agent: Agent, other: Agent | None, methods: tuple[str, ...], all_actions: bool) -> list[_Layer]:
     from rlviz.explain.registry import get_spec
 
-    words = LEGEND_WORDS
-    for_against = f"red ({words['for']}) / violet ({words['against']})"
     out: list[_Layer] = []
     for who, a in enumerate([agent] + ([other] if other is not None else [])):
         p = "b-" if who else ""
@@ -127,26 +125,25 @@ def _layers(agent: Agent, other: Agent | None, methods: tuple[str, ...], all_act
         for m in methods:
             if m == "saliency":
                 out.append(_Layer(f"{p}sal-actor", "Saliency: to choose its move", "actor", who, "actor",
-                                  f"sky-blue {words['actor']}: blurring there changes the "
-                                  + ("Q-values" if q else "move's logits") + " most"))
+                                  "Blurring there changes the " + ("Q-values" if q else "move's logits") + " most"))
                 out.append(_Layer(f"{p}sal-critic", "Saliency: to judge its position", "critic", who, "critic",
-                                  f"yellow {words['critic']}: blurring inside the thin line changes the "
-                                  + ("max Q-value" if q else "value estimate") + " by 20% of the scale, inside the thick one by 50%"))
+                                  "Blurring inside the thin line changes the " + ("max Q-value" if q else "value estimate")
+                                  + " by 20% of the scale, inside the thick one by 50%"))
             elif m == "lrp":
                 out.append(_Layer(f"{p}lrp-action", "LRP: its chosen move", "relevance", who, "action",
-                                  f"{for_against}: pixels that pushed it towards the move it chose, or against it"))
+                                  "Pixels that pushed it towards the move it chose (red) or against it (violet)"))
                 out.append(_Layer(f"{p}lrp-value", "LRP: its value estimate", "relevance", who, "value",
-                                  "red: pixels that raise its " + ("max Q-value" if q else "value estimate")
-                                  + "; violet: pixels that lower it"))
+                                  "Pixels that raise its " + ("max Q-value" if q else "value estimate")
+                                  + " (red) or lower it (violet)"))
                 if all_actions:
                     for i, name in enumerate(a.action_names):
                         out.append(_Layer(f"{p}lrp-a{i}", f"LRP: move {name}", "relevance", who, str(i),
-                                          f"red: pixels that speak for {name}; violet: against"))
+                                          f"Pixels that speak for {name} (red) or against it (violet)"))
             else:
                 spec = get_spec(m)
                 signed = spec.rank_by == "value"
-                legend = (f"{for_against}: {spec.summary}" if signed else
-                          f"sky-blue {words['actor']}: {spec.summary}; brighter = larger")
+                legend = (f"{spec.summary[0].upper()}{spec.summary[1:]}: red for the move, violet against" if signed else
+                          f"{spec.summary[0].upper()}{spec.summary[1:]}: brighter = larger")
                 target = "" if not spec.uses_target else ": its chosen move"
                 out.append(_Layer(f"{p}{m}", f"{m}{target}", "relevance" if signed else "actor", who, "action",
                                   legend, method=m))

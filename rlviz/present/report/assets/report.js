@@ -461,23 +461,29 @@
         box.innerHTML = "<h4></h4><p class='words'></p><p class='numbers'></p><div class='examples'></div>";
         box.children[0].textContent = v.layer + " #" + v.channel;
         box.children[1].textContent = v.words;
-        box.children[2].textContent = (push ? "pushes " + mv.move + " by " + fmt(push[1]) + " \u00b7 " : "") +
+        box.children[2].textContent = (push ? "push on " + mv.move + "'s score " + (push[1] >= 0 ? "+" : "") + fmt(push[1]) + " \u00b7 " : "") +
           "selectivity " + fmt(v.selectivity, 2) + (fed.length ? " \u00b7 top inputs: " + fed.join(", ") : "");
+        const away = [];
         for (const ex of v.examples) {
-          const fig = document.createElement("figure");
           const label = "game " + (ex.episode + 1) + ", step " + ex.step;
-          if (ex.at !== null && ex.at !== undefined) {
-            fig.className = "linked"; fig.dataset.step = ex.at; fig.title = "show step " + ex.at + " of this report";
-            fig.appendChild(exampleTile(ex));
-            fig.addEventListener("click", () => { tab("explore"); go(ex.at); });
-          } else {
-            fig.className = "unlinked"; fig.title = "not a step of this report's rollout";
-          }
+          if (ex.at === null || ex.at === undefined) { away.push([label, ex]); continue; }
+          const fig = document.createElement("figure");
+          fig.className = "linked"; fig.dataset.step = ex.at; fig.title = "show step " + ex.at + " of this report";
+          fig.appendChild(exampleTile(ex));
+          fig.addEventListener("click", () => { tab("explore"); go(ex.at); });
           const cap = document.createElement("figcaption");
-          cap.textContent = label + (ex.at !== null && ex.at !== undefined ? "" : " (not in this rollout)");
+          cap.textContent = label;
           fig.appendChild(cap);
           extraList(fig, ex.extra);
           box.children[3].appendChild(fig);
+        }
+        if (away.length) {
+          const p = document.createElement("p");
+          p.className = "unlinked";
+          p.textContent = (away.length === v.examples.length ? "examples" : "more examples") + ", not in this report's rollout: " +
+            away.map(([label]) => label).join("; ");
+          box.appendChild(p);
+          for (const [, ex] of away) extraList(box, ex.extra);
         }
         extraList(box, v.extra);
         col.appendChild(box);
@@ -504,11 +510,12 @@
   if (M) {
     $("summit").hidden = false;
     $("summit-source").textContent = "rlviz summarize of '" + M.agent + "'";
-    $("summit-intro").textContent = "Over " + M.frames + " frames of " + M.episodes + " greedy game(s) from reset seed " + M.seed +
+    $("summit-intro").textContent = "Over " + M.frames + " frames of " + M.episodes + (M.episodes === 1 ? " greedy game" : " greedy games") + " from reset seed " + M.seed +
       ", per move: the channels (detectors) of each layer that matter most and how they feed each other, left to right, ending in the move. " +
       (M.linked ? M.linked + " dataset examples are steps of this report: click one to see it there." :
         "None of its dataset examples is a step of this report" + (M.same_agent ? " (play the same seed and more steps to link them)." : " (it summarises another agent).")) +
-      " Lines are Summit's counts (Hohman et al. 2019); see docs/summary.md.";
+      " A channel's top inputs: how often each was among its 5 strongest inputs (Summit's count, Hohman et al. 2019); its push: the mean" +
+      " gradient x activation of the move's score against the others' mean. See docs/summary.md.";
     M.moves.forEach((mv, i) => {
       const b = document.createElement("button");
       b.className = "tab"; b.textContent = mv.move + " (" + mv.frames + ")";
