@@ -55,7 +55,9 @@ def test_method_layer_holds_what_rlviz_attribute_returns(method):
 def test_all_means_every_registered_method_once():
     methods = parse_methods("all")
     assert methods[:2] == ("saliency", "lrp")
-    assert set(methods[2:]) == set(method_names()) - {"saliency-actor", "saliency-critic"}  # 'saliency' shows those
+    # 'saliency' shows the first two, 'lrp' the default composite
+    assert set(methods[2:]) == set(method_names()) - {"saliency-actor", "saliency-critic", "lrp-epsilon-gamma-box"}
+    assert "lrp-epsilon-gamma-box" in parse_methods("lrp-epsilon-gamma-box")  # asked for by name, it is a layer
     assert len(set(methods)) == len(methods)
     assert parse_methods("lrp, gradient,lrp") == ("lrp", "gradient")
 

@@ -94,21 +94,33 @@ class _Layer:
         return self.palette == "relevance" or self.method is not None
 
 
+def _default_lrp() -> str:
+    """The registry's name of the composite ``lrp`` uses by default (the "lrp" layers show it)."""
+    import inspect
+
+    try:
+        from rlviz.explain.lrp import lrp
+    except ImportError:
+        return ""
+    return "lrp-" + inspect.signature(lrp).parameters["composite"].default
+
+
 def parse_methods(methods: str | tuple[str, ...]) -> tuple[str, ...]:
     """The report's layers from 'saliency', 'lrp', any registered method name (``rlviz methods``)
-    or 'all' (every method: saliency, lrp and each registered one not already shown), in order,
+    or 'all' (every method: saliency, lrp and each registered one they do not already show), in order,
     without repeats; an unknown name is refused in one line listing the choices."""
     from rlviz.explain.registry import method_names
 
     names = [m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip()]
-    registered = [m for m in method_names() if m not in COVERED]
+    registered = [m for m in method_names() if m not in COVERED + (_default_lrp(),)]
     known = list(METHODS) + registered
     out: list[str] = []
     for m in names:
         for name in (known if m == "all" else [m]):
             if name not in out:
                 out.append(name)
-    bad = [m for m in out if m not in known and m not in COVERED]
+    every = set(METHODS) | set(method_names())
+    bad = [m for m in out if m not in every]
     if bad or not out:
         raise RlvizError(f"unknown method(s) {', '.join(bad) or '(none)'} for a report; choose from all, {', '.join(known)} "
                          f"(rlviz methods lists what each does)")
