@@ -202,7 +202,7 @@ def test_summary_tab_shows_each_move_and_a_click_on_an_example_jumps_to_its_step
     browser.pump(0.2)
     assert not browser.eval("document.getElementById('summit').hidden")
     moves = browser.eval("[...document.querySelectorAll('#summit-moves button')].map(b => b.textContent)")
-    assert moves == [f"{m['move']} ({m['frames']})" for m in tab["moves"]]
+    assert moves == [f"{m['move']} = {m['label']} ({m['frames']})" for m in tab["moves"]]  # Pong's NOOP = stay
     assert browser.eval("document.getElementById('summit-caption').textContent") == tab["moves"][0]["caption"]
     shown = browser.eval("[...document.querySelectorAll('#summit-graph .vertex h4')].map(h => h.textContent)")
     assert shown == [f"{v['layer']} #{v['channel']}" for layer in tab["layers"] for v in tab["moves"][0]["vertices"]

@@ -82,7 +82,8 @@ def test_captions_name_the_graphs_channels_and_frames():
     for move in tab["moves"]:
         entry = doc["actions"][move["move"]]
         assert move["caption"] == move_caption(doc, move["move"])
-        assert f"It chose {move['move']} on {entry['frames']:,} of the {doc['frames']:,} frames" in move["caption"]
+        said = move["move"] + ("" if move["label"] == move["move"] else f" ({move['label']})")  # Pong's NOOP: stay
+        assert f"It chose {said} on {entry['frames']:,} of the {doc['frames']:,} frames" in move["caption"]
         for v in entry["graph"]["vertices"]:
             assert f"#{v['channel']}" in move["caption"]
         assert move["figure"] and (case.folder / move["figure"]).is_file()  # the page loads it from there

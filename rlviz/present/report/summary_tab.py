@@ -143,6 +143,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+def move_labels(doc: dict) -> dict[str, str]:
+    """ALE move name -> the game's own word for it (Pong's RIGHT moves the paddle UP)."""
+    from rlviz.present.game_words import action_labels
+
+    names = list(doc.get("action_names", []))
+    return dict(zip(names, action_labels(str(doc.get("game", "")), names)))
+
+
 def move_caption(doc: dict, move: str) -> str:
     """What the agent reads to choose ``move``, in plain words, from the move's graph."""
     entry = doc["actions"][move]
@@ -150,7 +158,9 @@ def move_caption(doc: dict, move: str) -> str:
     edges = entry.get("graph", {}).get("edges", [])
     layers = [ly["name"] for ly in doc.get("layers", [])] or sorted({v["layer"] for v in vertices})
     push = {e["source"]: e["weight"] for e in edges if e.get("target") == "action"}
-    out = [f"It chose {move} on {entry['frames']:,} of the {doc['frames']:,} frames it played."]
+    label = move_labels(doc).get(move, move)
+    said = move if label == move else f"{move} ({label})"
+    out = [f"It chose {said} on {entry['frames']:,} of the {doc['frames']:,} frames it played."]
     for li in range(len(layers) - 1, -1, -1):
         chosen = [v for v in vertices if v["layer"] == layers[li]]
         if not chosen:
@@ -196,7 +206,7 @@ def summary_tab(doc: dict, folder: str | Path, out: Path, links: dict[tuple[str,
                              "words": peak_words(v["peaks"]) + " on these frames" if v.get("peaks") else "",
                              "score": v.get("score"), "selectivity": v.get("selectivity"),
                              "examples": examples, "extra": _extra(v, KNOWN_VERTEX)})
-        moves.append({"move": move, "frames": entry.get("frames"), "caption": move_caption(doc, move), "figure": figure,
+        moves.append({"move": move, "label": move_labels(doc).get(move, move), "frames": entry.get("frames"), "caption": move_caption(doc, move), "figure": figure,
                       "vertices": vertices, "edges": entry.get("graph", {}).get("edges", []),
                       "top": entry.get("top_channels", {}), "extra": _extra(entry, KNOWN_MOVE)})
     same = doc.get("agent") == agent.name

@@ -518,7 +518,7 @@
       " gradient x activation of the move's score against the others' mean. See docs/summary.md.";
     M.moves.forEach((mv, i) => {
       const b = document.createElement("button");
-      b.className = "tab"; b.textContent = mv.move + " (" + mv.frames + ")";
+      b.className = "tab"; b.textContent = mv.move + (mv.label && mv.label !== mv.move ? " = " + mv.label : "") + " (" + mv.frames + ")";
       b.addEventListener("click", () => showMove(i));
       $("summit-moves").appendChild(b);
     });
