@@ -458,11 +458,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         agent, out, compare=other, frames=args.frames, episodes=args.episodes, seed=args.seed, methods=args.explain,
         all_actions=args.all_actions, key_moments=args.moments, agent_path=agent_path, figures=tuple(args.figures),
         interactions=not args.no_interactions, objects=not args.no_objects, batch=args.batch, progress=not args.quiet,
+        summary=None if args.no_summary else (args.summary or "auto"),
     )
     for n, m in enumerate(result.moments, 1):
         print(f"key moment {n}: step {m.step}: {m.text}")
     if other is not None:
         print(f"'{other.name}' would have chosen another move at {len(result.disagreements)} of {result.steps} steps")
+    if result.summary is not None:
+        print(f"Summary tab: {result.summary}/summary.json ({result.linked_examples} of its dataset examples are steps of this rollout)")
     note = " (interrupted: the steps so far were written)" if result.interrupted else ""
     print(f"wrote {result.path} ({result.steps} steps, score {result.score:+g}, {result.size_bytes / 1e6:.1f} MB, "
           f"{result.seconds:.0f} s){note}; open it in a browser")
@@ -839,12 +842,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=cli_types.int_range(1), default=1, help="whole games to play, seeds SEED, SEED+1, ... (default 1)")
     p.add_argument("--frames", type=cli_types.int_range(1), default=None, help="stop after this many steps (default: play the games to the end)")
     p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="reset seed (default 0)")
-    p.add_argument("--explain", default="saliency,lrp", help="comma-separated: saliency, lrp (default both)")
+    p.add_argument("--methods", "--explain", dest="explain", default="saliency,lrp", metavar="M1,M2",
+                   help="comma-separated map layers: saliency (actor and critic), lrp (move and value), any method of "
+                        "'rlviz methods' for the chosen move (e.g. integrated-gradients,gradcam), or all (slow: "
+                        "meaningful-perturbation optimises a mask per frame); default saliency,lrp")
     p.add_argument("--all-actions", action="store_true", help="also an LRP map for every action, not only the chosen one and the value")
     p.add_argument("--moments", type=cli_types.int_range(0), default=8, help="key moments marked on the timeline (default 8)")
     p.add_argument("--figures", action="append", default=[], metavar="DIR",
                    help="add the PNG figures in DIR (e.g. from rlviz faithfulness --out) to the Summary tab; repeatable")
     p.add_argument("--no-interactions", action="store_true", help="no region-pair figures on the Summary tab")
+    p.add_argument("--summary", default=None, metavar="DIR",
+                   help="an rlviz summarize folder to show on the Summary tab: each move's attribution graph, its channels' "
+                        "dataset examples (click one in the rollout to jump to its step) and captions (default: this agent's "
+                        "summary in AGENT/summary, runs/summary-NAME or docs/summaries/NAME, if there is one)")
+    p.add_argument("--no-summary", action="store_true", help="no summary on the Summary tab, even if one is found")
     p.add_argument("--no-objects", action="store_true", help="no objects layer (boxes, names and each map's top object shares; "
                                                             "they need the agent's background, computed once and cached)")
     p.add_argument("--batch", type=cli_types.int_range(1), default=8, help="frames explained together (default 8)")

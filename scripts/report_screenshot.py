@@ -1,6 +1,6 @@
 """Open an rlviz report in headless Chromium, print its time to first paint, and save a
 screenshot: ``python scripts/report_screenshot.py runs/report/index.html docs/report.png
-[--step 1234] [--map lrp-action] [--stack] [--objects] [--summary] [--width 1400]``.
+[--step 1234] [--map lrp-action] [--stack] [--objects] [--summary [--move RIGHT]] [--width 1400]``.
 
 Times are measured by the browser itself: first-contentful-paint (the Paint Timing API) and
 the moment the page has drawn its first complete frame with its map (``window.rlvizFirstDraw``),
@@ -26,6 +26,7 @@ def main() -> int:
     p.add_argument("--stack", action="store_true", help="show the 4 stacked frames")
     p.add_argument("--objects", action="store_true", help="turn on the objects layer (boxes, names, top shares)")
     p.add_argument("--summary", action="store_true", help="the Summary tab")
+    p.add_argument("--move", default=None, help="with --summary: the move whose attribution graph is shown (default the first)")
     p.add_argument("--width", type=int, default=1400)
     p.add_argument("--height", type=int, default=1000)
     p.add_argument("--full", action="store_true", help="the whole page, not only the window")
@@ -46,6 +47,8 @@ def main() -> int:
             b.eval("document.getElementById('show-objects').click()")
         if args.summary:
             b.eval("document.getElementById('tab-summary').click()")
+            if args.move:
+                b.eval(f"[...document.querySelectorAll('#summit-moves button')].find(b => b.textContent.split(' ')[0] === {args.move!r}).click()")
         b.pump(0.5)
         if args.step is not None and not args.summary:
             b.wait(f"document.body.dataset.drawn === '{args.step}'", timeout=60)

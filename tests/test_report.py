@@ -15,6 +15,7 @@ from rlviz.cli import main
 from rlviz.explain.lrp import lrp
 from rlviz.explain.objects import find_objects, object_shares
 from rlviz.explain.perturbation import perturbation_saliency
+from rlviz.present.colormaps import LRP_FOR_RGB
 from rlviz.present.report import encode
 from rlviz.present.report.summary import markdown_to_html
 
@@ -53,7 +54,7 @@ def test_atlas_puts_each_tile_where_the_page_looks(tmp_path):
     rgba = np.asarray(img.convert("RGBA"))  # the palette carries the colour and the opacity of each level
     x, y = encode.tile_origin(135, 84, 84)
     r, g, b, a = rgba[y, x]
-    assert (r, g, b) == (214, 39, 40) and a == round(255 * 0.95 * 7 / 127)  # level 135: red, |135 - 128| = 7
+    assert (r, g, b) == LRP_FOR_RGB and a == round(255 * 0.95 * 7 / 127)  # level 135: the videos' red, |135 - 128| = 7
 
 
 def test_report_frames_and_actions_are_the_recorded_rollout():

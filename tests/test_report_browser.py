@@ -14,6 +14,8 @@ from headless_chromium import Browser, find_browser
 from PIL import Image
 from report_case import STEPS, small_report
 
+from rlviz.present import colormaps
+
 pytestmark = pytest.mark.skipif(
     find_browser() is None,
     reason="no Chromium: install it (apt-get install chromium; .ci/run and scripts/setup.sh test do) to run the browser tests",
@@ -55,7 +57,7 @@ def test_page_loads_from_file_without_console_errors_and_draws(page):
     for selector in ("#timeline", "#frame", "#map", "#map-b"):
         pixels = shot(browser, selector)
         assert pixels.std() > 10, f"{selector} looks blank"
-    assert browser.eval("document.querySelectorAll('#methods input').length") == 4
+    assert browser.eval("document.querySelectorAll('#methods input').length") == 7  # saliency 2, LRP 2, 3 registered
 
 
 def test_right_arrow_k_times_shows_step_k_of_the_rollout(page):
@@ -129,4 +131,90 @@ def test_objects_layer_shows_the_names_of_the_objects_found_at_that_step(page):
     objects = case.data["objects"]
     assert shares == [f"{objects['names'][i]} {round(100 * s)}%" for i, s in objects["shares"]["sal-actor"][k]] and shares
     assert np.abs(shot(browser, "#frame") - before).max(axis=-1).mean() > 0.5  # the boxes and names are drawn
+    assert browser.console_errors() == []
+
+
+def shows_map(browser, case, key: str, k: int) -> np.ndarray:
+    """Screenshot of the map canvas with layer ``key`` at step ``k``."""
+    load(browser, case, f"#step={k}&map={key}")
+    wait_drawn(browser, k)
+    browser.pump(0.2)
+    return shot(browser, "#map")
+
+
+@pytest.mark.parametrize("key", ["sal-actor", "lrp-action"])
+def test_map_panel_is_drawn_like_the_video(page, key):
+    """The map canvas equals the video's own overlay function (colormaps.saliency_overlay /
+    relevance_overlay: dimmed gray backdrop, sky-blue fill, red/violet) of the same frame and map.
+    (Pixel-level noise maps, such as an untrained net's integrated gradients, differ more: the
+    browser interpolates the colours of the 84x84 map, the video its values.)"""
+    from rlviz.explain.lrp import lrp
+    from rlviz.explain.perturbation import perturbation_saliency
+
+    case, browser = page
+    k = 6
+    layer = next(ly for ly in case.data["layers"] if ly["key"] == key)
+    rgb = np.repeat(np.repeat(case.rgb[k], 2, axis=0), 2, axis=1)  # the canvas shows the screen at 2x
+    obs = case.obs[k][None]
+    if key == "sal-actor":
+        video = colormaps.saliency_overlay(rgb, perturbation_saliency(case.agent, obs).actor[0], None, layer["scale"], 1.0)
+        old = rgb  # the page's former style: saliency over the colour frame
+    else:
+        maps = lrp(case.agent, obs, target="action")
+        video = colormaps.relevance_overlay(rgb, maps.sum(axis=1)[0], layer["scale"])
+        old = (rgb.mean(axis=-1, keepdims=True) * 0.5).repeat(3, axis=-1)  # former: grayscale(1) brightness(0.5)
+    got = shows_map(browser, case, key, k)
+    assert got.shape == video.shape
+    diff = np.abs(got - video.astype(int)).max(axis=-1)
+    # the browser smooths the 84x84 map's colours, the video its values: they differ at sharp LRP detail only
+    assert np.median(diff) <= 3 and diff.mean() < 10, (np.median(diff), diff.mean())
+    assert np.abs(got - old.astype(int)).max(axis=-1).mean() > 2 * diff.mean()  # the test can tell the old look apart
+    legend = browser.eval("[...document.querySelectorAll('#legend-bar .ends span')].map(s => s.textContent)")
+    words = colormaps.LEGEND_WORDS
+    assert legend == ([words["actor"], ""] if key == "sal-actor" else [words["against"], words["for"]])
+    assert browser.console_errors() == []
+
+
+def test_a_registered_method_is_a_selectable_layer(page):
+    case, browser = page
+    load(browser, case, "#step=3&map=sal-actor")
+    wait_drawn(browser, 3)
+    before = shot(browser, "#map")
+    box = browser.rect("#method-integrated-gradients")
+    browser.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    browser.wait("window.rlviz.state.layer === 'integrated-gradients'")
+    browser.pump(0.3)
+    wait_drawn(browser, 3)
+    assert np.abs(shot(browser, "#map") - before).max(axis=-1).mean() > 5
+    assert "integrated-gradients" in browser.eval("document.getElementById('map-caption').textContent")
+    assert "integrated-gradients" in browser.eval("document.getElementById('map-b-caption').textContent")  # the compared agent's too
+    assert browser.eval("location.hash").endswith("map=integrated-gradients")
+    assert browser.console_errors() == []
+
+
+def test_summary_tab_shows_each_move_and_a_click_on_an_example_jumps_to_its_step(page):
+    case, browser = page
+    tab = case.data["summary"]["summit"]
+    browser.open("about:blank")  # a fresh page: a same-file navigation would keep the earlier tests' toggles
+    load(browser, case, "#step=0")
+    wait_drawn(browser, 0)
+    browser.eval("document.getElementById('tab-summary').click()")
+    browser.pump(0.2)
+    assert not browser.eval("document.getElementById('summit').hidden")
+    moves = browser.eval("[...document.querySelectorAll('#summit-moves button')].map(b => b.textContent)")
+    assert moves == [f"{m['move']} = {m['label']} ({m['frames']})" for m in tab["moves"]]  # Pong's NOOP = stay
+    assert browser.eval("document.getElementById('summit-caption').textContent") == tab["moves"][0]["caption"]
+    shown = browser.eval("[...document.querySelectorAll('#summit-graph .vertex h4')].map(h => h.textContent)")
+    assert shown == [f"{v['layer']} #{v['channel']}" for layer in tab["layers"] for v in tab["moves"][0]["vertices"]
+                     if v["layer"] == layer] + [tab["moves"][0]["move"]]
+    extra = browser.eval("[...document.querySelectorAll('dl.extra dt')].map(d => d.textContent)")
+    assert "fc1_groups" in extra and "saliency_where" in extra  # fields of a newer summary, shown as they are
+    linked = browser.eval("[...document.querySelectorAll('#summit-graph figure.linked')].map(f => Number(f.dataset.step))")
+    assert linked and set(linked) <= set(range(STEPS))
+    k = max(linked)  # a later step: the page starts at 0
+    assert k > 0
+    browser.eval(f"document.querySelector('#summit-graph figure.linked[data-step=\"{k}\"]').click()")
+    wait_drawn(browser, k)
+    assert not browser.eval("document.getElementById('explore').hidden")
+    assert shows_frame(browser, case, k) < 0.001
     assert browser.console_errors() == []

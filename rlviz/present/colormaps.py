@@ -7,8 +7,8 @@ scale), so the two never mix into a third colour where they overlap. LRP: red fo
 violet against it (never the actor's blue). The video uses no other colours on its maps;
 interaction boxes are white (see :data:`PAIR_RGB`).
 
-The report page (``rlviz.present.report``) still uses the older Okabe-Ito constants
-``ACTOR_RGB``/``CRITIC_RGB``/``POSITIVE_RGB``/``NEGATIVE_RGB`` over the colour frame.
+The report page (``rlviz.present.report``) draws its maps with these same colours, weights,
+backdrops and legend words (:data:`LEGEND_WORDS`), and its legend bars with :func:`colour_bar`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-ACTOR_RGB = (0, 114, 178)  # Okabe-Ito blue (report page)
-CRITIC_RGB = (240, 228, 66)  # Okabe-Ito yellow (report page)
-POSITIVE_RGB = (214, 39, 40)  # red: evidence for the action (report page)
-NEGATIVE_RGB = (31, 119, 180)  # blue: evidence against (report page)
+ACTOR_RGB = (0, 114, 178)  # Okabe-Ito blue (older palette, still in method_gallery)
+CRITIC_RGB = (240, 228, 66)  # Okabe-Ito yellow (older palette, still in method_gallery)
+POSITIVE_RGB = (214, 39, 40)  # red: evidence for the action (older palette, still in method_gallery)
+NEGATIVE_RGB = (31, 119, 180)  # blue: evidence against (older palette, still in method_gallery)
 
 # the video's map palette: four hues at least 60 degrees apart, each over a dimmed gray frame
 SALIENCY_ACTOR_RGB = (40, 190, 255)  # sky blue fill: where it looks to choose a move
@@ -32,6 +32,13 @@ PAIR_RGB = (255, 255, 255)  # interaction boxes: white, no hue any other panel u
 MAP_COLOURS = {"actor": SALIENCY_ACTOR_RGB, "critic": SALIENCY_CRITIC_RGB, "for": LRP_FOR_RGB,
                "against": LRP_AGAINST_RGB, "pairs": PAIR_RGB}
 CRITIC_LEVELS = (0.2, 0.5)  # critic outlines at these fractions of its full scale (thin, thick)
+ACTOR_STRENGTH = 0.9  # the actor fill's weight at full scale: 0.9 * sqrt(actor / scale)
+RELEVANCE_STRENGTH = 0.95  # LRP's weight at full scale: 0.95 * sqrt(|R| / scale)
+SALIENCY_BACKDROP = (0.55, 20)  # (gain, lift) of the dimmed gray frame under saliency
+RELEVANCE_BACKDROP = (0.45, 20)  # ... and under LRP (darker: red and violet need more contrast)
+LEGEND_WORDS = {"actor": "fill: choosing a move", "critic": "lines: value estimate",
+                "against": "against the move", "for": "for the move",
+                "pairs": "White boxes: two places the agent's decision mixes; thicker = stronger"}
 
 
 def resize_map(values: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -105,9 +112,9 @@ def saliency_overlay(
     Outlines instead of a second fill: two fills mix into colours no legend explains.
     """
     h, w = rgb.shape[:2]
-    out = dimmed_gray(rgb, 0.55, 20)
+    out = dimmed_gray(rgb, *SALIENCY_BACKDROP)
     if actor is not None:
-        out = blend(out, cv2.sqrt(normalise(resize_map(actor, h, w), actor_scale)), SALIENCY_ACTOR_RGB, 0.9)
+        out = blend(out, cv2.sqrt(normalise(resize_map(actor, h, w), actor_scale)), SALIENCY_ACTOR_RGB, ACTOR_STRENGTH)
     if critic is not None:
         out = outline(out, normalise(resize_map(critic, h, w), critic_scale), CRITIC_LEVELS, SALIENCY_CRITIC_RGB)
     return out
@@ -117,7 +124,7 @@ def relevance_overlay(rgb: np.ndarray, relevance: np.ndarray, scale: float) -> n
     """Signed relevance (84x84) over a dimmed grayscale frame, red = for, violet = against:
     the colour of the sign, with weight 0.95 * sqrt(|relevance| / scale) (clipped at 1)."""
     h, w = rgb.shape[:2]
-    base = dimmed_gray(rgb)
+    base = dimmed_gray(rgb, *RELEVANCE_BACKDROP)
     return _signed_tint(base, resize_map(relevance, h, w), scale)
 
 
@@ -127,7 +134,7 @@ def _signed_tint(base: np.ndarray, values: np.ndarray, scale: float) -> np.ndarr
     values = np.ascontiguousarray(values, dtype=np.float32)
     tint = _filled(base.shape, LRP_AGAINST_RGB).copy()
     tint = cv2.copyTo(_filled(base.shape, LRP_FOR_RGB), (values >= 0).view(np.uint8), tint)
-    weight = cv2.sqrt(normalise(np.abs(values), scale)) * np.float32(0.95)
+    weight = cv2.sqrt(normalise(np.abs(values), scale)) * np.float32(RELEVANCE_STRENGTH)
     return _mix(base, tint, weight)
 
 
@@ -141,4 +148,4 @@ def colour_bar(width: int, height: int, kind: str) -> np.ndarray:
         return _signed_tint(base, np.broadcast_to(t * 2 - 1, (height, width)), 1.0)
     if kind == "critic":
         return outline(base, np.broadcast_to(t, (height, width)).copy(), CRITIC_LEVELS, SALIENCY_CRITIC_RGB)
-    return blend(base, np.sqrt(np.broadcast_to(t, (height, width))), SALIENCY_ACTOR_RGB, 0.9)
+    return blend(base, np.sqrt(np.broadcast_to(t, (height, width))), SALIENCY_ACTOR_RGB, ACTOR_STRENGTH)

@@ -267,7 +267,7 @@ class FrameRenderer:
         bar_h = max(8, rect.h // 6)
         if name == "saliency":
             half = (rect.w - 10) // 2
-            labels = ("fill: choosing a move", "lines: value estimate")
+            labels = (colormaps.LEGEND_WORDS["actor"], colormaps.LEGEND_WORDS["critic"])
             if any(text_size(label, fs - 2)[0] > half for label in labels):  # both short, never one of each
                 labels = ("fill: choice", "lines: value")
             for k, kind in enumerate(("actor", "critic")):
@@ -285,7 +285,7 @@ class FrameRenderer:
             canvas[rect.y + 4 : rect.y + 4 + bar_h, rect.x : rect.x + rect.w] = colormaps.colour_bar(rect.w, bar_h, "diverging")
             y = rect.y + bar_h + 8
             room = rect.w - text_size("0", fs)[0] - 24
-            ends = ("against the move", "for the move")
+            ends = (colormaps.LEGEND_WORDS["against"], colormaps.LEGEND_WORDS["for"])
             if text_size(ends[0], fs)[0] + text_size(ends[1], fs)[0] > room:
                 ends = ("against", "for")
             text.add((rect.x, y), ends[0], fs, colormaps.LRP_AGAINST_RGB)

@@ -7,11 +7,9 @@
   const N = D.steps;
   const $ = (id) => document.getElementById(id);
   const ACTION_COLOURS = ["#999999", "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7"];
-  const LEGEND = {
-    actor: "linear-gradient(90deg, rgba(0,114,178,0), rgb(0,114,178))",
-    critic: "linear-gradient(90deg, rgba(240,228,66,0), rgb(240,228,66))",
-    relevance: "linear-gradient(90deg, rgb(31,119,180), rgba(128,128,128,0) 50%, rgb(214,39,40))",
-  };
+  // legend bars drawn by the videos' colormaps.colour_bar (img/legend-*.png), words from colormaps.LEGEND_WORDS
+  const LEGEND = { actor: "actor", critic: "critic", relevance: "diverging" };
+  const WORDS = D.legend_words || {};
   const state = { step: 0, layer: D.layers.length ? D.layers[0].key : null, opacity: 1, playing: false,
                   view: [0, Math.max(N - 1, 1)], dragging: false };
   const images = new Map();  // "layer/chunk" -> Image
@@ -132,7 +130,6 @@
   // ---------- the frame and its maps ----------
   const FW = D.frame[0], FH = D.frame[1], S = D.obs;
   const scratch = document.createElement("canvas");  // one map tile, scaled from here (no bleeding across tiles)
-  scratch.width = S; scratch.height = S;
 
   function drawFrame(ctx, step, filter) {
     const img = atlas("frame", step);
@@ -144,28 +141,58 @@
     ctx.filter = "none";
     return true;
   }
+  function drawBackdrop(ctx, step, backdrop) {  // colormaps.dimmed_gray: gray * gain + lift
+    const img = atlas("gray", step);
+    if (!ready(img)) return false;
+    const [sx, sy] = tile(step, FW, FH);
+    const [gain, lift] = backdrop;
+    ctx.imageSmoothingEnabled = false;
+    ctx.filter = "brightness(" + gain + ")";
+    ctx.drawImage(img, sx, sy, FW, FH, 0, 0, ctx.canvas.width, ctx.canvas.height);
+    ctx.filter = "none";
+    ctx.globalCompositeOperation = "lighter";
+    ctx.fillStyle = "rgb(" + lift + "," + lift + "," + lift + ")";
+    ctx.fillRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+    ctx.globalCompositeOperation = "source-over";
+    return true;
+  }
   function drawMap(canvas, layerKey, step) {
     const ctx = canvas.getContext("2d");
     const layer = D.layers.find((l) => l.key === layerKey);
     if (!layer) { ctx.clearRect(0, 0, canvas.width, canvas.height); return true; }
-    // LRP is read over a dimmed gray frame, as in the videos; saliency over the frame itself
-    const ok = drawFrame(ctx, step, layer.palette === "relevance" ? "grayscale(1) brightness(0.5)" : "none");
+    // every map is read over the frame's gray, dimmed as in the videos: gray * gain + lift
+    const ok = drawBackdrop(ctx, step, layer.backdrop);
     const img = atlas(layer.key, step);
     if (!ok || !ready(img)) return false;
-    const [sx, sy] = tile(step, S, S);
+    const [TW, TH] = layer.tile;
+    const [sx, sy] = tile(step, TW, TH);
+    if (scratch.width !== TW || scratch.height !== TH) { scratch.width = TW; scratch.height = TH; }
     const sctx = scratch.getContext("2d");
-    sctx.clearRect(0, 0, S, S);
-    sctx.drawImage(img, sx, sy, S, S, 0, 0, S, S);
+    sctx.clearRect(0, 0, TW, TH);
+    sctx.drawImage(img, sx, sy, TW, TH, 0, 0, TW, TH);
     ctx.imageSmoothingEnabled = true;
     ctx.globalAlpha = state.opacity;
-    ctx.drawImage(scratch, 0, 0, S, S, 0, 0, canvas.width, canvas.height);
+    ctx.drawImage(scratch, 0, 0, TW, TH, 0, 0, canvas.width, canvas.height);
     ctx.globalAlpha = 1;
     return true;
   }
   function legend(barId, textId, layer) {
-    $(barId).style.background = layer ? LEGEND[layer.palette] : "none";
-    const full = layer ? (layer.palette === "relevance" ? "full colour at |R| \u2265 " : "full colour at \u2265 ") + layer.scale : "";
-    $(textId).textContent = layer ? layer.legend + ". One scale for the whole rollout: " + full + " (the 95th percentile of the frames' peaks; brightness grows with the square root)." : "";
+    const bar = $(barId);
+    bar.hidden = !layer;
+    if (layer) {
+      const kind = LEGEND[layer.palette];
+      bar.querySelector("img").src = "img/legend-" + kind + ".png";
+      const ends = bar.querySelectorAll("span");
+      ends[0].textContent = kind === "diverging" ? WORDS.against : kind === "critic" ? WORDS.critic : WORDS.actor;
+      ends[1].textContent = kind === "diverging" ? WORDS.for : "";
+      const rgb = (name) => D.colours && D.colours[name] ? "rgb(" + D.colours[name].join(",") + ")" : "";
+      ends[0].style.color = rgb(kind === "diverging" ? "against" : kind);
+      ends[1].style.color = rgb("for");
+    }
+    const full = !layer ? "" : layer.palette === "relevance" ? "full colour at |R| \u2265 " + layer.scale
+      : layer.palette === "critic" ? "thin line at " + +(layer.levels[0] * layer.scale).toPrecision(3) + ", thick at " + +(layer.levels[1] * layer.scale).toPrecision(3)
+      : "full colour at \u2265 " + layer.scale;
+    $(textId).textContent = layer ? layer.legend + ". One scale for the whole rollout: " + full + (layer.palette === "critic" ? "." : " (the 95th percentile of the frames' peaks; brightness grows with the square root).") : "";
   }
   function bars(boxId, actions, logits, probs, chosen, other) {
     const box = $(boxId);
@@ -384,6 +411,120 @@
     fig.firstChild.src = f.src; fig.lastChild.textContent = f.caption;
     $("figures").appendChild(fig);
   }
+  // ---------- the summary of many frames (rlviz summarize): per move, its attribution graph ----------
+  const M = D.summary.summit;
+  const fmt = (v, d) => (typeof v === "number" ? +v.toFixed(d === undefined ? 3 : d) : v);
+  function extraList(parent, extra) {  // fields of a newer summary this page does not know, shown as they are
+    if (!extra || !extra.length) return;
+    const dl = document.createElement("dl");
+    dl.className = "extra";
+    for (const [k, v] of extra) {
+      const dt = document.createElement("dt"), dd = document.createElement("dd");
+      dt.textContent = k; dd.textContent = v;
+      dl.appendChild(dt); dl.appendChild(dd);
+    }
+    parent.appendChild(dl);
+  }
+  function exampleTile(ex) {  // the example's frame from this report's observations, its window in the summary's box colour
+    const c = document.createElement("canvas");
+    c.width = c.height = 84;
+    const ctx = c.getContext("2d");
+    const img = atlas("obs", ex.at);
+    const paint = () => {
+      const [sx, sy] = tile(ex.at, S, S);
+      ctx.drawImage(img, sx, sy, S, S, 0, 0, 84, 84);
+      if (ex.box) { ctx.strokeStyle = "rgb(" + M.box.join(",") + ")"; ctx.lineWidth = 1.5; const [x0, y0, x1, y1] = ex.box; ctx.strokeRect(x0 * 84 / S, y0 * 84 / S, (x1 - x0) * 84 / S, (y1 - y0) * 84 / S); }
+    };
+    if (ready(img)) paint(); else img.addEventListener("load", paint);
+    return c;
+  }
+  function showMove(i) {
+    const mv = M.moves[i];
+    document.querySelectorAll("#summit-moves button").forEach((b, j) => b.classList.toggle("active", i === j));
+    $("summit-caption").textContent = mv.caption;
+    const graph = $("summit-graph");
+    graph.innerHTML = "";
+    const into = {};  // vertex id -> [[source id, weight], ...]
+    for (const e of mv.edges) (into[e.target] = into[e.target] || []).push([e.source, e.weight]);
+    const columns = M.layers.map(() => []);
+    for (const v of mv.vertices) (columns[v.column] || columns[0]).push(v);
+    columns.forEach((vs, li) => {
+      const col = document.createElement("div");
+      col.className = "column";
+      col.innerHTML = "<h3></h3>";
+      col.firstChild.textContent = M.layers[li] + (li === 0 ? ": simple patterns" : li === M.layers.length - 1 ? ": what the move reads" : "");
+      for (const v of vs) {
+        const box = document.createElement("div");
+        box.className = "vertex"; box.id = "vertex-" + v.id.replace(":", "-");
+        const push = (into.action || []).find(([src]) => src === v.id);
+        const fed = (into[v.id] || []).map(([src, w]) => src.replace(":", " #") + " (" + Math.round(100 * w) + "% of frames)");
+        box.innerHTML = "<h4></h4><p class='words'></p><p class='numbers'></p><div class='examples'></div>";
+        box.children[0].textContent = v.layer + " #" + v.channel;
+        box.children[1].textContent = v.words;
+        box.children[2].textContent = (push ? "push on " + mv.move + "'s score " + (push[1] >= 0 ? "+" : "") + fmt(push[1]) + " \u00b7 " : "") +
+          "selectivity " + fmt(v.selectivity, 2) + (fed.length ? " \u00b7 top inputs: " + fed.join(", ") : "");
+        const away = [];
+        for (const ex of v.examples) {
+          const label = "game " + (ex.episode + 1) + ", step " + ex.step;
+          if (ex.at === null || ex.at === undefined) { away.push([label, ex]); continue; }
+          const fig = document.createElement("figure");
+          fig.className = "linked"; fig.dataset.step = ex.at; fig.title = "show step " + ex.at + " of this report";
+          fig.appendChild(exampleTile(ex));
+          fig.addEventListener("click", () => { tab("explore"); go(ex.at); });
+          const cap = document.createElement("figcaption");
+          cap.textContent = label;
+          fig.appendChild(cap);
+          extraList(fig, ex.extra);
+          box.children[3].appendChild(fig);
+        }
+        if (away.length) {
+          const p = document.createElement("p");
+          p.className = "unlinked";
+          p.textContent = (away.length === v.examples.length ? "examples" : "more examples") + ", not in this report's rollout: " +
+            away.map(([label]) => label).join("; ");
+          box.appendChild(p);
+          for (const [, ex] of away) extraList(box, ex.extra);
+        }
+        extraList(box, v.extra);
+        col.appendChild(box);
+      }
+      graph.appendChild(col);
+    });
+    const last = document.createElement("div");
+    last.className = "column move"; last.innerHTML = "<h3>the move</h3><div class='vertex'><h4></h4><p class='words'></p></div>";
+    last.querySelector("h4").textContent = mv.move;
+    last.querySelector(".words").textContent = "chosen on " + mv.frames + " of " + M.frames + " frames";
+    graph.appendChild(last);
+    const top = $("summit-top");
+    top.innerHTML = "";
+    for (const [layer, rows] of Object.entries(mv.top || {})) {
+      const p = document.createElement("p");
+      p.textContent = layer + ", most selective for " + mv.move + ": " + rows.map((r) => "#" + r.channel + " (" + fmt(r.selectivity, 2) + ")").join(", ");
+      top.appendChild(p);
+    }
+    $("summit-figure").hidden = !mv.figure;
+    if (mv.figure) $("summit-figure").src = mv.figure;
+    $("summit-extra").innerHTML = "";
+    extraList($("summit-extra"), mv.extra);
+  }
+  if (M) {
+    $("summit").hidden = false;
+    $("summit-source").textContent = "rlviz summarize of '" + M.agent + "'";
+    $("summit-intro").textContent = "Over " + M.frames + " frames of " + M.episodes + (M.episodes === 1 ? " greedy game" : " greedy games") + " from reset seed " + M.seed +
+      ", per move: the channels (detectors) of each layer that matter most and how they feed each other, left to right, ending in the move. " +
+      (M.linked ? M.linked + " dataset examples are steps of this report: click one to see it there." :
+        "None of its dataset examples is a step of this report" + (M.same_agent ? " (play the same seed and more steps to link them)." : " (it summarises another agent).")) +
+      " A channel's top inputs: how often each was among its 5 strongest inputs (Summit's count, Hohman et al. 2019); its push: the mean" +
+      " gradient x activation of the move's score against the others' mean. See docs/summary.md.";
+    M.moves.forEach((mv, i) => {
+      const b = document.createElement("button");
+      b.className = "tab"; b.textContent = mv.move + (mv.label && mv.label !== mv.move ? " = " + mv.label : "") + " (" + mv.frames + ")";
+      b.addEventListener("click", () => showMove(i));
+      $("summit-moves").appendChild(b);
+    });
+    extraList($("summit"), M.extra);
+    if (M.moves.length) showMove(0);
+  }
   function tab(name) {
     $("explore").hidden = name !== "explore"; $("summary").hidden = name !== "summary";
     $("tab-explore").classList.toggle("active", name === "explore"); $("tab-summary").classList.toggle("active", name === "summary");
@@ -393,7 +534,7 @@
 
   function fit() { tl.width = Math.max(600, Math.round(tl.getBoundingClientRect().width)); drawTimeline(); }
   window.addEventListener("resize", fit);
-  window.rlviz = { state, go, selectLayer, data: D };
+  window.rlviz = { state, go, selectLayer, data: D, tab };
   selectLayer(state.layer, true);
   fit();
   readHash();
