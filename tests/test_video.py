@@ -344,7 +344,7 @@ def test_colour_legend_values_match_the_data_range(pong_agent, tmp_path):
     renderer = FrameRenderer(compute_layout(1280, 720, panels=("saliency", "lrp")), ["NOOP", "FIRE"], title="t")
     # printed as the output changes sqrt(2 S) they stand for: sqrt(4); sqrt(2*.2*6), sqrt(2*.5*6)
     assert renderer.legend_values(scales) == {"saliency": ["scores move 2", "value moves 1.5/2.4"],
-                                              "lrp": ["-4", "share of the move score", "+4"]}
+                                              "lrp": ["-4", "move score per pixel", "+4"]}
     assert renderer.legend_values(Scales(actor=0.00123)) ["saliency"][0] == "scores move .05"  # sqrt(2 * 0.00123) = 0.0496
 
 

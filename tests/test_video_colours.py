@@ -134,4 +134,4 @@ def test_legend_numbers_say_what_they_measure_in_plain_units():
     renderer = FrameRenderer(compute_layout(1280, 720, ("saliency", "lrp")), ["NOOP", "FIRE"], title="t")
     values = renderer.legend_values(Scales(actor=162.0, critic=0.5, relevance=0.0046))
     assert values["saliency"] == ["scores move 18", "value moves .45/.71"]  # sqrt(324); sqrt(.2), sqrt(.5)
-    assert values["lrp"] == ["-.0046", "share of the move score", "+.0046"]
+    assert values["lrp"] == ["-.0046", "move score per pixel", "+.0046"]

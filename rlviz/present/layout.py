@@ -324,14 +324,15 @@ class FrameRenderer:
         """The numbers under each legend, in the units of what the map measures (DESIGN 4):
         a saliency score S = 1/2 |change|^2 is shown as the change sqrt(2 S) it stands for,
         the move scores' (logits') shift at full fill and the value's shift at the critic's
-        thin and thick outline (in the value chart's units); LRP as the move score's share
-        per pixel at full colour."""
+        thin and thick outline (in the value chart's units); relevance as the part of
+        the move score (logit; with the background reference, of its change from the empty
+        playfield) one pixel carries at full colour: the maps sum to that score."""
         values: dict[str, list[str]] = {}
         if "saliency" in self.layout.legends:
             thin, thick = (short_number(np.sqrt(2 * f * scales.critic)) for f in colormaps.CRITIC_LEVELS)
             values["saliency"] = [f"scores move {short_number(np.sqrt(2 * scales.actor))}", f"value moves {thin}/{thick}"]
         if "lrp" in self.layout.legends:
-            values["lrp"] = [f"-{short_number(scales.relevance)}", "share of the move score", f"+{short_number(scales.relevance)}"]
+            values["lrp"] = [f"-{short_number(scales.relevance)}", "move score per pixel", f"+{short_number(scales.relevance)}"]
         for name in self.layout.legends:  # method panels: the method's name between its ends
             if (panel := _method_panel(name)) is not None:
                 top = short_number(scales.methods.get(name, 1.0))
