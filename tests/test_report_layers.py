@@ -105,3 +105,16 @@ def test_critic_layer_is_the_videos_outlines():
     assert (rgba[..., 3] > 0).mean() > 0.002  # there are lines to compare
     off = np.abs(page - video).max(axis=-1) > 4  # scale rounded to 4 digits, alpha to 8 bits
     assert off.mean() < 0.002  # and a contour pixel may flip where the map is within rounding of a level
+
+
+def test_a_layer_is_coloured_as_its_video_panel(pong_agent):
+    """Grad-CAM and meaningful perturbation are never negative: a red/violet layer would say
+    'for the move' everywhere. The page colours each method as its video panel does."""
+    from rlviz.present.method_panels import parse_method_panel
+    from rlviz.present.report.build import _layers
+
+    names = ("gradcam", "meaningful-perturbation", "integrated-gradients", "gradient")
+    for layer in _layers(pong_agent, None, ("saliency", *names), all_actions=False):
+        if layer.method in names:
+            want = "relevance" if parse_method_panel(layer.method).signed else "actor"
+            assert layer.palette == want, layer.method
