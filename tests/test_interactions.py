@@ -19,7 +19,9 @@ from rlviz.explain.interactions import (
     greedy_interactions,
     mlp_weights,
     neuron_interactions,
+    pairwise_matrix,
     pairwise_strengths,
+    rank_pairs,
 )
 from rlviz.explain.interactions_cnn import (
     activation_interaction_matrices,
@@ -175,6 +177,110 @@ def test_non_mlp_layers_and_bad_orders_are_refused() -> None:
         neuron_interactions([W1, WY], action=1)  # one output only
     with pytest.raises(RlvizError):
         mlp_weights([np.ones((2, 3)), np.ones((1, 5))])  # do not chain
+
+
+def test_refusals_say_what_was_found_and_what_to_do() -> None:
+    """The user sees these lines (kills the message mutants of mlp_weights and aggregated_influence)."""
+    cases = [
+        (lambda: neuron_interactions(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(4, 1))),
+         "NID reads MLPs of Linear and element-wise layers; found Conv2d. For a CNN policy use policy_interactions(agent)"),
+        (lambda: mlp_weights([]), "the model has no Linear layer; pass an MLP or a list of weight matrices"),
+        (lambda: neuron_interactions([W1]), "NID needs at least two Linear layers (a hidden layer and an output)"),
+        (lambda: neuron_interactions([W1, WY], action=1), "output row 1 does not exist; the model has 1 outputs"),
+        (lambda: mlp_weights([np.ones((2, 3)), np.ones((1, 5))]),
+         "weight matrices do not chain: (2, 3) then (1, 5); give them as (out, in), first layer first"),
+    ]  # fmt: skip
+    for call, message in cases:
+        with pytest.raises(RlvizError) as info:
+            call()
+        assert str(info.value) == message
+
+
+def test_actions_count_from_the_end_like_python_indices() -> None:
+    """-1 is the last output; -(n+1) does not exist (kills the bounds mutants of the action check)."""
+    w1 = [[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]
+    wy = [[1.0, 0.0], [0.0, 1.0]]  # 2 outputs over 2 units
+    assert neuron_interactions([w1, wy], action=-1) == neuron_interactions([w1, wy], action=1)
+    assert neuron_interactions([w1, wy], action=-2) == neuron_interactions([w1, wy], action=0)
+    with pytest.raises(RlvizError, match="output row -3 does not exist; the model has 2 outputs"):
+        neuron_interactions([w1, wy], action=-3)
+    with pytest.raises(RlvizError, match="output row -2 does not exist; the model has 1 outputs"):
+        neuron_interactions([W1, WY], action=-2)  # 1 output over 2 units: the unit count is not the bound
+
+
+def test_a_vector_is_not_a_weight_matrix() -> None:
+    """A 1-D first 'layer' whose length happens to match the next layer's inputs is refused."""
+    with pytest.raises(RlvizError, match="do not chain"):
+        mlp_weights([np.ones(3), np.ones((1, 3))])
+
+
+def test_a_block_holding_one_linear_layer_reads_like_the_flat_mlp() -> None:
+    net = nn.Sequential(nn.Sequential(nn.Linear(3, 2)), nn.ReLU(), nn.Linear(2, 1))
+    with torch.no_grad():
+        net[0][0].weight.copy_(torch.tensor(W1))
+        net[2].weight.copy_(torch.tensor(WY))
+    assert neuron_interactions(net) == neuron_interactions([W1, WY])
+
+
+def test_weights_come_back_as_float64_cpu_matrices_from_float32_layers_and_parameters() -> None:
+    """Trainable float32 parameters (requires_grad) can be passed as a list; NID reads them in float64."""
+    net = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))
+    weights = mlp_weights([net[0].weight, net[2].weight])
+    assert [w.dtype for w in weights] == [torch.float64, torch.float64]
+    assert [w.device.type for w in weights] == ["cpu", "cpu"]
+    assert torch.equal(weights[0], net[0].weight.detach().double())
+    assert [w.dtype for w in mlp_weights(net)] == [torch.float64, torch.float64]
+
+
+def test_small_problems_keep_float64_precision_large_ones_use_float32() -> None:
+    """omega of two weights 1 + 2^-30 is 1 + 2^-30 in float64 (float32 would round it to 1); a
+    problem of h p^2 > 5e7 floats is computed in float32 to halve its memory."""
+    w = torch.full((1, 2), 1.0 + 2.0**-30, dtype=torch.float64)
+    m = pairwise_strengths(w, torch.ones(1, dtype=torch.float64))
+    assert m.dtype == torch.float64 and float(m[0, 1]) == 1.0 + 2.0**-30
+    big = pairwise_strengths(torch.ones(16, 1800, dtype=torch.float64), torch.ones(16, dtype=torch.float64))
+    assert big.dtype == torch.float32 and float(big[0, 1]) == 16.0
+
+
+def _tied_matrix() -> torch.Tensor:
+    """20 x 20 symmetric strengths: pair number k (in (a, b) order) has k / 1000, except every
+    9th pair, which has 1.0 (22 pairs tied at the top)."""
+    ia, ib = torch.triu_indices(20, 20, offset=1)
+    values = torch.arange(len(ia), dtype=torch.float64) / 1000
+    values[::9] = 1.0
+    m = torch.zeros(20, 20, dtype=torch.float64)
+    m[ia, ib] = values
+    return m + m.T
+
+
+def test_rank_pairs_orders_by_strength_then_pair_for_any_input_and_top_k() -> None:
+    """Oracle: Python's sort on (-strength, a, b). top_k=22 < 190 // 8 takes the topk path,
+    top_k=30 the full sort; ties keep (a, b) order on both (kills the sort and topk mutants)."""
+    m = _tied_matrix()
+    want = sorted(((a, b) for a in range(20) for b in range(a + 1, 20)), key=lambda ab: (-float(m[ab]), ab))
+    for matrix in (m, m.numpy(), m.tolist(), m.clone().requires_grad_()):
+        got = rank_pairs(matrix)
+        assert [i.features for i in got] == want
+        assert [i.strength for i in got] == [float(m[ab]) for ab in want]
+    for top_k in (22, 30):  # not inside the tie: there topk picks which tied pairs make the cut
+        assert [i.features for i in rank_pairs(m, top_k)] == want[:top_k]
+    distinct = torch.rand(20, 20, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    distinct = distinct + distinct.T
+    want = sorted(((a, b) for a in range(20) for b in range(a + 1, 20)), key=lambda ab: -float(distinct[ab]))
+    assert [i.features for i in rank_pairs(distinct, 3)] == want[:3]
+
+
+def test_pairwise_matrix_is_the_hand_computed_omega_per_action() -> None:
+    w1 = [[1.0, 1.0, 0.0], [0.0, 2.0, 1.0]]
+    wy = [[1.0, 0.0], [0.0, 3.0]]  # output 0 reads unit 0, output 1 unit 1
+    # omega{0,1} = z0 min(1, 1) + z1 min(0, 2); omega{0,2} = 0; omega{1,2} = z1 min(2, 1)
+    expected = {None: [[0, 1, 0], [1, 0, 3], [0, 3, 0]], 0: [[0, 1, 0], [1, 0, 0], [0, 0, 0]],
+                1: [[0, 0, 0], [0, 0, 3], [0, 3, 0]]}  # fmt: skip
+    for action, want in expected.items():
+        got = pairwise_matrix([w1, wy], action=action)
+        assert isinstance(got, np.ndarray) and got.tolist() == want
+    deeper = [w1, [[1.0, 0.0], [0.0, 1.0]], wy]  # an identity layer in between changes nothing
+    assert pairwise_matrix(deeper, action=1).tolist() == expected[1]
 
 
 # ------------------------------------------------------------------------------------ CNN
