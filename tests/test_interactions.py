@@ -283,6 +283,102 @@ def test_pairwise_matrix_is_the_hand_computed_omega_per_action() -> None:
     assert pairwise_matrix(deeper, action=1).tolist() == expected[1]
 
 
+def _prefix_sets(w: np.ndarray, z: float) -> list[Interaction]:
+    """The raw any-order list of one unit, by hand: features by weight (ties by index), each
+    prefix of k >= 2 features with strength z times its k-th weight; strongest first, then smaller."""
+    order = sorted(range(len(w)), key=lambda j: (-w[j], j))
+    sets = [(tuple(sorted(order[:k])), z * w[order[k - 1]]) for k in range(2, len(w) + 1) if w[order[k - 1]] > 0]
+    return [Interaction(f, v) for f, v in sorted(sets, key=lambda fv: (-fv[1], len(fv[0])))]
+
+
+def test_raw_any_order_of_one_unit_is_its_weight_prefixes_with_ties_broken_by_feature() -> None:
+    """20 features on 3 weight levels: tied weights join a set in feature order (kills a
+    non-stable argsort, whose order of ties differs)."""
+    w = np.random.default_rng(0).integers(1, 4, 20).astype(np.float64)
+    assert greedy_interactions(w[None, :], [2.0], cutoff=None) == _prefix_sets(w, 2.0)
+
+
+def test_silent_units_and_zero_weights_add_nothing() -> None:
+    """A unit with z = 0 before a live one, and a live unit whose last weights are 0: the raw
+    list is the live units' prefixes alone (kills 'continue' -> 'break' and 'break' -> 'return')."""
+    live = np.array([3.0, 1.0, 2.0, 0.0, 0.0])
+    w = np.stack([np.ones(5), live])
+    assert greedy_interactions(w, [0.0, 2.0], cutoff=None) == _prefix_sets(live, 2.0)
+    assert _prefix_sets(live, 2.0) == [Interaction((0, 2), 4.0), Interaction((0, 1, 2), 2.0)]
+
+
+def test_any_order_accepts_float32_and_tensors_straight_from_a_layer() -> None:
+    """float32 weights are read in float64 (the strengths equal the float64 run's exactly), and
+    trainable tensors (requires_grad) are accepted (kills the dtype and tensor-branch mutants)."""
+    rng = np.random.default_rng(1)
+    w32, z32 = rng.random((8, 6)).astype(np.float32), rng.random(8).astype(np.float32)
+    want = greedy_interactions(w32.astype(np.float64), z32.astype(np.float64), cutoff=None)
+    assert greedy_interactions(w32, z32, cutoff=None) == want
+    tensors = torch.from_numpy(w32).requires_grad_(), torch.from_numpy(z32).requires_grad_()
+    assert greedy_interactions(*tensors, cutoff=None) == want
+
+
+@pytest.mark.parametrize("p, largest", [(40, 40), (64, 64), (65, 32)])
+def test_default_max_order_is_every_size_up_to_64_features_then_32(p: int, largest: int) -> None:
+    w = np.random.default_rng(p).random((8, p)) + 0.1
+    raw = greedy_interactions(w, np.ones(8), cutoff=None)
+    assert max(len(i.features) for i in raw) == largest
+
+
+def test_max_order_2_gives_pairs_and_below_2_is_refused() -> None:
+    rng = np.random.default_rng(1)
+    w1, z = rng.random((200, 30)), rng.random(200)
+    w1[:30, [2, 5, 7]] += 2.0
+    pairs = greedy_interactions(w1, z, max_order=2)
+    assert pairs and all(len(i.features) == 2 for i in pairs)
+    assert {i.features for i in pairs} <= {(2, 5), (2, 7), (5, 7)}
+    with pytest.raises(RlvizError) as info:
+        greedy_interactions(w1, z, max_order=1)
+    assert str(info.value) == "max_order must be at least 2, got 1"
+    with pytest.raises(RlvizError) as info:
+        neuron_interactions([W1, WY], order=3)
+    assert str(info.value) == "order must be 2 (pairwise) or None / 'any' (any order), got 3"
+
+
+def test_any_order_results_do_not_depend_on_the_scale_of_the_weights() -> None:
+    """NID is scale-free: weights times 2^-10 (exact in floats) give the same sets with strengths
+    times 2^-10 (kills a conditional null that starts at 1.0 instead of 0)."""
+    rng = np.random.default_rng(0)
+    w1, z = rng.random((200, 30)), rng.random(200)
+    w1[:30, [2, 5]] += 2.0
+    w1[:30, 9] += 1.0
+    got = greedy_interactions(w1, z)
+    assert [i.features for i in got] == [(2, 5), (2, 5, 9)]
+    small = greedy_interactions(w1 * 2.0**-10, z)
+    assert small == [Interaction(i.features, i.strength * 2.0**-10) for i in got]
+
+
+def test_a_true_pair_plus_the_next_ranked_feature_is_not_reported() -> None:
+    """A pair planted in 15 of 60 units: the next-ranked random feature of those units beats the
+    unconditional null as {1, 4, 10}; the conditional null on the parent pair removes it
+    (kills skipping parents of size 2)."""
+    rng = np.random.default_rng(2)
+    w1, z = rng.random((60, 12)), rng.random(60)
+    w1[:15, [1, 4]] += 1.5
+    assert [i.features for i in greedy_interactions(w1, z)] == [(1, 4)]
+
+
+def test_the_verb_passes_every_option_to_the_any_order_search() -> None:
+    """A borderline case (a pair planted in 15 of 60 units) whose shuffle cut-off depends on the
+    seed and on n_null: neuron_interactions(order=None) equals greedy_interactions on |W1| and z
+    option by option, with greedy's defaults (shuffle cut-off, seed 0, 20 shuffles)."""
+    rng = np.random.default_rng(15)
+    w1, z = rng.random((60, 12)), rng.random(60)
+    w1[:15, [1, 4]] += 1.5
+    weights = [w1, z[None, :]]  # one output: z is its row
+    runs = [{}, {"seed": 1}, {"n_null": 5}, {"cutoff": None}, {"top_k": 2, "n_null": 5}, {"max_order": 2, "cutoff": None}]
+    results = [greedy_interactions(w1, z, **kw) for kw in runs]
+    assert len({tuple(r) for r in results}) == len(runs)  # every option changes the answer here
+    for kw, want in zip(runs, results):
+        assert neuron_interactions(weights, order=None, **kw) == want
+    assert results[0] == greedy_interactions(w1, z, cutoff="shuffle", seed=0, n_null=20)
+
+
 # ------------------------------------------------------------------------------------ CNN
 
 
