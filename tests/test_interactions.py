@@ -363,6 +363,19 @@ def test_a_true_pair_plus_the_next_ranked_feature_is_not_reported() -> None:
     assert [i.features for i in greedy_interactions(w1, z)] == [(1, 4)]
 
 
+def test_a_feature_every_unit_weighs_alike_does_not_join_a_true_pair() -> None:
+    """Feature 9 weighs 1.5 (within 1%) in every unit: merely popular, it ranks third in the
+    planted pair's units. The conditional null keeps each outside column's weights (shuffling
+    them across units), so 9 stays as popular there and {2, 5, 9} does not beat it (kills a
+    conditional null that shuffles the outside block as a whole, axis=None)."""
+    for seed in (0, 1):
+        rng = np.random.default_rng(seed)
+        w1, z = rng.random((200, 30)), rng.random(200)
+        w1[:30, [2, 5]] += 2.0
+        w1[:, 9] = 1.5 + 0.01 * rng.random(200)
+        assert [i.features for i in greedy_interactions(w1, z)] == [(2, 5)]
+
+
 def test_the_verb_passes_every_option_to_the_any_order_search() -> None:
     """A borderline case (a pair planted in 15 of 60 units) whose shuffle cut-off depends on the
     seed and on n_null: neuron_interactions(order=None) equals greedy_interactions on |W1| and z
