@@ -117,6 +117,20 @@ def test_any_order_matches_hand_computation_and_drops_strict_subsets() -> None:
     assert neuron_interactions([W1, WY], order="any", cutoff=None) == got
 
 
+def test_a_dropped_subset_does_not_end_the_list() -> None:
+    """The hand-computed case plus a unit mixing features 3 and 4 (strength 1, ranked after the
+    dropped {0, 2}): {3, 4} is still reported (kills 'continue' -> 'break' at a dropped subset)."""
+    w1 = [[1.0, -2.0, 0.5, 0.0, 0.0], [-3.0, 1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0, -1.0]]
+    got = greedy_interactions(w1, [3.0, 1.0, 1.0], cutoff=None)
+    assert got == [Interaction((0, 1), 3.0), Interaction((0, 1, 2), 2.5), Interaction((3, 4), 1.0)]
+
+
+def test_equal_strengths_of_equal_size_rank_in_feature_order() -> None:
+    """Like rank_pairs: {0, 1} before {2, 3} at equal strength, whichever unit formed it first."""
+    got = greedy_interactions([[0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]], [1.0, 1.0], cutoff=None)
+    assert got == [Interaction((0, 1), 1.0), Interaction((2, 3), 1.0)]
+
+
 def test_raw_any_order_collapses_to_all_features_on_dense_weights() -> None:
     rng = np.random.default_rng(0)
     w1, z = rng.random((256, 20)) + 0.1, rng.random(256)
@@ -338,6 +352,9 @@ def test_max_order_2_gives_pairs_and_below_2_is_refused() -> None:
     with pytest.raises(RlvizError) as info:
         neuron_interactions([W1, WY], order=3)
     assert str(info.value) == "order must be 2 (pairwise) or None / 'any' (any order), got 3"
+    with pytest.raises(RlvizError) as info:
+        greedy_interactions(w1, z, cutoff="strict")
+    assert str(info.value) == "cutoff must be 'shuffle' or None, got 'strict'"
 
 
 def test_any_order_results_do_not_depend_on_the_scale_of_the_weights() -> None:
