@@ -211,6 +211,37 @@ def test_weightless_rule_on_average_pool_is_refused() -> None:
         relevance(net, net, torch.rand(1, 1, 4, 4, dtype=DT), torch.ones(1, 1, dtype=DT), composite)
 
 
+@pytest.mark.parametrize(
+    "rule, shown",
+    [(Gamma(), "Gamma(gamma=0.25, stabilizer=1e-06)"), (ZBox(), "ZBox(low=0.0, high=1.0, stabilizer=1e-06)"),
+     (ZPlus(), "ZPlus(stabilizer=1e-06)")],
+)  # fmt: skip
+def test_a_weightless_layer_refusal_names_the_rule_and_its_parameters(rule: Rule, shown: str) -> None:
+    """The user sees which rule (with its parameters) met a pool layer and what to use instead
+    (kills the rule's repr mutants and a refusal that does not name the rule)."""
+    net = nn.Sequential(nn.AvgPool2d(2), nn.Flatten(), nn.Linear(4, 1)).to(DT)
+    composite = Composite("test", rule, rule, Epsilon(), rule)
+    with pytest.raises(RlvizError) as info:
+        relevance(net, net, torch.rand(1, 1, 4, 4, dtype=DT), torch.ones(1, 1, dtype=DT), composite)
+    assert str(info.value) == f"the {shown} rule needs a layer with weights; use epsilon for pool layers"
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_a_layer_without_bias_is_a_layer_with_zero_bias(name: str) -> None:
+    """Every rule gives the same relevance on Linear(bias=False) as on the same weights with a
+    zero bias (kills a rule that reads the bias without checking it exists)."""
+    with_bias = _linear()
+    without = nn.Linear(6, 5, bias=False).to(DT)
+    with torch.no_grad():
+        with_bias.bias.zero_()
+        without.weight.copy_(with_bias.weight)
+    x = _input(with_bias, -0.5, 1.5)
+    r_out = torch.randn_like(with_bias(x).detach())
+    torch.testing.assert_close(
+        _lrp_one_layer(without, RULES[name], x, r_out), _lrp_one_layer(with_bias, RULES[name], x, r_out), rtol=1e-12, atol=1e-14
+    )
+
+
 def test_max_pool_gives_all_relevance_to_the_winner() -> None:
     net = nn.Sequential(nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4, 1)).to(DT)
     x = _input(_conv(), 0.0, 1.0)[:, :1, :4, :4]
