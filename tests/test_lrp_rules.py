@@ -23,6 +23,8 @@ from rlviz.explain.lrp.rules import (
     ZBox,
     Zero,
     ZPlus,
+    divide,
+    ratio,
     stabilize,
 )
 from rlviz.util.errors import RlvizError
@@ -214,7 +216,8 @@ def test_weightless_rule_on_average_pool_is_refused() -> None:
 @pytest.mark.parametrize(
     "rule, shown",
     [(Gamma(), "Gamma(gamma=0.25, stabilizer=1e-06)"), (ZBox(), "ZBox(low=0.0, high=1.0, stabilizer=1e-06)"),
-     (ZPlus(), "ZPlus(stabilizer=1e-06)")],
+     (ZPlus(), "ZPlus(stabilizer=1e-06)"), (AlphaBeta(), "AlphaBeta(alpha=2.0, beta=1.0, stabilizer=1e-06)"),
+     (WSquare(), "WSquare(stabilizer=0.0)"), (Flat(), "Flat(stabilizer=0.0)")],
 )  # fmt: skip
 def test_a_weightless_layer_refusal_names_the_rule_and_its_parameters(rule: Rule, shown: str) -> None:
     """The user sees which rule (with its parameters) met a pool layer and what to use instead
@@ -240,6 +243,55 @@ def test_a_layer_without_bias_is_a_layer_with_zero_bias(name: str) -> None:
     torch.testing.assert_close(
         _lrp_one_layer(without, RULES[name], x, r_out), _lrp_one_layer(with_bias, RULES[name], x, r_out), rtol=1e-12, atol=1e-14
     )
+
+
+def test_default_rule_parameters_are_the_documented_ones() -> None:
+    """DESIGN.md's defaults: epsilon 1e-6, gamma 0.25, alpha 2 beta 1, z^B on [0, 1]; stabilisers 1e-6, w^2 none
+    (the rules are built here, after any mutant is active, not at import like RULES)."""
+    assert repr(Epsilon()) == "Epsilon(epsilon=1e-06)"
+    assert (Gamma().gamma, Gamma().stabilizer) == (0.25, 1e-6)
+    assert (AlphaBeta().alpha, AlphaBeta().beta, AlphaBeta().stabilizer) == (2.0, 1.0, 1e-6)
+    assert (ZBox().low, ZBox().high, ZBox().stabilizer) == (0.0, 1.0, 1e-6)
+    assert (WSquare().stabilizer, Flat().stabilizer, ZPlus().stabilizer) == (0.0, 0.0, 1e-6)
+
+
+@pytest.mark.parametrize("make", [Epsilon, lambda s: Gamma(stabilizer=s), ZPlus, lambda s: AlphaBeta(stabilizer=s),
+                                  lambda s: ZBox(stabilizer=s), WSquare, Flat])  # fmt: skip
+def test_every_rule_refuses_a_negative_stabilizer(make) -> None:
+    with pytest.raises(RlvizError, match="must be >= 0, got -1"):
+        make(-1.0)
+
+
+def test_stabilize_divide_and_ratio_closed_forms() -> None:
+    """z + eps sign(z) with sign(0) = +1 for any eps (1 included); a zero denominator passes 0,
+    not NaN, when there is no stabiliser (LRP-0 at a unit with no contributions)."""
+    z = torch.tensor([0.0, -1.0, 2.0], dtype=DT)
+    assert stabilize(z, 1.0).tolist() == [1.0, -2.0, 3.0]
+    assert stabilize(z, 0.0).tolist() == [0.0, -1.0, 2.0]
+    num, den = torch.tensor([1.0, 2.0, 3.0], dtype=DT), torch.tensor([0.0, 1.0, 2.0], dtype=DT)
+    assert divide(num, den).tolist() == [0.0, 2.0, 1.5]
+    assert ratio(num, den, 0.0).tolist() == [0.0, 2.0, 1.5]
+    assert ratio(num, den, 1.0).tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("name", ["wsquare", "flat", "zbox", "gamma"])
+def test_a_batch_of_one_is_the_first_row_of_a_batch_of_two(name: str) -> None:
+    """Batch = one by one, for a batch of 1 too (kills the input-free rules' and z^B's bound
+    tensors built for a batch of 2)."""
+    layer = _conv()
+    x = _input(layer, -0.5, 1.5)
+    r_out = torch.randn_like(layer(x).detach())
+    both = _lrp_one_layer(layer, RULES[name], x, r_out)
+    torch.testing.assert_close(_lrp_one_layer(layer, RULES[name], x[:1], r_out[:1]), both[:1], rtol=1e-12, atol=1e-14)
+
+
+def test_zbox_bounds_with_a_batch_axis_equal_the_same_bounds_without() -> None:
+    layer = _blocked_conv()
+    x = _input(layer, 0.0, 1.0)
+    r_out = torch.rand_like(layer(x).detach())
+    low, high = torch.full((3, 11, 11), -0.5, dtype=DT), torch.ones(3, 11, 11, dtype=DT)
+    want = _lrp_one_layer(layer, ZBox(low, high), x, r_out)
+    torch.testing.assert_close(_lrp_one_layer(layer, ZBox(low[None], high[None]), x, r_out), want)
 
 
 def test_max_pool_gives_all_relevance_to_the_winner() -> None:
