@@ -18,6 +18,7 @@ from rlviz.explain.lrp.rules import (
     Epsilon,
     Flat,
     Gamma,
+    Reference,
     Rule,
     WSquare,
     ZBox,
@@ -217,7 +218,9 @@ def test_weightless_rule_on_average_pool_is_refused() -> None:
     "rule, shown",
     [(Gamma(), "Gamma(gamma=0.25, stabilizer=1e-06)"), (ZBox(), "ZBox(low=0.0, high=1.0, stabilizer=1e-06)"),
      (ZPlus(), "ZPlus(stabilizer=1e-06)"), (AlphaBeta(), "AlphaBeta(alpha=2.0, beta=1.0, stabilizer=1e-06)"),
-     (WSquare(), "WSquare(stabilizer=0.0)"), (Flat(), "Flat(stabilizer=0.0)")],
+     (WSquare(), "WSquare(stabilizer=0.0)"), (Flat(), "Flat(stabilizer=0.0)"),
+     (Reference(0.5), "Reference(reference=0.5, stabilizer=1e-06)"),
+     (Reference(torch.zeros(1, 4, 4)), "Reference(reference=(1, 4, 4), stabilizer=1e-06)")],
 )  # fmt: skip
 def test_a_weightless_layer_refusal_names_the_rule_and_its_parameters(rule: Rule, shown: str) -> None:
     """The user sees which rule (with its parameters) met a pool layer and what to use instead
@@ -252,7 +255,7 @@ def test_default_rule_parameters_are_the_documented_ones() -> None:
     assert (Gamma().gamma, Gamma().stabilizer) == (0.25, 1e-6)
     assert (AlphaBeta().alpha, AlphaBeta().beta, AlphaBeta().stabilizer) == (2.0, 1.0, 1e-6)
     assert (ZBox().low, ZBox().high, ZBox().stabilizer) == (0.0, 1.0, 1e-6)
-    assert (WSquare().stabilizer, Flat().stabilizer, ZPlus().stabilizer) == (0.0, 0.0, 1e-6)
+    assert (WSquare().stabilizer, Flat().stabilizer, ZPlus().stabilizer, Reference(0.5).stabilizer) == (0.0, 0.0, 1e-6, 1e-6)
 
 
 @pytest.mark.parametrize("make", [Epsilon, lambda s: Gamma(stabilizer=s), ZPlus, lambda s: AlphaBeta(stabilizer=s),
@@ -292,6 +295,24 @@ def test_zbox_bounds_with_a_batch_axis_equal_the_same_bounds_without() -> None:
     low, high = torch.full((3, 11, 11), -0.5, dtype=DT), torch.ones(3, 11, 11, dtype=DT)
     want = _lrp_one_layer(layer, ZBox(low, high), x, r_out)
     torch.testing.assert_close(_lrp_one_layer(layer, ZBox(low[None], high[None]), x, r_out), want)
+
+
+def test_a_reference_may_be_given_as_a_number_or_an_image_of_what_a_flat_layer_reads() -> None:
+    """Reference(0) = Reference(zeros); an image-shaped reference for a Linear after a Flatten
+    equals the same values given flat (kills the reshape mutants and 'a - None')."""
+    torch.manual_seed(7)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3), nn.ReLU(), nn.Linear(3, 2)).to(DT)
+    x = torch.rand(2, 3, 2, 2, dtype=DT)
+    start = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=DT)
+
+    def run(rule: Rule) -> torch.Tensor:
+        return relevance(net, net, x, start, Composite("test", rule, Epsilon(), Epsilon(), Epsilon()))
+
+    torch.testing.assert_close(run(Reference(0.0)), run(Reference(torch.zeros(3, 2, 2, dtype=DT))))
+    image = torch.rand(3, 2, 2, dtype=DT)
+    flat = run(Reference(image.flatten()))
+    torch.testing.assert_close(run(Reference(image)), flat)
+    assert not torch.allclose(flat, run(Reference(0.0)))  # the reference matters here
 
 
 def test_max_pool_gives_all_relevance_to_the_winner() -> None:
