@@ -6,6 +6,8 @@
 #   scripts/mutation.sh --module rlviz/present/moments.py [--module ...]
 #   scripts/mutation.sh --module rlviz/assess/faithfulness.py --only 'mean_ci,*aopc'   some functions (globs)
 #   scripts/mutation.sh --module rlviz/train/ppo.py --tests 'tests/test_train.py::test_gae_with_lambda_one_is_discounted_return_minus_value'
+#   scripts/mutation.sh --module rlviz/explain/interactions.py --mutants @survivors.txt   re-run named mutants
+#                                            (comma-separated, or @file of names / `mutmut results` lines)
 #
 # Each module runs in its own copy of the tree (/tmp/rlviz-mutation.XXXX/<module>; your
 # worktree is never mutated), one module after another, with a focused test selection
@@ -52,13 +54,14 @@ CORE=(rlviz/explain/perturbation.py rlviz/explain/lrp/rules.py rlviz/explain/lrp
       'rlviz/explain/objects/*.py' rlviz/assess/objects.py rlviz/assess/whatif.py rlviz/assess/paired.py
       rlviz/present/assessment_reports.py)  # globs allowed
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 2; }
 
-modules=() only="" tests_override="" base=main
+modules=() only="" mutants="" tests_override="" base=main
 while [ $# -gt 0 ]; do
   case $1 in
     --module) modules+=("$2"); shift 2 ;;
     --only) only=$2; shift 2 ;;
+    --mutants) mutants=$2; shift 2 ;;
     --tests) tests_override=$2; shift 2 ;;
     -h|--help) usage ;;
     -*) echo "mutation.sh: unknown option $1" >&2; usage ;;
@@ -116,6 +119,14 @@ EOF
     dotted=${m%.py}; dotted=${dotted//\//.}
     IFS=, read -ra globs <<<"$only"
     for g in "${globs[@]}"; do names+=("$dotted.x_${g}__mutmut_*" "$dotted.xǁ*ǁ${g}__mutmut_*"); done
+  fi
+  if [ -n "$mutants" ]; then  # names from an earlier run: the same source gives the same names
+    if [[ $mutants == @* ]]; then
+      mapfile -t listed < <(sed -E 's/^[[:space:]]*//; s/:.*$//' "${mutants#@}" | grep -v '^$')
+    else
+      IFS=, read -ra listed <<<"$mutants"
+    fi
+    names+=("${listed[@]}")
   fi
   echo "== $m  (tests: $tests)"
   start=$(date +%s)

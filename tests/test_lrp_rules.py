@@ -18,11 +18,14 @@ from rlviz.explain.lrp.rules import (
     Epsilon,
     Flat,
     Gamma,
+    Reference,
     Rule,
     WSquare,
     ZBox,
     Zero,
     ZPlus,
+    divide,
+    ratio,
     stabilize,
 )
 from rlviz.util.errors import RlvizError
@@ -209,6 +212,107 @@ def test_weightless_rule_on_average_pool_is_refused() -> None:
     composite = Composite("test", Gamma(), Gamma(), Epsilon(), Gamma())
     with pytest.raises(RlvizError, match="needs a layer with weights"):
         relevance(net, net, torch.rand(1, 1, 4, 4, dtype=DT), torch.ones(1, 1, dtype=DT), composite)
+
+
+@pytest.mark.parametrize(
+    "rule, shown",
+    [(Gamma(), "Gamma(gamma=0.25, stabilizer=1e-06)"), (ZBox(), "ZBox(low=0.0, high=1.0, stabilizer=1e-06)"),
+     (ZPlus(), "ZPlus(stabilizer=1e-06)"), (AlphaBeta(), "AlphaBeta(alpha=2.0, beta=1.0, stabilizer=1e-06)"),
+     (WSquare(), "WSquare(stabilizer=0.0)"), (Flat(), "Flat(stabilizer=0.0)"),
+     (Reference(0.5), "Reference(reference=0.5, stabilizer=1e-06)"),
+     (Reference(torch.zeros(1, 4, 4)), "Reference(reference=(1, 4, 4), stabilizer=1e-06)")],
+)  # fmt: skip
+def test_a_weightless_layer_refusal_names_the_rule_and_its_parameters(rule: Rule, shown: str) -> None:
+    """The user sees which rule (with its parameters) met a pool layer and what to use instead
+    (kills the rule's repr mutants and a refusal that does not name the rule)."""
+    net = nn.Sequential(nn.AvgPool2d(2), nn.Flatten(), nn.Linear(4, 1)).to(DT)
+    composite = Composite("test", rule, rule, Epsilon(), rule)
+    with pytest.raises(RlvizError) as info:
+        relevance(net, net, torch.rand(1, 1, 4, 4, dtype=DT), torch.ones(1, 1, dtype=DT), composite)
+    assert str(info.value) == f"the {shown} rule needs a layer with weights; use epsilon for pool layers"
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_a_layer_without_bias_is_a_layer_with_zero_bias(name: str) -> None:
+    """Every rule gives the same relevance on Linear(bias=False) as on the same weights with a
+    zero bias (kills a rule that reads the bias without checking it exists)."""
+    with_bias = _linear()
+    without = nn.Linear(6, 5, bias=False).to(DT)
+    with torch.no_grad():
+        with_bias.bias.zero_()
+        without.weight.copy_(with_bias.weight)
+    x = _input(with_bias, -0.5, 1.5)
+    r_out = torch.randn_like(with_bias(x).detach())
+    torch.testing.assert_close(
+        _lrp_one_layer(without, RULES[name], x, r_out), _lrp_one_layer(with_bias, RULES[name], x, r_out), rtol=1e-12, atol=1e-14
+    )
+
+
+def test_default_rule_parameters_are_the_documented_ones() -> None:
+    """DESIGN.md's defaults: epsilon 1e-6, gamma 0.25, alpha 2 beta 1, z^B on [0, 1]; stabilisers 1e-6, w^2 none
+    (the rules are built here, after any mutant is active, not at import like RULES)."""
+    assert repr(Epsilon()) == "Epsilon(epsilon=1e-06)"
+    assert (Gamma().gamma, Gamma().stabilizer) == (0.25, 1e-6)
+    assert (AlphaBeta().alpha, AlphaBeta().beta, AlphaBeta().stabilizer) == (2.0, 1.0, 1e-6)
+    assert (ZBox().low, ZBox().high, ZBox().stabilizer) == (0.0, 1.0, 1e-6)
+    assert (WSquare().stabilizer, Flat().stabilizer, ZPlus().stabilizer, Reference(0.5).stabilizer) == (0.0, 0.0, 1e-6, 1e-6)
+
+
+@pytest.mark.parametrize("make", [Epsilon, lambda s: Gamma(stabilizer=s), ZPlus, lambda s: AlphaBeta(stabilizer=s),
+                                  lambda s: ZBox(stabilizer=s), WSquare, Flat])  # fmt: skip
+def test_every_rule_refuses_a_negative_stabilizer(make) -> None:
+    with pytest.raises(RlvizError, match="must be >= 0, got -1"):
+        make(-1.0)
+
+
+def test_stabilize_divide_and_ratio_closed_forms() -> None:
+    """z + eps sign(z) with sign(0) = +1 for any eps (1 included); a zero denominator passes 0,
+    not NaN, when there is no stabiliser (LRP-0 at a unit with no contributions)."""
+    z = torch.tensor([0.0, -1.0, 2.0], dtype=DT)
+    assert stabilize(z, 1.0).tolist() == [1.0, -2.0, 3.0]
+    assert stabilize(z, 0.0).tolist() == [0.0, -1.0, 2.0]
+    num, den = torch.tensor([1.0, 2.0, 3.0], dtype=DT), torch.tensor([0.0, 1.0, 2.0], dtype=DT)
+    assert divide(num, den).tolist() == [0.0, 2.0, 1.5]
+    assert ratio(num, den, 0.0).tolist() == [0.0, 2.0, 1.5]
+    assert ratio(num, den, 1.0).tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("name", ["wsquare", "flat", "zbox", "gamma"])
+def test_a_batch_of_one_is_the_first_row_of_a_batch_of_two(name: str) -> None:
+    """Batch = one by one, for a batch of 1 too (kills the input-free rules' and z^B's bound
+    tensors built for a batch of 2)."""
+    layer = _conv()
+    x = _input(layer, -0.5, 1.5)
+    r_out = torch.randn_like(layer(x).detach())
+    both = _lrp_one_layer(layer, RULES[name], x, r_out)
+    torch.testing.assert_close(_lrp_one_layer(layer, RULES[name], x[:1], r_out[:1]), both[:1], rtol=1e-12, atol=1e-14)
+
+
+def test_zbox_bounds_with_a_batch_axis_equal_the_same_bounds_without() -> None:
+    layer = _blocked_conv()
+    x = _input(layer, 0.0, 1.0)
+    r_out = torch.rand_like(layer(x).detach())
+    low, high = torch.full((3, 11, 11), -0.5, dtype=DT), torch.ones(3, 11, 11, dtype=DT)
+    want = _lrp_one_layer(layer, ZBox(low, high), x, r_out)
+    torch.testing.assert_close(_lrp_one_layer(layer, ZBox(low[None], high[None]), x, r_out), want)
+
+
+def test_a_reference_may_be_given_as_a_number_or_an_image_of_what_a_flat_layer_reads() -> None:
+    """Reference(0) = Reference(zeros); an image-shaped reference for a Linear after a Flatten
+    equals the same values given flat (kills the reshape mutants and 'a - None')."""
+    torch.manual_seed(7)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3), nn.ReLU(), nn.Linear(3, 2)).to(DT)
+    x = torch.rand(2, 3, 2, 2, dtype=DT)
+    start = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=DT)
+
+    def run(rule: Rule) -> torch.Tensor:
+        return relevance(net, net, x, start, Composite("test", rule, Epsilon(), Epsilon(), Epsilon()))
+
+    torch.testing.assert_close(run(Reference(0.0)), run(Reference(torch.zeros(3, 2, 2, dtype=DT))))
+    image = torch.rand(3, 2, 2, dtype=DT)
+    flat = run(Reference(image.flatten()))
+    torch.testing.assert_close(run(Reference(image)), flat)
+    assert not torch.allclose(flat, run(Reference(0.0)))  # the reference matters here
 
 
 def test_max_pool_gives_all_relevance_to_the_winner() -> None:

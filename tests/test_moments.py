@@ -409,3 +409,23 @@ def test_a_policy_change_is_measured_against_the_step_before_not_the_first():
 
     tv = 0.5 * np.abs(softmax([0.0, 1.0, 3.0]) - softmax([0.0, 3.0, 0.0])).sum()
     assert sorted(found) == [100, 150] and found[150] == pytest.approx(1.5 * tv)
+
+
+def test_the_drop_at_a_lost_life_is_not_captioned_again_after_the_life_caption() -> None:
+    """The value falls from 5 to 1 as a life is lost (step 60): the return is cut there, so once
+    the 5-step life caption ends the fall is not told again as 'drops sharply' (kills captions
+    judging value changes without the lives)."""
+    values = np.r_[np.full(60, 5.0), np.full(60, 1.0)]
+    lives = np.r_[np.full(60, 3), np.full(60, 2)]
+    caps = captions(values, np.zeros(120), lives, hold=5)
+    assert caps[60:65] == ["The agent lost a life (2 left)"] * 5
+    assert all(c == "" for t, c in enumerate(caps) if not 60 <= t < 65)
+
+
+def test_captions_judge_value_changes_with_the_gamma_they_are_given() -> None:
+    """A constant value V with gamma 0.5: every TD error is (0.5 - 1) V, a steady drop; with the
+    default gamma 1 a constant value is no change at all (kills gamma not passed on)."""
+    values = np.full(60, 5.0)
+    assert all(c == "" for c in captions(values, np.zeros(60)))
+    caps = captions(values, np.zeros(60), gamma=0.5, hold=5)
+    assert any("drops sharply" in c for c in caps)

@@ -9,10 +9,12 @@ import pickle
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from rlviz.agents.formats.cleanrl import load_cleanrl
+from rlviz.agents.formats.checkpoint import load_weights_only
+from rlviz.agents.formats.cleanrl import load_cleanrl, read_state_dict
 from rlviz.agents.loading import load_agent
 from rlviz.agents.networks import NatureActorCritic
 from rlviz.util.errors import RlvizError
@@ -100,3 +102,20 @@ def test_payload_in_sb3_data_json_is_ignored(tmp_path):
     agent = load_agent(_sb3_zip(tmp_path / "model.zip", buffer.getvalue(), data), game="Pong")
     assert agent.n_actions == 6
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("reader", [load_weights_only, read_state_dict], ids=["checkpoint", "cleanrl"])
+def test_both_torch_readers_call_objects_objects_and_damaged_bytes_damaged(tmp_path, reader):
+    """One rule for every torch file (checkpoints, CleanRL files, SB3's policy.pth): a file is
+    said to hold Python objects only when the weights-only unpickler refused a global; bytes
+    that merely start like a pickle (0x80) are damaged, not objects."""
+    marker = tmp_path / "pwned"
+    buffer = io.BytesIO()
+    torch.save({**_cleanrl_state(), "evil": Payload(marker)}, buffer)
+    with pytest.raises(RlvizError, match="holds Python objects"):
+        reader(buffer.getvalue(), "agent.pt")
+    assert not marker.exists()
+    damaged = b"\x80\x02" + bytes(np.random.default_rng(3).integers(0, 256, 4096, dtype=np.uint8))
+    with pytest.raises(RlvizError, match="corrupt") as info:
+        reader(damaged, "agent.pt")
+    assert "Python objects" not in str(info.value)

@@ -258,6 +258,18 @@ def test_map_edges_do_not_fade():
     np.testing.assert_allclose(m, 1.0, atol=1e-6)
 
 
+def test_grid_to_map_reproduces_a_linear_ramp_between_centres():
+    """Linear interpolation is exact on linear data: scores equal to each centre's row give the
+    pixel's row up to the last centre, then hold it (closed form; kills a wrong denominator in
+    the interpolation weight, which centres-only and constant checks cannot see)."""
+    centres = grid_centres()
+    rows = np.repeat(centres[:, None].astype(np.float64), 17, axis=1)
+    m = grid_to_map(rows, 84, centres)
+    want = np.minimum(np.arange(84), centres[-1]).astype(np.float64)
+    np.testing.assert_allclose(m, np.repeat(want[:, None], 84, axis=1), atol=1e-4)
+    np.testing.assert_allclose(grid_to_map(rows.T, 84, centres), np.repeat(want[None, :], 84, axis=0), atol=1e-4)
+
+
 @pytest.mark.parametrize("which", ["all", "newest"])
 def test_incremental_path_equals_plain_path_within_1e4(pong_agent, which):
     from rlviz.play.envs import make_env

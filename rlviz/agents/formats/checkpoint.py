@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import pickle
+import warnings
 import zlib
 from typing import Any
 
@@ -44,15 +45,24 @@ def gunzip(raw: bytes, source: str) -> bytes:
 
 
 def load_weights_only(raw: bytes, source: str) -> Any:
-    """``torch.load(weights_only=True)`` of (possibly gzip-compressed) bytes, errors as RlvizError."""
+    """``torch.load(weights_only=True)`` of (possibly gzip-compressed) bytes, errors as RlvizError.
+
+    The one place rlviz reads a torch file (checkpoints, CleanRL files, SB3's policy.pth). A
+    file is said to hold Python objects only when the weights-only unpickler refused a global
+    (a class or function to import); random or damaged bytes fail on an operand instead and
+    are called corrupt.
+    """
     data = gunzip(raw, source)
     from rlviz.agents.formats.checks import check_torch_archive
 
     check_torch_archive(data, source)  # a damaged archive is refused, not half-read (issue #19)
     try:
-        return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():  # a crafted file must not make torch print pages of warnings
+            warnings.simplefilter("ignore")
+            return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower() and data[:1] in (b"\x80", b"P"):  # a pickle or a torch zip
+        message = str(exc).lower()
+        if "weights only" in message and "global" in message:
             raise RlvizError(
                 f"{source} holds Python objects besides tensors and was refused unopened "
                 "(rlviz never unpickles); save only model.state_dict()"

@@ -24,9 +24,6 @@ are shared with :mod:`rlviz.agents.formats.sb3`.
 
 from __future__ import annotations
 
-import io
-import pickle
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +31,11 @@ import torch
 from torch import nn
 
 from rlviz.agents.agent import Agent
+from rlviz.agents.formats.checkpoint import load_weights_only
 from rlviz.agents.formats.checks import (
     MAX_WEIGHTS_BYTES,
     check_finite,
     check_head,
-    check_torch_archive,
 )
 from rlviz.agents.networks import NatureActorCritic, NatureQNetwork
 from rlviz.play.envs import PIPELINES, EnvSpec, action_names, canonical_game, make_env
@@ -72,23 +69,11 @@ def _listing(keys: list[str]) -> str:
 def read_state_dict(raw: bytes, source: str) -> dict[str, torch.Tensor]:
     """Bytes of a ``torch.save`` file -> {name: tensor}, never running pickled code.
 
-    ``weights_only=True`` lets through only tensors and plain containers; a file that
-    needs anything else (a pickled object, a payload) is refused with an RlvizError.
+    Read by :func:`rlviz.agents.formats.checkpoint.load_weights_only` (``weights_only=True``:
+    only tensors and plain containers; a pickled object or payload is refused with an
+    RlvizError), then checked to be a flat {name: tensor} dict.
     """
-    check_torch_archive(raw, source)
-    try:
-        with warnings.catch_warnings():  # a crafted file must not make torch print pages of warnings
-            warnings.simplefilter("ignore")
-            obj = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
-    except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower() and "global" in str(exc).lower():  # random bytes fail on an operand instead
-            raise RlvizError(
-                f"{source} holds Python objects besides tensors and was refused unopened "
-                "(rlviz never unpickles); save only model.state_dict()"
-            ) from None
-        raise RlvizError(f"{source} is corrupt or not a PyTorch weights file; re-save it with torch.save(model.state_dict(), path)") from None
-    except Exception:  # noqa: BLE001 - torch raises many types for damaged archives
-        raise RlvizError(f"{source} is corrupt or truncated; re-save it with torch.save(model.state_dict(), path)") from None
+    obj = load_weights_only(raw, source)
     if not isinstance(obj, dict) or not obj:
         raise RlvizError(f"{source} does not hold a state dict; save it with torch.save(model.state_dict(), path)")
     not_tensors = sorted(str(k) for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor))
