@@ -74,6 +74,7 @@ def test_cli_lists_edits_and_refuses_unknown_ones_in_one_line(agent_dir, capsys)
 def test_whatif_video_has_the_cards_and_both_columns(pong_agent, tmp_path):
     import imageio.v2 as imageio
 
+    from rlviz.present.cards import MAX_CARD_WORDS
     from rlviz.present.whatif_video import make_whatif_video
 
     result = what_if(pong_agent, "blank:8,13,11,78", episodes=1, max_steps=5, saliency_frames=0, progress=False)
@@ -85,6 +86,7 @@ def test_whatif_video_has_the_cards_and_both_columns(pong_agent, tmp_path):
     assert [c["kind"] for c in shown] == ["title", "end"]
     for c in shown:  # timed by their words like every other video's cards: 3 words a second, at least 2.5 s
         assert c["seconds"] == max(2.5, c["words"] / 3) and c["words"] == sum(len(line.split()) for line in c["lines"])
+        assert c["words"] <= MAX_CARD_WORDS, c["lines"]  # short enough to read: at most 35 words on a card
     title, end = (round(c["seconds"] * 4) for c in shown)
     assert len(frames) == title + 2 + end
     assert np.abs(frames[0].astype(int) - frames[title + 1]).mean() > 5  # the card is not a game frame

@@ -21,6 +21,7 @@ from rlviz.assess.whatif_objects import parse_whatif_edit
 from rlviz.play.edits import Edit, edited_env, original_env
 from rlviz.present import cards
 from rlviz.present.compare_layout import CompareRenderer
+from rlviz.present.game_words import action_labels
 from rlviz.present.layout import compute_layout
 from rlviz.present.video.explain_pass import (
     explain_steps,
@@ -35,18 +36,36 @@ from rlviz.present.writer import VideoWriter, check_output_path
 from rlviz.util.errors import RlvizError
 
 
+HEADING_WORDS = 16  # a longer edit description is named by its short form on the title card
+
+
+def heading(edit: Edit) -> str:
+    """The title card's heading: "What if <the edit in words>?", or its short name where the words
+    would leave no room on a card of ``cards.MAX_CARD_WORDS`` (the end card says it in full)."""
+    if len(edit.says.split()) <= HEADING_WORDS:
+        return f"What if {edit.says}?"
+    return f"What if we edit {'its view' if edit.kind == 'view' else 'the game'} ({edit.text})?"
+
+
 def title_lines(agent: Agent, edit: Edit, scores: tuple[float, float], steps: tuple[int, int], seed: int,
                 result: WhatIfResult | None, start: int = 0) -> list[str]:
-    """The title card's paragraphs: the edit, the measured result, what the two columns show."""
-    lines = [f"The edit: {edit.says}." + (" The game itself is unchanged; only the agent's view is." if edit.kind == "view" else "")]
+    """The title card's paragraphs after its heading ("What if ...?"): the measured result
+    first, then what the two columns show, as many as keep the card within
+    ``cards.MAX_CARD_WORDS`` words with the heading (a long edit leaves room for fewer)."""
+    required = [heading(edit)]
+    if edit.kind == "view":
+        required.append("Only the agent's view is edited; the game is unchanged.")
     if result is not None:
-        lines.append(result.headline() + f" ({len(result.seeds)} episodes, same seeds.)")
-    shown = f"moves {start} to {max(steps) - 1} of the game from seed {seed}" if start else f"the game from seed {seed}"
-    lines.append(f"This video shows {shown}; after {steps[0]} and {steps[1]} moves the score is "
-                 f"{scores[0]:+g} unedited, {scores[1]:+g} edited.")
-    lines.append(f"Left: the game as agent '{agent.name}' learned it. Right: the same start, edited. "
-                 "Blue shows where it looks to choose a move.")
-    return lines
+        s = result.stats
+        verdict = "" if len(result.seeds) < 2 else (
+            "; beyond chance (95% interval)" if s.ci_excludes_zero else "; could be chance (95% interval)")
+        games = "game" if len(result.seeds) == 1 else "games"
+        required.append(f"Mean score {s.original_mean:+.1f} unedited, {s.edited_mean:+.1f} edited, "
+                        f"over {len(result.seeds)} {games}{verdict}.")
+    shown = f"moves {start} to {max(steps) - 1}" if start else f"the first {max(steps)} moves"
+    optional = [f"Left: the game as agent '{agent.name}' learned it; right: edited. Blue: where it looks.",
+                f"Shown: {shown} from seed {seed}, ending {scores[0]:+g} unedited, {scores[1]:+g} edited."]
+    return cards.fit_words(required, optional)[1:]
 
 
 def make_whatif_video(
@@ -93,21 +112,24 @@ def make_whatif_video(
         game = agent.env_spec.game
         scores = (all_steps[0][-1].score, all_steps[1][-1].score)
         labels = ["unedited game", f"edited: {parsed.text}"]
-        renderer = CompareRenderer(*size, labels, [agent.action_names] * 2, explain, f"{game}: what if {parsed.says}?")
+        moves = action_labels(game, agent.action_names)  # the game's words: UP, serve, ... (the JSON keeps ALE's)
+        renderer = CompareRenderer(*size, labels, [moves] * 2, explain, f"{game}: what if {parsed.says}?")
         scales = [video_scales(list(r.values())) for r in all_records]
         iters = [views(agent, e, s, r, seed=seed, captions=None, batch=batch) for e, s, r in zip(envs, all_steps, all_records)]
         length = max(len(r) for r in all_records)
         w, h = size
         shown_cards: list[Card] = []
         with VideoWriter(path, fps=fps) as writer:
-            heading = f"What if {parsed.says}?"
+            title = heading(parsed)
             lines = title_lines(agent, parsed, scores, (len(all_steps[0]), len(all_steps[1])), seed, result, start)
-            put_card(writer, "title", [heading, *lines], cards.text_card(w, h, heading, lines, footer="made with rlviz whatif"),
+            put_card(writer, "title", [title, *lines], cards.text_card(w, h, title, lines, footer="made with rlviz whatif"),
                      fps, shown_cards)
             written, interrupted = write_columns(writer, renderer, iters, scales, length, over="video part over",
                                                  progress=progress)
             if result is not None and not interrupted:
-                lines = result.summary(methods=("saliency-actor",)).splitlines()[1:]
+                summary = result.summary(methods=("saliency-actor",)).splitlines()[1:]
+                # the difference and its interval first (the means are on the title card), then what fits
+                lines = cards.fit_words(["What changed", *summary[1:2]], summary[:1] + summary[2:])[1:]
                 put_card(writer, "end", ["What changed", *lines],
                          cards.text_card(w, h, "What changed", lines, footer="made with rlviz whatif"), fps, shown_cards)
     finally:
