@@ -42,8 +42,11 @@ def test_threads_sets_torch_threads_before_the_command_runs(monkeypatch):
 
 
 def test_negative_threads_is_a_one_line_error(capsys):
-    assert main(["evaluate", "--threads", "-1", "--episodes", "1"]) == 2
-    assert "--threads must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # refused when parsed, before anything is loaded
+        main(["evaluate", "--threads", "-1", "--episodes", "1"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "argument --threads" in err and "at least 0" in err
 
 
 def test_video_writes_to_runs_by_default():

@@ -13,6 +13,7 @@ import rlviz
 from rlviz.cli import main
 from rlviz.explain.registry import method_names, registry
 from rlviz.present import colormaps
+from rlviz.present.method_panels import parse_method_panel
 from rlviz.present.report import encode
 from rlviz.present.report.build import parse_methods
 
@@ -44,7 +45,7 @@ def test_method_layer_holds_what_rlviz_attribute_returns(method):
         # the layer's one colour scale: the 95th percentile over frames of each frame's 99.5th percentile of |map|
         peaks = [np.percentile(np.abs(m), 99.5) for m in want]
         assert layer["scale"] == pytest.approx(np.percentile(peaks, 95, method="higher"), rel=1e-3)
-        signed = registry()[method].rank_by == "value"
+        signed = parse_method_panel(method).signed  # as its video panel: Grad-CAM is never negative, a fill
         assert layer["palette"] == ("relevance" if signed else "actor")
         for k in range(STEPS):
             got = tile(case.folder, prefix + method, k, 84, 84).astype(int)
