@@ -25,6 +25,7 @@ ROOT=$(git rev-parse --show-toplevel)
 cd "$ROOT"
 PYTHON=${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}
 PYTHON=$(command -v "$PYTHON" || echo "$PYTHON")
+case "$PYTHON" in /*) ;; */*) PYTHON="$ROOT/$PYTHON" ;; esac  # absolute: mutmut runs in copies elsewhere
 TIMEOUT=${MUTATION_TIMEOUT:-1800}
 CHILDREN=${MUTATION_CHILDREN:-1}
 
