@@ -35,7 +35,7 @@ from rlviz.present.colormaps import (
     SALIENCY_BACKDROP,
     colour_bar,
 )
-from rlviz.present.method_panels import NON_NEGATIVE
+from rlviz.present.method_panels import MethodPanel
 from rlviz.present.report import encode
 from rlviz.present.report.objects_layer import ObjectsLayer
 from rlviz.present.report.summary import copy_figures, model_card_html
@@ -154,7 +154,7 @@ def _layers(agent: Agent, other: Agent | None, methods: tuple[str, ...], all_act
                                           f"Pixels that speak for {name} (red) or against it (violet)"))
             else:
                 spec = get_spec(m)
-                signed = spec.rank_by == "value" and m not in NON_NEGATIVE  # as its video panel is drawn
+                signed = MethodPanel(m, m).signed  # coloured as its video panel is
                 legend = (f"{spec.summary[0].upper()}{spec.summary[1:]}: red for the move, violet against" if signed else
                           f"{spec.summary[0].upper()}{spec.summary[1:]}: brighter = larger")
                 target = "" if not spec.uses_target else ": its chosen move"
