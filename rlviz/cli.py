@@ -274,9 +274,11 @@ def cmd_faithfulness(args: argparse.Namespace) -> int:
     if methods is not None and "random" not in methods:
         methods.append("random")  # every report compares against random order
     out = Path(args.out) if args.out else None
-    reports = faithfulness_report(agent, frames=args.frames, seed=args.seed, methods=methods, region=args.region, out_dir=out)
+    reports = faithfulness_report(agent, frames=args.frames, seed=args.seed, methods=methods, region=args.region, out_dir=out,
+                                  replacement=args.replace)
     main_output = args.rank_output if args.rank_output in reports else next(iter(reports))
-    print(f"Deletion AOPC of the chosen action's {main_output} over {args.frames} frames (higher = more faithful):")
+    print(f"Deletion AOPC of the chosen action's {main_output} over {args.frames} frames, regions replaced by "
+          f"{reports[main_output].replacement} (higher = more faithful):")
     print(reports[main_output].table())
     if args.json:
         payload = {
@@ -302,12 +304,15 @@ def cmd_faithfulness(args: argparse.Namespace) -> int:
 
 def _print_ranking(agent, report, cascade, invariance, out) -> None:
     """The faithfulness command's last word: the methods ranked, with their flags (ranking.png)."""
+    from rlviz.assess.faithfulness import REPLACEMENTS
     from rlviz.assess.ranking import ranking_table
     from rlviz.present.assessment_reports import ranking_report
 
     rows = ranking_report(agent, report, cascade, invariance, out_dir=out)
     checked = "" if cascade is not None else " (sanity flags: run with --sanity)"
-    print(f"\nWhich method to trust for {agent.name}: ranked by (deletion + insertion AOPC) / 2 of the {report.output}{checked}")
+    removal = "" if report.replacement == REPLACEMENTS["blur"] else ", regions painted with the empty playfield"
+    print(f"\nWhich method to trust for {agent.name}: ranked by (deletion + insertion AOPC) / 2 of the {report.output}"
+          f"{removal}{checked}")
     print(ranking_table(rows))
 
 
@@ -723,6 +728,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=cli_types.int_range(0), default=0, help="rollout seed (default 0)")
     p.add_argument("--methods", default=None, help="comma-separated methods (default: all; see docs/faithfulness.md)")
     p.add_argument("--region", type=cli_types.int_range(1, 84), default=7, help="side of the square regions removed per step, a divisor of 84 (default 7)")
+    p.add_argument("--replace", choices=("blur", "background"), default="blur",
+                   help="what a removed region becomes: 'blur' (default, sigma 3) or 'background', the agent's empty "
+                        "playfield (removes objects and keeps the static scene; computed once and cached, see docs/objects.md)")
     p.add_argument("--json", default=None, help="write the results (with 'aopc': {method: value, ..., 'random': value}) to this file")
     p.add_argument("--out", default=None, help="folder for faithfulness.json/png (and sanity.json/png)")
     p.add_argument("--sanity", action="store_true", help="also run the cascading-randomisation and input-invariance checks")

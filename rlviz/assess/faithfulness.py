@@ -4,25 +4,30 @@ A map is faithful when the pixels it calls important really drive the output. Pi
 tests that directly (Samek et al. 2017): cut the 84x84 observation into square regions, sort
 them by the map's summed relevance, most relevant first, and
 
-* deletion: replace the regions one after another by a blurred copy of the frame and follow
-  the explained output f; a faithful map makes f fall fast;
-* insertion: start from the fully blurred frame and put the regions back in the same order;
+* deletion: replace the regions one after another (by a blurred copy of the frame, or by the
+  empty playfield) and follow the explained output f; a faithful map makes f fall fast;
+* insertion: start from the fully replaced frame and put the regions back in the same order;
   a faithful map makes f recover fast.
 
 Choices (docs/faithfulness.md says why):
 
 * regions of ``region`` x ``region`` pixels; the default 7 tiles 84x84 into 12 x 12 = 144
   regions (Samek et al. use 9x9, which does not divide 84); 145 points per curve;
-* replacement: the frame blurred by a Gaussian of sigma 3, in all 4 stacked frames at once;
-  this is the same "information removed" as perturbation saliency uses (DESIGN.md §4), it
-  erases small objects (ball, paddles, bullets) while keeping brightness natural, and it is
-  deterministic;
+* replacement (``replacement="blur"``, the default): the frame blurred by a Gaussian of sigma
+  3, in all 4 stacked frames at once; this is the same "information removed" as perturbation
+  saliency uses (DESIGN.md §4), it dims small objects (ball, paddles, bullets) while keeping
+  brightness natural, and it is deterministic;
+* ``replacement="background"``: the agent's background (the empty playfield,
+  rlviz.explain.objects.background) in all 4 stacked frames: removing a region removes exactly
+  what differs from the empty playfield there and leaves the static scene as it is, which is
+  what removing an object means in the game (docs/objects.md argues the choice); insertion
+  then starts from the empty playfield;
 * explained output: the logit of the greedy action at the clean frame (``"logit"``), its
   softmax probability (``"prob"``), or the value V (``"value"``); the action is fixed for the
   whole curve;
 * deletion AOPC = 1/(L+1) * mean over frames of sum_{k=0..L} (f(x_0) - f(x_k)), higher is
   better; insertion AOPC = 1/(L+1) * mean over frames of sum_{k=0..L} (f(x_k) - f(x_0)) where
-  x_0 is now the blurred frame: the mean gain over the blurred frame, higher is better;
+  x_0 is now the fully replaced frame: the mean gain over it, higher is better;
 * confidence intervals: mean +- 1.96 standard errors over frames; differences to the random
   order are paired per frame (same frames, same output), which is the comparison that matters.
 
@@ -33,6 +38,9 @@ the 4 stacked frames and ordered by value, most positive first: positive relevan
 evidence *for* the output, so deleting it first should lower the output fastest. Unsigned
 maps (perturbation saliency, SARFA, |gradient|, |SmoothGrad|) are ordered by magnitude.
 ``METHOD@contrast`` evaluates a method's contrastive map (chosen logit against the others).
+``BACKGROUND_METHODS`` (deeplift-background, integrated-gradients-background,
+lrp-epsilon-gamma-reference) explain relative to the agent's background; they are reached by
+name and left out of the default list, since their first use computes the background.
 Each report also keeps every method's cost, frames explained per second on this machine.
 
 Example:
@@ -53,6 +61,8 @@ import numpy as np
 import torch
 
 from rlviz.agents.agent import Agent, to_float_obs
+from rlviz.explain.objects.background import background as agent_background
+from rlviz.explain.objects.background import reference_observation
 from rlviz.explain.perturbation import BLUR_SIGMA, gaussian_blur
 from rlviz.explain.registry import MethodSpec, attribute, get_spec, to_map
 from rlviz.explain.registry import registry as explain_registry
@@ -65,6 +75,18 @@ Z95 = 1.96
 
 MapFn = Callable[[Agent, Any, Any], np.ndarray]
 CONTRAST_SUFFIX = "@contrast"
+# What a deleted region becomes (the report's ``replacement`` says it in words).
+REPLACEMENTS = {
+    "blur": f"gaussian blur sigma {BLUR_SIGMA:g}, all stacked frames",
+    "background": "the agent's background (the empty playfield), all stacked frames",
+}
+# Maps relative to the agent's background: name -> (method of rlviz.explain.registry, the
+# option that takes the reference). The LRP reference composite is reached through ``lrp``.
+BACKGROUND_METHODS = {
+    "deeplift-background": ("deeplift", "baseline"),
+    "integrated-gradients-background": ("integrated-gradients", "baseline"),
+    "lrp-epsilon-gamma-reference": ("lrp-epsilon-gamma-box", "reference"),
+}
 
 
 # --------------------------------------------------------------------------- method registry
@@ -130,6 +152,25 @@ def _from_spec(spec: MethodSpec, contrast: bool = False) -> Method:
     return Method(name, fn, spec.rank_by == "value", spec.uses_target, summary, targets)
 
 
+def _against_background(name: str) -> Method:
+    """A method of BACKGROUND_METHODS: its base method with the agent's background as the reference."""
+    base, option = BACKGROUND_METHODS[name]
+    spec = get_spec(base)
+
+    def fn(agent: Agent, obs: Any, target: Any) -> np.ndarray:
+        bg = agent_background(agent)
+        if option == "reference":  # the LRP composite whose pixel layer decomposes relative to bg
+            from rlviz.explain.lrp import lrp
+
+            return lrp(agent, _batch(obs), target=target, composite="epsilon-gamma-reference", reference=bg).sum(axis=1)
+        return to_map(spec, attribute(agent, _batch(obs), base, target, **{option: bg}))
+
+    summary = f"{spec.summary}, relative to the agent's background (the empty playfield)"
+    if option == "reference":
+        summary = "LRP epsilon-gamma with the pixel layer relative to the agent's background (docs/objects.md)"
+    return Method(name, fn, True, True, summary, spec.targets)
+
+
 def methods_registry() -> dict[str, Method]:
     """All methods of rlviz.explain.registry (LRP ones only when importable), then "random".
 
@@ -156,8 +197,13 @@ def get_method(name: str) -> Method:
         if "contrast" not in spec.targets:
             raise RlvizError(f"method {base!r} has no contrastive variant; it takes: {', '.join(spec.targets) or 'no target'}")
         return _from_spec(spec, contrast=True)
+    if name in BACKGROUND_METHODS:
+        return _against_background(name)
     if name not in registry:
-        get_spec(name)  # raises the registry's error, listing the methods
+        try:
+            get_spec(name)
+        except RlvizError as e:  # the registry's error lists its methods; add the background ones
+            raise RlvizError(f"{e}; relative to the agent's background: {', '.join(BACKGROUND_METHODS)}") from None
     return registry[name]
 
 
@@ -228,7 +274,7 @@ def pixel_steps(orders: np.ndarray, region: int, size: int = 84, regions_per_ste
 def _curves(
     agent: Agent,
     x: torch.Tensor,
-    blurred: torch.Tensor,
+    removed: torch.Tensor,
     steps: np.ndarray,
     n_steps: int,
     actions: torch.Tensor,
@@ -246,8 +292,8 @@ def _curves(
             hi = min(n, lo + per_batch)
             # mask[k] marks the pixels whose region is among the first k replaced
             mask = (steps_t[lo:hi, None] <= ks[None, :, None, None])[:, :, None]  # (b, L+1, 1, H, W)
-            clean, blur = x[lo:hi, None], blurred[lo:hi, None]
-            inputs = torch.where(mask, blur, clean) if mode == "deletion" else torch.where(mask, clean, blur)
+            clean, gone = x[lo:hi, None], removed[lo:hi, None]
+            inputs = torch.where(mask, gone, clean) if mode == "deletion" else torch.where(mask, clean, gone)
             logits, value = agent.forward(inputs.reshape(-1, *x.shape[1:]))
             logits = logits.reshape(hi - lo, n_steps + 1, -1).double()
             a = actions[lo:hi, None, None].expand(-1, n_steps + 1, 1)
@@ -263,7 +309,7 @@ def deletion_aopc(curves: np.ndarray) -> np.ndarray:
 
 
 def insertion_aopc(curves: np.ndarray) -> np.ndarray:
-    """Per-frame insertion AOPC: 1/(L+1) sum_k (f(x_k) - f(x_0)), x_0 the blurred frame."""
+    """Per-frame insertion AOPC: 1/(L+1) sum_k (f(x_k) - f(x_0)), x_0 the fully replaced frame."""
     return (curves - curves[:, :1]).mean(axis=1)
 
 
@@ -293,7 +339,7 @@ class FaithfulnessReport:
     insertion: dict[str, np.ndarray]
     actions: np.ndarray  # greedy action per frame, fixed along each curve
     seed: int = 0
-    replacement: str = f"gaussian blur sigma {BLUR_SIGMA:g}, all stacked frames"
+    replacement: str = REPLACEMENTS["blur"]
     extra: dict[str, Any] = field(default_factory=dict)
     frames_per_second: dict[str, float] = field(default_factory=dict)  # cost of each method's maps, here
 
@@ -420,6 +466,8 @@ def pixel_flipping_outputs(
     seed: int = 0,
     maps: Mapping[str, np.ndarray] | None = None,
     batch_size: int = 512,
+    replacement: str = "blur",
+    background: np.ndarray | None = None,
 ) -> dict[str, FaithfulnessReport]:
     """Deletion and insertion curves for several outputs at once: {output: FaithfulnessReport}.
 
@@ -429,7 +477,11 @@ def pixel_flipping_outputs(
     {name: (N, 84, 84)}, ordered by value like signed maps. A method that cannot explain an
     output (SARFA has no value map) is left out of that output's report. Each report's
     ``frames_per_second`` holds the time each method's maps took (wall clock, this machine).
+    ``replacement``: what a deleted region becomes, "blur" or "background" (the agent's, or
+    ``background``, a uint8 (84, 84) frame, when given).
     """
+    if replacement not in REPLACEMENTS:
+        raise RlvizError(f"replacement must be one of {', '.join(REPLACEMENTS)}, got {replacement!r}")
     outputs = list(outputs)
     for o in outputs:
         _target_of(o)
@@ -446,14 +498,15 @@ def pixel_flipping_outputs(
         if np.shape(given) != (n, h, w):
             raise RlvizError(f"map {name!r} has shape {np.shape(given)}; expected ({n}, {h}, {w}), one per observation")
     with torch.no_grad():
-        blurred = gaussian_blur(x, BLUR_SIGMA)
+        removed = _removed(agent, x, replacement, background)
         logits, _ = agent.forward(x)
     actions = logits.argmax(-1)
     cache: dict[tuple[str, str | None], tuple[dict, dict]] = {}
     seconds: dict[str, float] = {}
     computed: dict[str, int] = {}
     reports = {
-        o: FaithfulnessReport(o, region, regions_per_step, {}, {}, actions.cpu().numpy(), seed) for o in outputs
+        o: FaithfulnessReport(o, region, regions_per_step, {}, {}, actions.cpu().numpy(), seed, REPLACEMENTS[replacement])
+        for o in outputs
     }
     for name in names:
         for o in outputs:
@@ -474,8 +527,8 @@ def pixel_flipping_outputs(
                 orders = region_order(region_scores(m, region), np.random.default_rng(seed))
                 steps = pixel_steps(orders, region, h, regions_per_step)
                 cache[key] = (
-                    _curves(agent, x, blurred, steps, n_steps, actions, "deletion", batch_size),
-                    _curves(agent, x, blurred, steps, n_steps, actions, "insertion", batch_size),
+                    _curves(agent, x, removed, steps, n_steps, actions, "deletion", batch_size),
+                    _curves(agent, x, removed, steps, n_steps, actions, "insertion", batch_size),
                 )
             dele, ins = cache[key]
             reports[o].deletion[name] = dele[o]
@@ -483,6 +536,16 @@ def pixel_flipping_outputs(
     for report in reports.values():
         report.frames_per_second = {m: computed[m] / max(seconds[m], 1e-9) for m in computed if m in report.deletion}
     return reports
+
+
+def _removed(agent: Agent, x: torch.Tensor, replacement: str, background: np.ndarray | None) -> torch.Tensor:
+    """What every pixel of x becomes once its region is deleted: x blurred, or the background."""
+    if replacement == "blur":
+        return gaussian_blur(x, BLUR_SIGMA)
+    bg = agent_background(agent) if background is None else np.asarray(background)
+    if bg.shape != tuple(x.shape[-2:]):
+        raise RlvizError(f"the background must be one frame of shape {tuple(x.shape[-2:])}, got {bg.shape}")
+    return reference_observation(bg, x.shape[1]).to(x.device, x.dtype)[None].expand_as(x).contiguous()
 
 
 def pixel_flipping(
@@ -496,17 +559,21 @@ def pixel_flipping(
     seed: int = 0,
     maps: Mapping[str, np.ndarray] | None = None,
     batch_size: int = 512,
+    replacement: str = "blur",
+    background: np.ndarray | None = None,
 ) -> FaithfulnessReport:
     """Deletion/insertion curves and AOPC of each method's maps for uint8 obs (N, 4, 84, 84).
 
     ``output``: "logit" (greedy action's logit), "prob" (its softmax probability) or "value".
     ``methods``: names from :func:`available_methods` (default: all, "random" included).
     ``region`` must divide 84 (default 7: 144 regions); ``regions_per_step`` > 1 shortens the
-    curves. ``seed`` drives the random baseline and tie-breaking.
+    curves. ``seed`` drives the random baseline and tie-breaking. ``replacement``: what a
+    deleted region becomes, "blur" (default) or "background" (the agent's empty playfield, or
+    ``background``).
     """
     return pixel_flipping_outputs(
         agent, obs, methods=methods, outputs=[output], region=region, regions_per_step=regions_per_step,
-        seed=seed, maps=maps, batch_size=batch_size,
+        seed=seed, maps=maps, batch_size=batch_size, replacement=replacement, background=background,
     )[output]
 
 

@@ -24,19 +24,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
-from rlviz.agents.agent import Agent, to_float_obs
+from rlviz.agents.agent import Agent
 from rlviz.assess.faithfulness import (
-    _curves,
     collect_frames,
     compute_maps,
-    deletion_aopc,
     pixel_flipping,
-    pixel_steps,
-    random_map,
-    region_order,
-    region_scores,
 )
 from rlviz.explain.deeplift import deeplift
 from rlviz.explain.lrp import lrp
@@ -140,12 +133,14 @@ def object_report(
             result[m]["aopc_insertion"] = report.insertion_aopc[m]
             result[m]["aopc_tolerance"] = diffs.get(m)
         random = {"aopc_deletion": report.aopc["random"], "aopc_insertion": report.insertion_aopc["random"]}
-        removed = background_deletion(agent, obs, {**maps, "random": random_map(agent, obs)}, bg)
+        removed = pixel_flipping(agent, obs, methods=["random"], maps=maps, replacement="background", background=bg)
+        diffs = _paired_halfwidths(removed, CURRENT_PANEL)
         for m in methods:
-            d = removed[m] - removed[CURRENT_PANEL] if CURRENT_PANEL in removed else None
-            result[m]["aopc_deletion_background"] = float(removed[m].mean())
-            result[m]["aopc_tolerance_background"] = float(1.96 * d.std(ddof=1) / np.sqrt(d.size)) if d is not None and d.size > 1 else 0.0
-        random["aopc_deletion_background"] = float(removed["random"].mean())
+            result[m]["aopc_deletion_background"] = removed.aopc[m]
+            result[m]["aopc_insertion_background"] = removed.insertion_aopc[m]
+            result[m]["aopc_tolerance_background"] = diffs.get(m, 0.0)
+        random["aopc_deletion_background"] = removed.aopc["random"]
+        random["aopc_insertion_background"] = removed.insertion_aopc["random"]
     saliency = [object_saliency(agent, o, objs, bg) for o, objs in zip(obs, scene)]
     labels = [label_image(objs, bg.shape) for objs in scene]
     area = [float((lab > 0).mean()) for lab in labels]
@@ -169,23 +164,6 @@ def object_report(
     }
     if aopc:
         out["random"] = random
-    return out
-
-
-def background_deletion(agent: Agent, obs: np.ndarray, maps: dict[str, np.ndarray], bg: np.ndarray,
-                        region: int = 7) -> dict[str, np.ndarray]:
-    """Per-frame deletion AOPC of the greedy logit when each map's regions (most relevant
-    first, ``region`` px squares, as ``rlviz faithfulness`` orders them) are painted with the
-    background instead of blurred: removing what differs from the empty playfield."""
-    x = to_float_obs(obs, agent.device)
-    ref = reference_observation(bg, x.shape[1]).to(x.device)[None].expand_as(x).contiguous()
-    with torch.no_grad():
-        actions = agent.forward(x)[0].argmax(-1)
-    n_steps = (x.shape[-1] // region) ** 2
-    out = {}
-    for name, m in maps.items():
-        steps = pixel_steps(region_order(region_scores(m, region), np.random.default_rng(0)), region, x.shape[-1])
-        out[name] = deletion_aopc(_curves(agent, x, ref, steps, n_steps, actions, "deletion", 512)["logit"])
     return out
 
 

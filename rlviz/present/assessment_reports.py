@@ -46,17 +46,20 @@ def faithfulness_report(
     spacing: int = 8,
     obs: np.ndarray | None = None,
     out_dir: str | Path | None = None,
+    replacement: str = "blur",
 ) -> dict[str, FaithfulnessReport]:
     """Play the agent, pixel-flip ``frames`` of its observations and report every output.
 
     With ``out_dir``, writes ``faithfulness.json`` (everything in :meth:`FaithfulnessReport.to_dict`,
     per output) and ``faithfulness.png`` (deletion and insertion curves, one row per output).
-    ``obs`` skips playing and uses the given observations.
+    ``obs`` skips playing and uses the given observations. ``replacement``: what a deleted
+    region becomes, "blur" or "background" (the agent's empty playfield).
     """
     if obs is None:
         obs = collect_frames(agent, frames=frames, seed=seed, spacing=spacing)
     reports = pixel_flipping_outputs(
-        agent, obs, methods=methods, outputs=outputs, region=region, regions_per_step=regions_per_step, seed=seed
+        agent, obs, methods=methods, outputs=outputs, region=region, regions_per_step=regions_per_step, seed=seed,
+        replacement=replacement,
     )
     if out_dir is not None:
         out = Path(out_dir)
@@ -121,9 +124,11 @@ def ranking_report(
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         payload = {"agent": agent.name, "game": agent.env_spec.game, "output": report.output,
-                   "frames": report.n_frames, "sanity_checked": cascade is not None, "ranking": ranking_dict(rows)}
+                   "frames": report.n_frames, "replacement": report.replacement, "sanity_checked": cascade is not None,
+                   "ranking": ranking_dict(rows)}
         write_text_atomic(out / "ranking.json", json.dumps(payload, indent=1))
-        note = (f"{report.n_frames} frames, explained output: {report.output}"
+        removal = "" if "blur" in report.replacement else "; regions painted with the empty playfield"
+        note = (f"{report.n_frames} frames, explained output: {report.output}{removal}"
                 "; whiskers: 95% CI over frames; frames/s measured on this machine")
         save_png(out / "ranking.png", draw_ranking(rows, title=f"{agent.name}: which explanation method to trust", note=note))
     return rows

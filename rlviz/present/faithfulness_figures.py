@@ -226,6 +226,7 @@ def draw_flipping_summary(outputs: Mapping[str, Mapping[str, Any]], *, title: st
     plot_w, plot_h, legend_w, head = 430, max(270, 70 + 18 * n_methods), 420, 44  # room for every legend line
     img = np.full((head + plot_h * len(rows) + 40, 2 * plot_w + legend_w, 3), PAPER, np.uint8)
     first = rows[0][1]
+    blurred = "blur" in first.get("replacement", "blur")  # reports written before the background removal: blur
     _text(img, title, (12, 26), 0.62, INK, 2)
     methods = list(dict.fromkeys(m for _, d in rows for m in d["aopc"]))
     styles = method_styles(methods)
@@ -237,7 +238,7 @@ def draw_flipping_summary(outputs: Mapping[str, Mapping[str, Any]], *, title: st
                 for kind in ("deletion", "insertion")}
         ylim = _limits([s[0] + sgn * np.nan_to_num(s[1]) for k in data.values() for s in k.values() for sgn in (-1, 1)])
         for col, kind in enumerate(("deletion", "insertion")):
-            word = "removed (blurred)" if kind == "deletion" else "restored"
+            word = ("removed (blurred)" if blurred else "removed (empty playfield)") if kind == "deletion" else "restored"
             ax = _Axes(img, (col * plot_w, y0, (col + 1) * plot_w, y0 + plot_h), (0.0, 1.0), ylim,
                        title=f"{kind}: {names.get(output, output)}", xlabel=f"fraction of regions {word}, most relevant first")
             for m in methods:
@@ -271,8 +272,9 @@ def draw_flipping_summary(outputs: Mapping[str, Mapping[str, Any]], *, title: st
                   INK, align="right")
             _text(img, _fmt(nan if ins[m] is None else ins[m], _half(d.get("insertion_aopc_ci95", {}).get(m))), (lx + 405, yy),
                   0.34, INK, align="right")
+    removed = ("the frame blurred with sigma 3" if blurred else "the agent's background, the empty playfield")
     foot = (f"{first['frames']} frames; {first['regions']} regions of {first['region']}x{first['region']} px replaced by "
-            f"the frame blurred with sigma 3 (all 4 stacked frames); bands: 95% CI over frames")
+            f"{removed} (all 4 stacked frames); bands: 95% CI over frames")
     _text(img, foot, (12, img.shape[0] - 14), 0.38, FAINT)
     return img
 
