@@ -78,6 +78,40 @@ def test_a_cell_is_named_for_the_object_it_mostly_holds():
     assert ow.pair_line([(None, None)]) == ""
 
 
+def test_end_card_names_the_objects_the_drawn_pairs_joined_most_often():
+    per_step = [
+        [("ball", "opponent's paddle"), (None, "ball")],
+        [("opponent's paddle", "ball"), ("ball", "opponent's paddle")],  # one frame counts once, in either order
+        [("agent's paddle", "agent's paddle")],
+        [],  # no pair drawn: still a frame
+        None,  # no record: not a frame
+    ]
+    assert ow.linked_objects(per_step) == (("ball", "opponent's paddle"), 2 / 4)
+    assert ow.linked_sentence(per_step) == "Boxes joined the ball and the opponent's paddle most often (50% of frames)."
+    assert ow.linked_sentence([[("object 2", "object 2")]]) == "Boxes joined two cells on object 2 most often (100% of frames)."
+    assert ow.linked_objects([[(None, "ball")], [], None]) is None and ow.linked_sentence([None]) == ""
+    tie = [[("ball", "paddle")], [("paddle", "wall")]]
+    assert ow.linked_objects(tie)[0] == ("ball", "paddle")  # equal counts: the pair seen first
+
+
+def test_end_card_interactions_line_comes_from_the_pairs_on_objects(pong_agent, monkeypatch):
+    from rlviz.play.rollout import Step
+    from rlviz.present.video import render_pass
+    from rlviz.present.video.records import ExplainedStep
+
+    steps = [Step(t, None, 0, 0.0, 0.0, np.zeros(6), 0.0, False, 0) for t in range(4)]
+    named = [[("ball", "opponent's paddle")], [("ball", "agent's paddle")], [("ball", "opponent's paddle")], []]
+    records = {t: ExplainedStep(s, pair_objects=named[t]) for t, s in enumerate(steps)}
+    lines, _ = render_pass.takeaways(pong_agent, steps, records, explain=("interactions",))
+    assert "Boxes joined the ball and the opponent's paddle most often (50% of frames)." in lines
+    assert not any(line.startswith("Its weights link") for line in lines)
+    for r in records.values():  # no pair named: the card falls back to the weights' strongest pair, in screen words
+        r.pair_objects = [(None, None)]
+    lines, _ = render_pass.takeaways(pong_agent, steps, records, explain=("interactions",))
+    assert not any(line.startswith("Boxes joined") for line in lines)
+    assert any(line.startswith("Its weights link") for line in lines)
+
+
 @pytest.fixture
 def few_steps_background(pong_agent, monkeypatch) -> np.ndarray:
     """The background from 8 steps of the agent's play, computed once (not cached): what the video reads."""

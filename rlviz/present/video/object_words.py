@@ -118,6 +118,33 @@ def pair_line(pair_objects: Sequence[tuple[str | None, str | None]] | None) -> s
     return ""
 
 
+def linked_objects(per_step: Sequence[Sequence[tuple[str | None, str | None]] | None]) -> tuple[tuple[str, str], float] | None:
+    """The pair of objects the drawn interaction pairs join in the most frames, and the share
+    of frames (of those with a record) in which some drawn pair joins them: cells named as in
+    :func:`pair_line`, a pair counted once per frame, in either order. None when no drawn pair
+    had both cells named. Ties go to the pair seen first."""
+    frames = [p for p in per_step if p is not None]
+    counts: dict[tuple[str, str], int] = {}
+    for pairs in frames:
+        for pair in {tuple(sorted((a, b))) for a, b in pairs if a and b}:
+            counts[pair] = counts.get(pair, 0) + 1
+    if not counts:
+        return None
+    best = max(counts, key=lambda k: counts[k])  # max keeps the first of equal counts
+    return best, counts[best] / len(frames)
+
+
+def linked_sentence(per_step: Sequence[Sequence[tuple[str | None, str | None]] | None]) -> str:
+    """The end card's interactions line in objects: "Boxes joined the ball and the opponent's
+    paddle most often (34% of frames)."; "" when no drawn pair had both cells named."""
+    found = linked_objects(per_step)
+    if found is None:
+        return ""
+    (a, b), share = found
+    what = f"{phrase(a)} and {phrase(b)}" if a != b else f"two cells on {phrase(a)}"
+    return f"Boxes joined {what} most often ({100 * share:.0f}% of frames)."
+
+
 def mean_object_shares(per_step: Sequence[dict[str, float] | None]) -> dict[str, float]:
     """Mean share of each object over the steps given (a step without it counts 0), as
     ``rlviz.explain.objects.mean_shares``; steps with no record (None) are left out."""

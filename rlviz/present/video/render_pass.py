@@ -18,6 +18,7 @@ from rlviz.present.layout import FrameView
 from rlviz.present.video.explain_pass import frame_scales, maps_of, panel_relevance
 from rlviz.present.video.object_words import (
     PANEL_MAPS,
+    linked_sentence,
     looks_line,
     pair_line,
     top_of,
@@ -125,7 +126,10 @@ def takeaways(
     room = cards.MAX_CARD_WORDS - cards.card_words(required + optional)
     optional.append(next((m for m in (moves_sentence(shares, most=k) for k in (3, 2, 1)) if cards.card_words([m]) <= room),
                          moves_sentence(shares, most=1)))  # the most kinds of move that fit on the card
-    if "interactions" in explain:
+    linked = linked_sentence([r.pair_objects for r in records.values()]) if "interactions" in explain else ""
+    if linked:  # which objects the drawn pairs joined, from the same names as the panel's line
+        optional.append(linked)
+    elif "interactions" in explain:
         try:
             from rlviz.explain.interactions_cnn import policy_interactions
 
