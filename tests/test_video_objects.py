@@ -87,8 +87,8 @@ def test_end_card_names_the_objects_the_drawn_pairs_joined_most_often():
         None,  # no record: not a frame
     ]
     assert ow.linked_objects(per_step) == (("ball", "opponent's paddle"), 2 / 4)
-    assert ow.linked_sentence(per_step) == "Boxes joined the ball and the opponent's paddle most often (50% of frames)."
-    assert ow.linked_sentence([[("object 2", "object 2")]]) == "Boxes joined two cells on object 2 most often (100% of frames)."
+    assert ow.linked_sentence(per_step) == "Boxes joined most often: ball + opponent's paddle (50% of frames)."
+    assert ow.linked_sentence([[("object 2", "object 2")]]) == "Boxes joined most often: two cells on object 2 (100% of frames)."
     assert ow.linked_objects([[(None, "ball")], [], None]) is None and ow.linked_sentence([None]) == ""
     tie = [[("ball", "paddle")], [("paddle", "wall")]]
     assert ow.linked_objects(tie)[0] == ("ball", "paddle")  # equal counts: the pair seen first
@@ -96,15 +96,28 @@ def test_end_card_names_the_objects_the_drawn_pairs_joined_most_often():
 
 def test_end_card_interactions_line_comes_from_the_pairs_on_objects(pong_agent, monkeypatch):
     from rlviz.play.rollout import Step
+    from rlviz.present import cards
     from rlviz.present.video import render_pass
     from rlviz.present.video.records import ExplainedStep
+    from rlviz.util.gridstore import GridStore
 
     steps = [Step(t, None, 0, 0.0, 0.0, np.zeros(6), 0.0, False, 0) for t in range(4)]
     named = [[("ball", "opponent's paddle")], [("ball", "agent's paddle")], [("ball", "opponent's paddle")], []]
     records = {t: ExplainedStep(s, pair_objects=named[t]) for t, s in enumerate(steps)}
     lines, _ = render_pass.takeaways(pong_agent, steps, records, explain=("interactions",))
-    assert "Boxes joined the ball and the opponent's paddle most often (50% of frames)." in lines
+    assert "Boxes joined most often: ball + opponent's paddle (50% of frames)." in lines
     assert not any(line.startswith("Its weights link") for line in lines)
+    store = GridStore()
+    for r in records.values():  # where it looked too, and its picture: 3 + 10 + 6 words are required
+        r.object_shares = {"saliency": {"opponent's paddle": 0.3, "agent's paddle": 0.1}}
+        r.grids, r.grid_index = store, store.append(np.ones((2, 17, 17), np.float32))
+    linked = "Boxes joined most often: ball + opponent's paddle (50% of frames)."  # 10 words
+    looked = "Where it looked, on average: opponent's paddle 30%, agent's paddle 10%."  # 11: one of the two fits
+    lines, _ = render_pass.takeaways(pong_agent, steps, records, explain=("saliency", "interactions"))
+    assert lines[1:] == ["Moves: stay 100%.", linked]  # the panel's line is kept first in a video with the panel
+    assert cards.card_words([cards.END_TITLE, cards.THUMB_LABEL, *lines]) <= cards.MAX_CARD_WORDS
+    lines, _ = render_pass.takeaways(pong_agent, steps, records, explain=("saliency",))  # no panel: where it looked
+    assert lines[1:] == [looked, "Moves: stay 100%."]
     for r in records.values():  # no pair named: the card falls back to the weights' strongest pair, in screen words
         r.pair_objects = [(None, None)]
     lines, _ = render_pass.takeaways(pong_agent, steps, records, explain=("interactions",))

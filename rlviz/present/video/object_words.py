@@ -135,14 +135,15 @@ def linked_objects(per_step: Sequence[Sequence[tuple[str | None, str | None]] | 
 
 
 def linked_sentence(per_step: Sequence[Sequence[tuple[str | None, str | None]] | None]) -> str:
-    """The end card's interactions line in objects: "Boxes joined the ball and the opponent's
-    paddle most often (34% of frames)."; "" when no drawn pair had both cells named."""
+    """The end card's interactions line in objects, in the panel line's words: "Boxes joined
+    most often: ball + opponent's paddle (34% of frames)."; "" when no drawn pair had both
+    cells named."""
     found = linked_objects(per_step)
     if found is None:
         return ""
     (a, b), share = found
-    what = f"{phrase(a)} and {phrase(b)}" if a != b else f"two cells on {phrase(a)}"
-    return f"Boxes joined {what} most often ({100 * share:.0f}% of frames)."
+    what = f"{a} + {b}" if a != b else f"two cells on {phrase(a)}"
+    return f"Boxes joined most often: {what} ({100 * share:.0f}% of frames)."
 
 
 def mean_object_shares(per_step: Sequence[dict[str, float] | None]) -> dict[str, float]:

@@ -121,28 +121,37 @@ def takeaways(
     if in_objects:  # where it looked in objects, from the same shares as the strip's lines
         optional = [o for o in optional if not o.startswith("To choose, it looked most at")]
         optional.insert(0, in_objects)
-    shares = move_shares(agent.env_spec.game, agent.action_names, [s.action for s in steps])
     required = [cards.END_TITLE, numbers.summary()] + ([cards.THUMB_LABEL] if mean_actor is not None else [])
-    room = cards.MAX_CARD_WORDS - cards.card_words(required + optional)
-    optional.append(next((m for m in (moves_sentence(shares, most=k) for k in (3, 2, 1)) if cards.card_words([m]) <= room),
-                         moves_sentence(shares, most=1)))  # the most kinds of move that fit on the card
-    linked = linked_sentence([r.pair_objects for r in records.values()]) if "interactions" in explain else ""
-    if linked:  # which objects the drawn pairs joined, from the same names as the panel's line
-        optional.append(linked)
-    elif "interactions" in explain:
-        try:
-            from rlviz.explain.interactions_cnn import policy_interactions
-
-            pairs = policy_interactions(agent, top_k=1)
-        except Exception:  # noqa: BLE001 - nets without a Nature-CNN fc part have no cell analysis
-            pairs = []
-        if pairs and pairs[0].obs_boxes:
-            names = [cards.region_name((y0 + y1) / 2, (x0 + x1) / 2) for x0, y0, x1, y1 in pairs[0].obs_boxes]
-            where = f"{names[0]} and {names[1]}" if names[0] != names[1] else f"two spots in {names[0]}"
-            optional.append(f"Its weights link {where} most.")
-    items = cards.fit_words(required, optional)
-    items = [i for i in items if i not in (cards.END_TITLE, cards.THUMB_LABEL)]
+    linked = interactions_line(agent, records) if "interactions" in explain else ""
+    # the interactions panel's line comes first where it is drawn (it is that video's subject), then
+    # where it looked; the moves take what room is left, as many kinds as fit
+    kept = cards.fit_words(required, [linked, *optional] if linked else optional)
+    room = cards.MAX_CARD_WORDS - cards.card_words(kept)
+    shares = move_shares(agent.env_spec.game, agent.action_names, [s.action for s in steps])
+    moves = next((m for m in (moves_sentence(shares, most=k) for k in (3, 2, 1)) if cards.card_words([m]) <= room), None)
+    items = [numbers.summary()] + [o for o in optional if o in kept] + ([moves] if moves else [])
+    items += [linked] if linked and linked in kept else []
     return items, mean_actor
+
+
+def interactions_line(agent: Agent, records: dict[int, ExplainedStep]) -> str:
+    """The end card's interactions line: the two objects the drawn pairs joined in the most
+    frames (:func:`linked_sentence`); where no drawn pair sat on named objects, the pair of
+    screen regions the weights link most; "" for nets without the cell analysis."""
+    linked = linked_sentence([r.pair_objects for r in records.values()])
+    if linked:
+        return linked
+    try:
+        from rlviz.explain.interactions_cnn import policy_interactions
+
+        pairs = policy_interactions(agent, top_k=1)
+    except Exception:  # noqa: BLE001 - nets without a Nature-CNN fc part have no cell analysis
+        pairs = []
+    if not pairs or not pairs[0].obs_boxes:
+        return ""
+    names = [cards.region_name((y0 + y1) / 2, (x0 + x1) / 2) for x0, y0, x1, y1 in pairs[0].obs_boxes]
+    where = f"{names[0]} and {names[1]}" if names[0] != names[1] else f"two spots in {names[0]}"
+    return f"Its weights link {where} most."
 
 
 def write_video(
