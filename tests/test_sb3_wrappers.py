@@ -332,3 +332,19 @@ def test_frame_wrappers_declare_the_uint8_square_frames_they_return(wrapper):
     assert env.observation_space == gym.spaces.Box(0, 255, (20, 20), np.uint8)
     frame, _ = env.reset(seed=0)
     assert env.observation_space.contains(frame)
+
+
+def test_wrappers_built_without_arguments_use_sb3s_defaults():
+    """NoopReset draws 1..30 noops and MaxAndSkip repeats 4 frames, as SB3's do by default."""
+    for seed in range(6):
+        ours, ref = ScriptedAtari(lengths=(100,)), ScriptedAtari(lengths=(100,))
+        mine, theirs = MaxAndSkip(NoopReset(ours)), atari_wrappers.MaxAndSkipEnv(atari_wrappers.NoopResetEnv(ref))
+        mine.reset(seed=seed)
+        theirs.reset(seed=seed)
+        mine.step(3)
+        theirs.step(3)
+        assert ours.calls == ref.calls
+    assert ours.calls[-4:] == [3, 3, 3, 3]
+    assert WarpFrame(ScriptedAtari()).observation_space.shape == (84, 84)
+    assert ResizeThenGray(ScriptedAtari()).observation_space.shape == (84, 84)
+    assert FrameStack(WarpFrame(ScriptedAtari())).observation_space.shape == (4, 84, 84)
