@@ -348,3 +348,10 @@ def test_wrappers_built_without_arguments_use_sb3s_defaults():
     assert WarpFrame(ScriptedAtari()).observation_space.shape == (84, 84)
     assert ResizeThenGray(ScriptedAtari()).observation_space.shape == (84, 84)
     assert FrameStack(WarpFrame(ScriptedAtari())).observation_space.shape == (4, 84, 84)
+
+
+@pytest.mark.parametrize("pipeline", [atari_wrapper, cleanrl_wrapper])
+def test_noop_max_one_takes_exactly_one_noop(pipeline):
+    base = ScriptedAtari(lengths=(100,))
+    pipeline(base, EnvSpec(noop_max=1)).reset(seed=0)
+    assert base.calls == ["reset", 0]
