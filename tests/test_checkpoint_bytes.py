@@ -135,7 +135,22 @@ def test_a_torchscript_archive_is_refused_without_torch_printing_a_warning(recwa
 def test_a_checkpoint_without_a_state_dict_is_refused_naming_the_file():
     with pytest.raises(RlvizError) as err:
         read_checkpoint(_saved({"step": 3, "lr": 0.1}), "run/agent.pt")
-    assert str(err.value).startswith("run/agent.pt holds no state dict rlviz can find (top-level: step, lr)")
+    assert str(err.value) == (
+        "run/agent.pt holds no state dict rlviz can find (top-level: step, lr); "
+        "save the network's model.state_dict(), or nest it under 'state_dict'"
+    )
+
+
+def test_tensors_beside_counters_two_wrappers_down_keep_their_full_path():
+    found, path = read_checkpoint(_saved({"agent": {"online": {**W, "updates": 12}}}), "f")
+    assert path == "agent/online"
+    _assert_weights_equal(found, W)
+
+
+def test_a_damaged_gzip_checkpoint_is_refused_naming_the_file():
+    with pytest.raises(RlvizError) as err:
+        read_checkpoint(gzip.compress(_saved(W))[:-20], "run/agent.pt.gz")
+    assert str(err.value) == "run/agent.pt.gz is a damaged gzip file; download or compress it again"
 
 
 def test_a_damaged_archive_is_refused_naming_the_file():
