@@ -279,3 +279,9 @@ def test_read_state_dict_lists_the_entries_that_are_not_named_tensors(extra, lis
     with pytest.raises(RlvizError) as err:
         read_state_dict(_saved_bytes({"w": torch.ones(2), **extra}), "policy.pth")
     assert str(err.value) == f"policy.pth is not a plain state dict (non-tensor entries: {listed}); save model.state_dict()"
+
+
+def test_read_state_dict_names_the_member_when_its_bytes_are_damaged():
+    with pytest.raises(RlvizError) as err:
+        read_state_dict(b"this is not a model", "model.zip:policy.pth")
+    assert str(err.value).startswith("model.zip:policy.pth is corrupt")
