@@ -222,12 +222,14 @@ def test_weights_holding_nan_are_refused_by_name(tmp_path):
     assert _load_error(tmp_path, state).startswith("PATH: actor.bias holds NaN or infinite values")
 
 
-@pytest.mark.parametrize("head, shown", [
-    (torch.zeros(6, 512, 1), "PATH: actor.weight has shape (6, 512, 1), expected a 2-D weight"),
-    (torch.zeros(0, 512), "PATH: actor.weight has shape (0, 512), expected a 2-D weight"),
+@pytest.mark.parametrize("key, value, shown", [
+    ("actor.weight", torch.zeros(6, 512, 1), "PATH: actor.weight has shape (6, 512, 1), expected a 2-D weight"),
+    ("actor.weight", torch.zeros(0, 512), "PATH: actor.weight has shape (0, 512), expected a 2-D weight"),
+    ("network.0.weight", torch.zeros(32, 4, 8), "PATH: network.0.weight has shape (32, 4, 8), expected a 4-D weight"),
+    ("actor.weight", torch.zeros(19, 512), "PATH: the policy head has 19 outputs; Atari agents have 1 to 18 actions"),
 ])
-def test_a_head_that_is_not_a_matrix_of_actions_is_refused_with_its_shape(tmp_path, head, shown):
-    state = {**CleanRLAgent(6).state_dict(), "actor.weight": head}
+def test_a_head_or_first_conv_of_the_wrong_shape_is_refused_with_its_shape(tmp_path, key, value, shown):
+    state = {**CleanRLAgent(6).state_dict(), key: value}
     assert _load_error(tmp_path, state) == shown
 
 
