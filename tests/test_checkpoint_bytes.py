@@ -159,3 +159,20 @@ def test_a_damaged_archive_is_refused_naming_the_file():
     raw[at + 5] ^= 0xFF  # one bit of the weights flipped: the member's CRC no longer matches
     with pytest.raises(RlvizError, match=r"^run/agent\.pt is corrupt"):
         read_checkpoint(bytes(raw), "run/agent.pt")
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it_past_the_cap(monkeypatch):
+    """The cap bounds memory, not only the answer: 20 MB of zeros (20 KB compressed) is
+    refused after at most cap + 1 bytes are inflated."""
+    import tracemalloc
+
+    monkeypatch.setattr(checkpoint, "MAX_UNZIPPED_BYTES", 1000)
+    bomb = gzip.compress(bytes(20 << 20), compresslevel=1)
+    tracemalloc.start()
+    try:
+        with pytest.raises(RlvizError, match="inflates to over 1000 bytes"):
+            gunzip(bomb, "bomb.gz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 << 20
