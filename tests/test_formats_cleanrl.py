@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from rlviz.agents.formats.cleanrl import load_cleanrl
+from rlviz.agents.formats.checks import MAX_WEIGHTS_BYTES
+from rlviz.agents.formats.cleanrl import load_cleanrl, read_state_dict
 from rlviz.agents.loading import load_agent
 from rlviz.util.errors import RlvizError
 
 
-def _trunk() -> list[nn.Module]:
+def _trunk(in_channels: int = 4) -> list[nn.Module]:
     return [
-        nn.Conv2d(4, 32, 8, stride=4), nn.ReLU(),
+        nn.Conv2d(in_channels, 32, 8, stride=4), nn.ReLU(),
         nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
         nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),
         nn.Flatten(), nn.Linear(64 * 7 * 7, 512), nn.ReLU(),
@@ -24,9 +27,9 @@ def _trunk() -> list[nn.Module]:
 class CleanRLAgent(nn.Module):
     """Same module names and forward as CleanRL's ppo_atari ``Agent`` (divides by 255 inside)."""
 
-    def __init__(self, n_actions: int) -> None:
+    def __init__(self, n_actions: int, in_channels: int = 4) -> None:
         super().__init__()
-        self.network = nn.Sequential(*_trunk())
+        self.network = nn.Sequential(*_trunk(in_channels))
         self.actor = nn.Linear(512, n_actions)
         self.critic = nn.Linear(512, 1)
 
@@ -38,9 +41,9 @@ class CleanRLAgent(nn.Module):
 class CleanRLQNetwork(nn.Module):
     """Same module names and forward as CleanRL's dqn_atari ``QNetwork``."""
 
-    def __init__(self, n_actions: int) -> None:
+    def __init__(self, n_actions: int, in_channels: int = 4) -> None:
         super().__init__()
-        self.network = nn.Sequential(*_trunk(), nn.Linear(512, n_actions))
+        self.network = nn.Sequential(*_trunk(in_channels), nn.Linear(512, n_actions))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.network(x / 255.0)
@@ -142,3 +145,145 @@ def test_bad_files_raise_one_line_rlviz_error(tmp_path, damage):
     with pytest.raises(RlvizError, match=match) as info:
         load_agent(path, game="Pong")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("module, script, kind, arch", [
+    (CleanRLAgent, "ppo_atari", "actor-critic", "nature-actor-critic"),
+    (CleanRLQNetwork, "dqn_atari", "q", "nature-q"),
+])
+def test_a_single_frame_agent_loads_with_its_script_kind_and_one_frame_stacked(tmp_path, module, script, kind, arch):
+    """A one-channel first conv is a legitimate agent (no frame stack): it loads, and the
+    agent records what CleanRL script wrote it and that it plays CleanRL's pipeline."""
+    ref = _saved(module(6, in_channels=1), tmp_path / f"{script}.cleanrl_model")
+    agent = load_cleanrl(tmp_path / f"{script}.cleanrl_model", game="Pong")
+    assert agent.kind == kind
+    assert agent.architecture == {"name": arch, "n_actions": 6, "in_channels": 1}
+    assert agent.metadata["name"] == script
+    assert agent.metadata["source"] == {"format": "cleanrl", "script": script, "file": f"{script}.cleanrl_model"}
+    assert (agent.env_spec.frame_stack, agent.env_spec.pipeline, agent.env_spec.full_action_space) == (1, "cleanrl", False)
+    one_frame = np.random.default_rng(2).integers(0, 256, (3, 1, 84, 84), dtype=np.uint8)
+    with torch.no_grad():
+        expected = ref(torch.as_tensor(one_frame).float())
+    torch.testing.assert_close(agent(one_frame)[0], expected[0] if isinstance(expected, tuple) else expected, atol=1e-5, rtol=1e-5)
+
+
+def test_an_agent_with_all_18_actions_plays_the_full_action_set(tmp_path):
+    _saved(CleanRLQNetwork(18), tmp_path / "q.cleanrl_model")
+    agent = load_cleanrl(tmp_path / "q.cleanrl_model", game="Pong")
+    assert agent.env_spec.full_action_space and agent.env_spec.fire_reset
+    assert len(agent.action_names) == 18 and agent.action_names[:3] == ["NOOP", "FIRE", "UP"]
+
+
+def test_a_wrapped_file_with_an_architecture_named_is_read_by_structure(tmp_path, obs):
+    """``arch=`` sends even CleanRL-named weights through shape recognition; the wrapper key is recorded."""
+    ref = _saved(CleanRLAgent(4), tmp_path / "tmp.cleanrl_model")
+    torch.save({"model_weights": ref.state_dict(), "step": 9}, tmp_path / "run.pt")
+    agent = load_cleanrl(tmp_path / "run.pt", game="Breakout", arch="nature-actor-critic")
+    source = agent.metadata["source"]
+    assert (source["format"], source["file"], source["wrapper"]) == ("torch state dict", "run.pt", "model_weights")
+    assert agent.architecture["name"] == "nature-actor-critic"
+    with torch.no_grad():
+        ref_logits, _ = ref(torch.as_tensor(obs).float())
+    torch.testing.assert_close(agent(obs)[0], ref_logits, atol=1e-5, rtol=1e-5)
+
+
+def _load_error(tmp_path, state: dict) -> str:
+    path = tmp_path / "bad.cleanrl_model"
+    torch.save(state, path)
+    with pytest.raises(RlvizError) as err:
+        load_cleanrl(path, game="Pong")
+    return str(err.value).replace(str(path), "PATH")
+
+
+def test_a_missing_layer_is_named(tmp_path):
+    state = CleanRLAgent(6).state_dict()
+    del state["critic.bias"]
+    assert _load_error(tmp_path, state) == "PATH lacks weights for critic.bias"
+
+
+def test_a_key_under_a_known_layer_that_the_network_lacks_is_unknown_and_the_layers_are_listed(tmp_path):
+    state = {**CleanRLAgent(6).state_dict(), "actor.scale": torch.ones(1)}
+    assert _load_error(tmp_path, state) == (
+        "PATH has keys rlviz does not know: actor.scale; expected layers network.0, network.2, network.4, network.7, actor, critic"
+    )
+
+
+def test_a_wrong_shape_names_the_file_key_both_shapes_and_what_rlviz_reads(tmp_path):
+    state = CleanRLAgent(6).state_dict()
+    state["critic.weight"] = torch.zeros(1, 256)
+    assert _load_error(tmp_path, state) == (
+        "PATH: critic.weight has shape (1, 256), expected (1, 512) (rlviz reads Nature-CNN agents on 84x84 frames)"
+    )
+
+
+def test_weights_holding_nan_are_refused_by_name(tmp_path):
+    state = CleanRLAgent(6).state_dict()
+    state["actor.bias"][2] = float("nan")
+    assert _load_error(tmp_path, state).startswith("PATH: actor.bias holds NaN or infinite values")
+
+
+@pytest.mark.parametrize("key, value, shown", [
+    ("actor.weight", torch.zeros(6, 512, 1), "PATH: actor.weight has shape (6, 512, 1), expected a 2-D weight"),
+    ("actor.weight", torch.zeros(0, 512), "PATH: actor.weight has shape (0, 512), expected a 2-D weight"),
+    ("network.0.weight", torch.zeros(32, 4, 8), "PATH: network.0.weight has shape (32, 4, 8), expected a 4-D weight"),
+    ("actor.weight", torch.zeros(19, 512), "PATH: the policy head has 19 outputs; Atari agents have 1 to 18 actions"),
+])
+def test_a_head_or_first_conv_of_the_wrong_shape_is_refused_with_its_shape(tmp_path, key, value, shown):
+    state = {**CleanRLAgent(6).state_dict(), key: value}
+    assert _load_error(tmp_path, state) == shown
+
+
+def test_a_file_over_the_weights_cap_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.cleanrl_model"
+    with open(path, "wb") as f:
+        f.truncate(MAX_WEIGHTS_BYTES + 1)  # sparse: no 64 MB written
+    with pytest.raises(RlvizError) as err:
+        load_cleanrl(path, game="Pong")
+    assert str(err.value) == (
+        f"{path} is {MAX_WEIGHTS_BYTES + 1:,} bytes, more than the {MAX_WEIGHTS_BYTES:,} an agent's weights file may have"
+    )
+
+
+def test_without_a_game_the_error_says_how_to_pass_one(tmp_path):
+    _saved(CleanRLAgent(6), tmp_path / "a.cleanrl_model")
+    with pytest.raises(RlvizError) as err:
+        load_cleanrl(tmp_path / "a.cleanrl_model")
+    assert str(err.value) == (
+        f"{tmp_path / 'a.cleanrl_model'} does not say which game it was trained on; pass game= (CLI: --game), e.g. --game Breakout"
+    )
+
+
+def _saved_bytes(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def test_read_state_dict_returns_a_plain_state_dict_as_saved():
+    state = CleanRLQNetwork(6).state_dict()
+    found = read_state_dict(_saved_bytes(state), "policy.pth")
+    assert list(found) == list(state) and all(torch.equal(found[k], state[k]) for k in state)
+
+
+@pytest.mark.parametrize("obj", [{}, [torch.zeros(1)]], ids=["empty", "list"])
+def test_read_state_dict_refuses_what_is_not_a_dict_of_tensors(obj):
+    with pytest.raises(RlvizError) as err:
+        read_state_dict(_saved_bytes(obj), "policy.pth")
+    assert str(err.value) == "policy.pth does not hold a state dict; save it with torch.save(model.state_dict(), path)"
+
+
+@pytest.mark.parametrize("extra, listed", [
+    ({"step": 3, 7: torch.zeros(1)}, "7, step"),
+    ({f"k{i:02d}": i for i in range(8)}, "k00, k01, k02, k03, k04, k05, k06, k07"),
+    ({f"k{i:02d}": i for i in range(11)}, "k00, k01, k02, k03, k04, k05, k06, k07 (+3 more)"),
+], ids=["non-string-key", "eight", "eleven"])
+def test_read_state_dict_lists_the_entries_that_are_not_named_tensors(extra, listed):
+    with pytest.raises(RlvizError) as err:
+        read_state_dict(_saved_bytes({"w": torch.ones(2), **extra}), "policy.pth")
+    assert str(err.value) == f"policy.pth is not a plain state dict (non-tensor entries: {listed}); save model.state_dict()"
+
+
+def test_read_state_dict_names_the_member_when_its_bytes_are_damaged():
+    with pytest.raises(RlvizError) as err:
+        read_state_dict(b"this is not a model", "model.zip:policy.pth")
+    assert str(err.value).startswith("model.zip:policy.pth is corrupt")
