@@ -294,3 +294,18 @@ def test_the_card_says_where_an_agent_came_from(doc, origin):
     from rlviz.agents.model_card import _origin
 
     assert _origin(doc) == origin
+
+
+def test_a_sampled_card_of_a_q_network_is_refused_before_any_episode(pong_agent, tmp_path, monkeypatch):
+    from rlviz.agents import model_card
+
+    class Q(nn.Module):
+        def forward(self, x):
+            return torch.zeros(x.shape[0], 6)
+
+    q_agent = Agent(Q(), env_spec=pong_agent.env_spec, action_names=pong_agent.action_names)
+    calls = []
+    _scripted_evaluations(monkeypatch, calls)
+    with pytest.raises(RlvizError, match="Q-network"):
+        model_card.write_model_card(q_agent, tmp_path, episodes=2, progress=False, sampled=True)
+    assert calls == []
