@@ -268,3 +268,20 @@ def test_batch_sizes_and_iterations_follow_the_config():
     cfg = PPOConfig(num_envs=8, num_steps=128, num_minibatches=4, total_steps=10_000)
     assert (cfg.batch_size, cfg.minibatch_size, cfg.num_iterations) == (1024, 256, 9)  # 10,000 // 1024
     assert PPOConfig(num_envs=2, num_steps=16, total_steps=10).num_iterations == 1  # at least one
+
+
+def test_the_value_clip_is_around_the_old_values_on_both_sides():
+    """Old values not 0, new values moved up, down and within the clip, errors not 1: each
+    sample's clipped value is old + (new - old) cut to +-0.2, and the larger error counts."""
+    from rlviz.train.ppo import ppo_loss
+
+    logits, acts, logp = _minibatch(n=3)
+    f64 = dict(dtype=torch.float64)
+    old, new = torch.tensor([1.0, 1.0, -1.0], **f64), torch.tensor([1.5, 0.0, -1.05], **f64)
+    returns, zero = torch.tensor([3.0, -1.0, 0.0], **f64), torch.zeros(3, **f64)
+    cfg = {"norm_adv": False, "ent_coef": 0.0, "vf_coef": 1.0, "clip_coef": 0.2}
+    # clipped values 1.2, 0.8, -1.05: max((1.5-3)^2, (1.2-3)^2), max((0+1)^2, (0.8+1)^2), 1.05^2
+    clipped = ppo_loss(PPOConfig(**cfg), logits, new, acts, logp, zero, returns, old)
+    torch.testing.assert_close(clipped, torch.tensor(0.5 * (1.8**2 + 1.8**2 + 1.05**2) / 3, **f64))
+    plain = ppo_loss(PPOConfig(clip_vloss=False, **cfg), logits, new, acts, logp, zero, returns, old)
+    torch.testing.assert_close(plain, torch.tensor(0.5 * (1.5**2 + 1.0 + 1.05**2) / 3, **f64))
