@@ -285,3 +285,36 @@ def test_the_value_clip_is_around_the_old_values_on_both_sides():
     torch.testing.assert_close(clipped, torch.tensor(0.5 * (1.8**2 + 1.8**2 + 1.05**2) / 3, **f64))
     plain = ppo_loss(PPOConfig(clip_vloss=False, **cfg), logits, new, acts, logp, zero, returns, old)
     torch.testing.assert_close(plain, torch.tensor(0.5 * (1.5**2 + 1.0 + 1.05**2) / 3, **f64))
+
+
+def test_the_hardware_line_names_the_cpu_model_and_its_cores(monkeypatch):
+    """An exported agent's provenance names the CPU as /proc/cpuinfo's first model name (the
+    platform's name where that file cannot be read) and the number of cores; a CUDA device
+    asked for on a machine without one is reported as the CPU that ran."""
+    import os
+    import platform
+    from pathlib import Path
+
+    from rlviz.train.ppo import _hardware
+
+    cores = f", {os.cpu_count()} CPU cores"
+    cpuinfo = "processor\t: 0\nvendor_id\t: X\nmodel name\t: Test CPU: 9000 v2\nmodel name\t: second\n"
+    real_read = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda p, *a, **k: cpuinfo if str(p) == "/proc/cpuinfo" else real_read(p, *a, **k))
+    assert _hardware("cpu") == "Test CPU: 9000 v2" + cores
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: f"Fake GPU {index}")
+    assert (_hardware("cuda:0"), _hardware("cuda"), _hardware("cpu")) == ("Fake GPU 0", "Fake GPU 0", "Test CPU: 9000 v2" + cores)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _hardware("cuda:0") == "Test CPU: 9000 v2" + cores
+    monkeypatch.setattr(Path, "read_text", lambda p, *a, **k: "processor\t: 0\n")  # no model line
+    monkeypatch.setattr(platform, "processor", lambda: "")
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    assert _hardware("cpu") == "x86_64" + cores
+
+    def unreadable(p, *a, **k):
+        raise PermissionError(str(p))
+
+    monkeypatch.setattr(Path, "read_text", unreadable)
+    monkeypatch.setattr(platform, "processor", lambda: "arm")
+    assert _hardware("cpu") == "arm" + cores
