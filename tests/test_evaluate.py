@@ -309,3 +309,16 @@ def test_a_sampled_card_of_a_q_network_is_refused_before_any_episode(pong_agent,
     with pytest.raises(RlvizError, match="Q-network"):
         model_card.write_model_card(q_agent, tmp_path, episodes=2, progress=False, sampled=True)
     assert calls == []
+
+
+def test_a_card_by_default_plays_10_greedy_episodes_from_seed_0_with_and_without_sticky_actions(
+        pong_agent, tmp_path, monkeypatch):
+    from rlviz.agents import model_card
+
+    folder = pong_agent.save(tmp_path / "defaults")
+    calls = []
+    _scripted_evaluations(monkeypatch, calls)
+    model_card.write_model_card(pong_agent, folder)
+    assert calls == [(0.0, "greedy", 10, 0, True), (0.25, "greedy", 10, 0, True), (0.0, "random", 10, 0)]
+    card = (folder / "README.md").read_text()
+    assert "(mean ± std of 10 greedy episodes, seeds 0..9)" in card and "--episodes 10 --seed 0\n" in card
