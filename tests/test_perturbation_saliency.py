@@ -443,3 +443,23 @@ def test_a_first_conv_the_masks_cannot_be_folded_into_takes_the_plain_path(first
     plain = perturbation_saliency(agent, frames, method="plain")
     np.testing.assert_array_equal(auto.actor_grid, plain.actor_grid)
     np.testing.assert_array_equal(auto.critic_grid, plain.critic_grid)
+
+
+@pytest.mark.parametrize("method", ["plain", "incremental"])
+def test_a_scorer_that_returns_another_number_of_scores_than_asked_is_an_error(method, one_thread):
+    """``perturbed_scores`` fills n_scores grids from what the scorer returns: one score too
+    few would leave a grid of uninitialised memory, one too many would be dropped silently;
+    both are refused."""
+    from rlviz.explain.perturbation import perturbed_scores
+
+    def scorer_of(count):
+        def make(clean_logits, clean_values):
+            return lambda logits, values, idx: tuple((values - clean_values[idx]) ** 2 for _ in range(count))
+        return make
+
+    agent, frames = small_nature_agent(), small_frames(n=1)
+    grids, _ = perturbed_scores(agent, frames, scorer_of(2), 2, method=method)
+    assert len(grids) == 2 and np.array_equal(grids[0], grids[1])
+    for count in (1, 3):
+        with pytest.raises(ValueError, match="zip"):
+            perturbed_scores(agent, frames, scorer_of(count), 2, method=method)
