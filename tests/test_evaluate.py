@@ -156,7 +156,7 @@ def test_a_full_model_card_reads_as_documented(pong_agent, tmp_path, monkeypatch
 
     folder = pong_agent.save(tmp_path / "pong-ppo")
     doc = json.loads((folder / "agent.json").read_text())
-    doc["provenance"] = {"algorithm": "PPO", "steps": 1_234_567, "frames": 4_938_268, "wall_time_s": 5400,
+    doc["provenance"] = {"algorithm": "PPO", "steps": 1_234_567, "frames": 4_938_268, "wall_time_s": 3618.5,
                          "hardware": "NVIDIA H200", "config": {"learning_rate": 0.00025, "num_envs": 8}}
     (folder / "agent.json").write_text(json.dumps(doc))
     pong_agent.metadata["hints"] = {"source": "random", "seed": 3}
@@ -176,7 +176,7 @@ def test_a_full_model_card_reads_as_documented(pong_agent, tmp_path, monkeypatch
         "| game | Pong (pipeline `gymnasium`, frame skip 4, stack 4, sticky actions 0.0, up to 30 no-op starts) |",
         "| algorithm | PPO |",
         "| training steps | 1,234,567 agent steps (4,938,268 emulator frames) |",
-        "| wall time | 1.50 h |",
+        "| wall time | 1.01 h |",  # 3618.5 s = 1.00514 h
         "| hardware | NVIDIA H200 |",
         "| evaluation | **+2.00 ± 1.00** (mean ± std of 2 greedy episodes, seeds 7..8) |",
         "| sampled policy | +7.00 ± 2.00 (each move drawn from the policy, generator seeded per episode; "
@@ -206,7 +206,9 @@ def test_a_full_model_card_reads_as_documented(pong_agent, tmp_path, monkeypatch
         "```",
         "",
     ])
-    stored = json.loads((folder / "agent.json").read_text())
+    text = (folder / "agent.json").read_text()
+    stored = json.loads(text)
+    assert text == json.dumps(stored, indent=2) + "\n"  # indented by 2, one newline at the end, as saved agents are
     assert stored["provenance"] == doc["provenance"]  # the rest of agent.json is kept
     assert stored["evaluation"] == {
         "episodes": 2, "seed": 7, "policy": "greedy", "mean": 2.0, "std": 1.0, "returns": [1.0, 3.0],
