@@ -350,3 +350,116 @@ def test_infinite_scores_become_zero_not_inf():
     sal = perturbation_saliency(Agent(Exploding(), action_names=["a", "b", "c"]), obs, method="plain")
     assert np.isfinite(sal.actor_grid).all() and np.isfinite(sal.critic_grid).all()
     assert sal.actor.max() == 0.0 and sal.critic.max() == 0.0
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny nets run several times faster on one thread than on two busy cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def small_nature_agent(kind: str = "actor-critic", size: int = 44, seed: int = 0, **first_conv) -> Agent:
+    """One of rlviz's Nature-CNN nets (the nets the incremental path knows) on small square
+    frames: the same layers, with fc1 resized to what the trunk gives at ``size``; ``first_conv``
+    replaces the first convolution's options (padding, dilation, groups, kernel, stride)."""
+    from rlviz.agents.networks import NatureActorCritic, NatureQNetwork
+    from rlviz.play.spec import EnvSpec
+
+    torch.manual_seed(seed)
+    net = NatureActorCritic(3) if kind == "actor-critic" else NatureQNetwork(3)
+    if first_conv:
+        options = {"kernel_size": 8, "stride": 4} | first_conv
+        net.features[0] = nn.Conv2d(4, 32, **options)
+    with torch.no_grad():
+        flat = net.features[:7](torch.zeros(1, 4, size, size)).shape[1]
+    net.features[7] = nn.Linear(flat, 512)
+    return Agent(net, env_spec=EnvSpec(screen_size=size), action_names=["a", "b", "c"])
+
+
+def small_frames(size: int = 44, n: int = 3) -> np.ndarray:
+    """Frames with structure at several scales (a bright box, a gradient, noise), not a constant."""
+    rng = np.random.default_rng(5)
+    frames = rng.integers(0, 256, size=(n, 4, size, size)).astype(np.float64) * 0.3
+    frames += np.linspace(0, 120, size)[None, None, None, :]
+    frames[:, :, 10:20, 25:35] += 60
+    return frames.clip(0, 255).astype(np.uint8)
+
+
+def relative_gap(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).max() / np.abs(a).max())
+
+
+@pytest.mark.parametrize("kind", ["actor-critic", "q"])
+@pytest.mark.parametrize("which", ["all", "newest"])
+@pytest.mark.parametrize("batch_size", [50, 250, 1000])
+def test_incremental_path_equals_plain_path_on_a_small_nature_net(kind, which, batch_size, one_thread):
+    """The plain path (every perturbed frame through the whole net) is the oracle of the
+    incremental one, for both Nature nets, both frame options, and batch sizes below the 81
+    masks of a frame (50: one frame per chunk, batches cutting a frame's masks), just above
+    three frames' masks (250: the 5 frames in chunks of 3 and 2, a chunk of several frames that
+    does not start at frame 0) and above all of them (1000: one chunk)."""
+    agent = small_nature_agent(kind)
+    frames = small_frames(n=5)
+    plain = perturbation_saliency(agent, frames, method="plain", frames=which)
+    fast = perturbation_saliency(agent, frames, method="incremental", frames=which, batch_size=batch_size)
+    assert plain.actor_grid.shape == (5, 9, 9)
+    for name in ("actor_grid", "critic_grid"):
+        a, b = getattr(plain, name), getattr(fast, name)
+        assert a.min() >= 0.0 and (a.max(axis=(1, 2)) > 0.0).all()
+        assert relative_gap(a, b) < 1e-4, name
+
+
+def test_auto_takes_the_incremental_path_for_nature_nets_and_agrees_with_plain(one_thread):
+    """``method="auto"`` on a Nature net equals the incremental path bit for bit (the same
+    arithmetic in the same order) and the plain path within float round-off."""
+    agent = small_nature_agent()
+    frames = small_frames()
+    auto = perturbation_saliency(agent, frames)
+    fast = perturbation_saliency(agent, frames, method="incremental")
+    plain = perturbation_saliency(agent, frames, method="plain")
+    np.testing.assert_array_equal(auto.actor_grid, fast.actor_grid)
+    assert relative_gap(plain.actor_grid, auto.actor_grid) < 1e-4
+
+
+@pytest.mark.parametrize("first_conv", [
+    {"padding": 1}, {"padding": (0, 1)}, {"dilation": 2}, {"dilation": (1, 2)}, {"groups": 2},
+    {"kernel_size": (8, 6)}, {"stride": (4, 3)},
+], ids=["padding", "padding-cols", "dilation", "dilation-cols", "groups", "kernel-8x6", "stride-4x3"])
+def test_a_first_conv_the_masks_cannot_be_folded_into_takes_the_plain_path(first_conv, one_thread):
+    """The incremental path builds conv1's output from unpadded, undilated, ungrouped square
+    patches: a Nature net whose first conv differs is refused by ``method="incremental"`` with
+    the same message as an unknown net, and ``"auto"`` gives the plain path's maps exactly."""
+    from rlviz.util.errors import RlvizError
+
+    agent = small_nature_agent(**first_conv)
+    frames = small_frames(n=1)
+    with pytest.raises(RlvizError) as info:
+        perturbation_saliency(agent, frames, method="incremental")
+    assert str(info.value) == "incremental saliency needs a Nature-CNN net from rlviz.agents.networks; use method='plain'"
+    auto = perturbation_saliency(agent, frames)
+    plain = perturbation_saliency(agent, frames, method="plain")
+    np.testing.assert_array_equal(auto.actor_grid, plain.actor_grid)
+    np.testing.assert_array_equal(auto.critic_grid, plain.critic_grid)
+
+
+@pytest.mark.parametrize("method", ["plain", "incremental"])
+def test_a_scorer_that_returns_another_number_of_scores_than_asked_is_an_error(method, one_thread):
+    """``perturbed_scores`` fills n_scores grids from what the scorer returns: one score too
+    few would leave a grid of uninitialised memory, one too many would be dropped silently;
+    both are refused."""
+    from rlviz.explain.perturbation import perturbed_scores
+
+    def scorer_of(count):
+        def make(clean_logits, clean_values):
+            return lambda logits, values, idx: tuple((values - clean_values[idx]) ** 2 for _ in range(count))
+        return make
+
+    agent, frames = small_nature_agent(), small_frames(n=1)
+    grids, _ = perturbed_scores(agent, frames, scorer_of(2), 2, method=method)
+    assert len(grids) == 2 and np.array_equal(grids[0], grids[1])
+    for count in (1, 3):
+        with pytest.raises(ValueError, match="zip"):
+            perturbed_scores(agent, frames, scorer_of(count), 2, method=method)

@@ -197,3 +197,124 @@ def test_ppo_advantages_are_normalised_per_minibatch_before_clipping():
     loss = ppo_loss(PPOConfig(ent_coef=0.0, vf_coef=0.0, clip_coef=0.2), logits, v, acts, logp - math.log(1.5), adv, v, v)
     want = torch.maximum(-normed * 1.5, -normed * 1.2).mean()  # ratio 1.5 clipped at 1.2
     torch.testing.assert_close(loss, want)
+
+
+def test_gae_is_the_lambda_discounted_sum_of_td_errors_cut_at_episode_starts():
+    """GAE's definition written out: A_t = sum_l (gamma lambda)^l delta_{t+l}, the sum stopping
+    at the first step whose observation starts a new episode (``dones``, or ``next_done`` after
+    the last step), with delta_t = r_t + gamma V_{t+1} - V_t and V_{t+1} = 0 across an end."""
+    g = torch.Generator().manual_seed(4)
+    t_max, n, gamma, lam = 7, 3, 0.9, 0.7
+    r, v = torch.randn(t_max, n, generator=g, dtype=torch.float64), torch.randn(t_max, n, generator=g, dtype=torch.float64)
+    dones = torch.zeros(t_max, n, dtype=torch.float64)
+    dones[3, 0] = dones[1, 1] = dones[6, 1] = 1.0  # env 2 never ends inside the rollout
+    next_v, next_done = torch.tensor([0.5, -1.5, 2.0], dtype=torch.float64), torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    starts = torch.cat([dones, next_done[None]])  # starts[t + 1]: obs t + 1 begins a new episode
+    values = torch.cat([v, next_v[None]])
+    want = torch.zeros(t_max, n, dtype=torch.float64)
+    for e in range(n):
+        for t in range(t_max):
+            for l in range(t_max - t):
+                s = t + l
+                delta = r[s, e] + gamma * values[s + 1, e] * (1 - starts[s + 1, e]) - v[s, e]
+                want[t, e] += (gamma * lam) ** l * delta
+                if starts[s + 1, e]:
+                    break
+    torch.testing.assert_close(gae(r, v, dones, next_v, next_done, gamma=gamma, lam=lam), want)
+
+
+def test_progress_line_says_where_the_run_is_how_it_plays_and_how_the_update_went():
+    from rlviz.train.ppo import progress_line
+
+    assert progress_line(2560, 10_000_000, [1.0, -2.0, 4.0], 7, 0.01234, 0.5, 1.5) == (
+        "step 2,560/10,000,000: return +1.0 (mean of the last 3 of 7 games); "
+        "policy loss +0.0123, value loss 0.5000, entropy 1.500")
+    assert progress_line(0, 1000, [], 0, -0.5, 12.25, 0.25) == (
+        "step 0/1,000: no game finished yet; policy loss -0.5000, value loss 12.2500, entropy 0.250")
+
+
+@pytest.mark.parametrize("row,step", [
+    (["64", "1.5", "-21.0", "800"], 64),
+    (["0", "0", "3", "1"], 0),
+    (["global_step", "wall_time_s", "episode_return", "episode_length"], None),  # the header
+    ([], None),  # a blank line
+    (["64", "1.5", "-21.0"], None),  # cut before the last field
+    (["64", "1.5", "-21.0", "800", "7"], None),  # a field too many
+    (["6.4", "1.5", "-21.0", "800"], None),  # the step is a whole number
+    (["64", "fast", "-21.0", "800"], None),
+    (["64", "1.5", "-21.", "80.5"], None),  # cut inside a line: the length is a whole number
+    (["64", "1.5", "x", "800"], None),
+])
+def test_episode_log_rows_count_only_when_whole(row, step):
+    """A resumed run keeps an episode-log row only if it is complete: four fields, a whole
+    step, a wall time and return that are numbers, a whole episode length."""
+    from rlviz.train.ppo import _log_row
+
+    assert _log_row(row) == step
+
+
+def test_trained_agents_replay_on_the_training_envs_settings():
+    """The playback spec of a trained agent: the canonical game name, the gymnasium pipeline,
+    up to 30 no-op starts and no sticky actions, as the vector env is built with."""
+    from rlviz.play.spec import EnvSpec
+    from rlviz.train.ppo import env_spec_for
+
+    spec = env_spec_for("space_invaders")
+    assert spec == EnvSpec(game="SpaceInvaders", pipeline="gymnasium", noop_max=30, sticky_action_prob=0.0)
+    assert (spec.frame_skip, spec.frame_stack, spec.screen_size) == (4, 4, 84)
+
+
+def test_batch_sizes_and_iterations_follow_the_config():
+    cfg = PPOConfig(num_envs=8, num_steps=128, num_minibatches=4, total_steps=10_000)
+    assert (cfg.batch_size, cfg.minibatch_size, cfg.num_iterations) == (1024, 256, 9)  # 10,000 // 1024
+    assert PPOConfig(num_envs=2, num_steps=16, total_steps=10).num_iterations == 1  # at least one
+
+
+def test_the_value_clip_is_around_the_old_values_on_both_sides():
+    """Old values not 0, new values moved up, down and within the clip, errors not 1: each
+    sample's clipped value is old + (new - old) cut to +-0.2, and the larger error counts."""
+    from rlviz.train.ppo import ppo_loss
+
+    logits, acts, logp = _minibatch(n=3)
+    f64 = dict(dtype=torch.float64)
+    old, new = torch.tensor([1.0, 1.0, -1.0], **f64), torch.tensor([1.5, 0.0, -1.05], **f64)
+    returns, zero = torch.tensor([3.0, -1.0, 0.0], **f64), torch.zeros(3, **f64)
+    cfg = {"norm_adv": False, "ent_coef": 0.0, "vf_coef": 1.0, "clip_coef": 0.2}
+    # clipped values 1.2, 0.8, -1.05: max((1.5-3)^2, (1.2-3)^2), max((0+1)^2, (0.8+1)^2), 1.05^2
+    clipped = ppo_loss(PPOConfig(**cfg), logits, new, acts, logp, zero, returns, old)
+    torch.testing.assert_close(clipped, torch.tensor(0.5 * (1.8**2 + 1.8**2 + 1.05**2) / 3, **f64))
+    plain = ppo_loss(PPOConfig(clip_vloss=False, **cfg), logits, new, acts, logp, zero, returns, old)
+    torch.testing.assert_close(plain, torch.tensor(0.5 * (1.5**2 + 1.0 + 1.05**2) / 3, **f64))
+
+
+def test_the_hardware_line_names_the_cpu_model_and_its_cores(monkeypatch):
+    """An exported agent's provenance names the CPU as /proc/cpuinfo's first model name (the
+    platform's name where that file cannot be read) and the number of cores; a CUDA device
+    asked for on a machine without one is reported as the CPU that ran."""
+    import os
+    import platform
+    from pathlib import Path
+
+    from rlviz.train.ppo import _hardware
+
+    cores = f", {os.cpu_count()} CPU cores"
+    cpuinfo = "processor\t: 0\nvendor_id\t: X\nmodel name\t: Test CPU: 9000 v2\nmodel name\t: second\n"
+    real_read = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda p, *a, **k: cpuinfo if str(p) == "/proc/cpuinfo" else real_read(p, *a, **k))
+    assert _hardware("cpu") == "Test CPU: 9000 v2" + cores
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: f"Fake GPU {index}")
+    assert (_hardware("cuda:0"), _hardware("cuda"), _hardware("cpu")) == ("Fake GPU 0", "Fake GPU 0", "Test CPU: 9000 v2" + cores)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _hardware("cuda:0") == "Test CPU: 9000 v2" + cores
+    monkeypatch.setattr(Path, "read_text", lambda p, *a, **k: "processor\t: 0\n")  # no model line
+    monkeypatch.setattr(platform, "processor", lambda: "")
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    assert _hardware("cpu") == "x86_64" + cores
+
+    def unreadable(p, *a, **k):
+        raise PermissionError(str(p))
+
+    monkeypatch.setattr(Path, "read_text", unreadable)
+    monkeypatch.setattr(platform, "processor", lambda: "arm")
+    assert _hardware("cpu") == "arm" + cores
