@@ -197,3 +197,28 @@ def test_atlases_are_written_at_zlibs_strongest_compression(tmp_path):
         img.save(tmp_path / f"again{level}.png", compress_level=level)
         sizes[level] = (tmp_path / f"again{level}.png").stat().st_size
     assert sizes[9] < sizes[6] and written == sizes[9]
+
+
+def _around_each_half_level(top: int) -> tuple[np.ndarray, np.ndarray]:
+    """float32 values at and next to each boundary ((L + 1/2) / top)^2 between two levels, and
+    each one's level from exact rational arithmetic (no float rounding at all; 0.25 is a tie)."""
+    from fractions import Fraction
+
+    values, levels = [], []
+    for level in range(3, top):
+        edge = Fraction(2 * level + 1, 2 * top) ** 2
+        v = np.float32(float(edge))
+        for w in (np.nextafter(v, np.float32(0)), v, np.nextafter(v, np.float32(1))):
+            values.append(w)
+            exact = Fraction(float(w))
+            up = exact > edge or (exact == edge and level % 2 == 1)  # a tie rounds to even, as round() does
+            levels.append(level + 1 if up else level)
+    return np.array(values, np.float32), np.array(levels)
+
+
+def test_a_float32_map_is_levelled_by_its_exact_values_not_float32_arithmetic():
+    values, levels = _around_each_half_level(255)
+    assert encode.saliency_levels(values, 1.0).tolist() == levels.tolist()
+    values, levels = _around_each_half_level(127)
+    assert encode.relevance_levels(values, 1.0).tolist() == (128 + levels).tolist()
+    assert encode.relevance_levels(-values, 1.0).tolist() == (128 - levels).tolist()
