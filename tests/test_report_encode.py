@@ -31,6 +31,7 @@ def test_the_faintest_level_kept_is_faint_itself_on_both_scales():
     assert encode.relevance_levels(signed, scale).tolist() == [128, 131, 125, 128]
 
 
+@pytest.mark.filterwarnings("error")  # a negative value is clipped, never the square root of a negative number
 def test_levels_are_uint8_of_the_maps_shape_and_negative_saliency_is_zero():
     values = np.array([[-5.0, 0.25], [1.0, 9.0]], np.float32)
     sal = encode.saliency_levels(values, 1.0)
