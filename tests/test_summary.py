@@ -612,3 +612,36 @@ def test_fc1_graph_through_three_conv_layers_by_hand():
     acc.sums["frames"][1] = 1
     edges = fc1_graph(acc, 1, [1], per_layer=1)[1]
     assert [(e.weight, e.strength, e.frequency) for e in edges] == [(4.0, 6.0, 1.0), (6.0, 6.0, None)]
+
+
+def test_summit_count_reads_shares_of_the_frames_total_whatever_its_size_and_ties_go_to_the_first_channel():
+    # maxima summing to 10 and to 0.1 have the shares 0.2, 0.5, 0.3 of the first test
+    for scale in (10.0, 0.1):
+        maxima = scale * torch.tensor([[0.2, 0.5, 0.3, 0.0]])
+        assert summit_activation_counts(maxima, 0.6).tolist() == [[0, 1, 1, 0]]
+    # 64 equal channels (as many as the Nature CNN's last layer): each is 1/64 of the mass; mass 0.1 takes
+    # the first 7 (6/64 < 0.1 before the 7th, 7/64 before the 8th)
+    counts = summit_activation_counts(torch.ones(2, 64), 0.1)
+    assert counts[:, :7].eq(1).all() and counts[:, 7:].eq(0).all()
+    assert summit_activation_counts(torch.ones(1, 64)).sum() == 2  # the default mass 0.03: 0 and 1/64 before
+
+
+def test_merging_keeps_one_example_of_a_window_two_parts_both_saw():
+    _, layers = _tiny_layers()
+    screen = np.zeros((1, 1, 8, 8), np.uint8)
+    screen[0, 0, 2:4, 4:6] = 90  # what conv1's cell (1, 2) sees
+
+    def part(episode, peak):
+        acc = SummaryAccumulator(1, layers, examples_per_channel=2)
+        a1 = torch.zeros(1, 2, 4, 4)
+        a1[0, 0, 1, 2] = peak
+        acc.add(_readout(a1, torch.zeros(1, 3, 3, 3), [0]), screen, episode, np.array([0]))
+        return acc
+
+    merged = part(0, 2.0).merge(part(1, 1.0))
+    whole = part(0, 2.0)
+    a1 = torch.zeros(1, 2, 4, 4)
+    a1[0, 0, 1, 2] = 1.0
+    whole.add(_readout(a1, torch.zeros(1, 3, 3, 3), [0]), screen, 1, np.array([0]))
+    assert [(e.episode, e.activation) for e in merged.examples[0][0]] == [(0, 2.0)]  # the same start screen, say
+    assert [(e.episode, e.activation) for e in whole.examples[0][0]] == [(0, 2.0)]
