@@ -495,11 +495,11 @@ def test_examples_whose_windows_differ_by_two_gray_levels_are_distinct_and_by_le
     from rlviz.assess.summary import EXAMPLE_MIN_CHANGE, Example, _top_examples
 
     _, layers = _tiny_layers()  # conv1: 2x2 windows, jump 2
-    start = np.zeros((8, 8), np.uint8)
+    start = np.full((8, 8), 100, np.uint8)  # a gray screen
     two = start.copy()
-    two[0:2, 0:2] = EXAMPLE_MIN_CHANGE  # mean difference exactly 2 in cell (0, 0)'s window
+    two[0:2, 0:2] += int(EXAMPLE_MIN_CHANGE)  # mean difference exactly 2 in cell (0, 0)'s window
     less = start.copy()
-    less[0, 0:2], less[1, 0] = 2, 2  # mean 1.5
+    less[0, 0:2], less[1, 0] = 98, 98  # mean 1.5, darker
     outside = start.copy()
     outside[2:, 2:] = 255  # differs only outside the window
     cands = [Example(5.0, 0, 0, 0, 0, start), Example(4.0, 1, 0, 0, 0, two), Example(3.0, 2, 0, 0, 0, less),
@@ -624,6 +624,7 @@ def test_summit_count_reads_shares_of_the_frames_total_whatever_its_size_and_tie
     counts = summit_activation_counts(torch.ones(2, 64), 0.1)
     assert counts[:, :7].eq(1).all() and counts[:, 7:].eq(0).all()
     assert summit_activation_counts(torch.ones(1, 64)).sum() == 2  # the default mass 0.03: 0 and 1/64 before
+    assert summit_activation_counts(torch.ones(1, 4), 0.5).tolist() == [[1, 1, 0, 0]]  # 0.5 before the third: not below
 
 
 def test_merging_keeps_one_example_of_a_window_two_parts_both_saw():
