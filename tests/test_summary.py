@@ -426,6 +426,8 @@ def test_geometry_of_a_non_square_screen_by_hand():
     cy, cx = g2.centres()
     assert cy.tolist() == [2, 4, 6] and cx.tolist() == [2, 4, 6, 8, 10]
     assert SummaryAccumulator(2, [g1, g2]).screen == (9, 13)
+    # a row or column the stride steps over is not seen: 10 x 14 pixels give conv1 the same 4 x 6 cells
+    assert [g.grid for g in conv_geometry(pairs, (1, 10, 14))] == [(4, 6), (3, 5)]
 
 
 def test_a_trunk_relu_that_runs_twice_is_refused_and_its_hooks_removed():
