@@ -648,3 +648,19 @@ def test_merging_keeps_one_example_of_a_window_two_parts_both_saw():
     whole.add(_readout(a1, torch.zeros(1, 3, 3, 3), [0]), screen, 1, np.array([0]))
     assert [(e.episode, e.activation) for e in merged.examples[0][0]] == [(0, 2.0)]  # the same start screen, say
     assert [(e.episode, e.activation) for e in whole.examples[0][0]] == [(0, 2.0)]
+
+
+def test_a_move_never_chosen_and_a_channel_never_firing_read_as_zeros_not_nan():
+    _, layers = _tiny_layers()
+    acc = SummaryAccumulator(3, layers)
+    a1 = torch.zeros(2, 2, 4, 4)
+    a1[0, 0, 0, 0], a1[1, 0, 3, 3] = 1.0, 3.0  # channel 0 fires on both frames; channel 1 never
+    acc.add(_readout(a1, torch.zeros(2, 3, 3, 3), [0, 1]), np.zeros((2, 1, 8, 8), np.uint8), 0, np.arange(2))
+    assert acc.frames().tolist() == [1, 1, 0]
+    assert acc.mean_activation("conv1").tolist() == [[1, 0], [3, 0], [0, 0]]
+    np.testing.assert_allclose(acc.selectivity("conv1"), [[-1, 0], [1, 0], [0, 0]])  # mean 2, std 1; move 2: 0
+    assert acc.summit_frequency("conv1").tolist() == [[1, 0], [1, 0], [0, 0]]
+    np.testing.assert_allclose(acc.where("conv1")[:2, 0], [[0.5, 0.5], [6.5, 6.5]])  # cell centres y * 2 + 0.5
+    assert not acc.where("conv1")[:, 1].any() and not acc.peak_regions("conv1")[:, 1].any()
+    np.testing.assert_allclose(acc.peak_regions("conv1")[:2, 0], np.eye(9)[[0, 8]])  # top left; bottom right
+    assert not acc.where("conv1")[2].any() and not acc.peak_regions("conv1")[2].any()
