@@ -664,3 +664,26 @@ def test_a_move_never_chosen_and_a_channel_never_firing_read_as_zeros_not_nan():
     assert not acc.where("conv1")[:, 1].any() and not acc.peak_regions("conv1")[:, 1].any()
     np.testing.assert_allclose(acc.peak_regions("conv1")[:2, 0], np.eye(9)[[0, 8]])  # top left; bottom right
     assert not acc.where("conv1")[2].any() and not acc.peak_regions("conv1")[2].any()
+
+
+@pytest.mark.filterwarnings("error")  # no division by a zero std, even one the result throws away
+@pytest.mark.parametrize("size", [1.0, 1e-9])
+def test_selectivity_of_small_activations_and_of_a_single_frame(size):
+    _, layers = _tiny_layers()
+    acc = SummaryAccumulator(2, layers)
+    a1 = torch.zeros(1, 2, 4, 4)
+    a1[0, 0, 0, 0] = 0.3 * size
+    acc.add(_readout(a1, torch.zeros(1, 3, 3, 3), [0]), np.zeros((1, 1, 8, 8), np.uint8), 0, np.arange(1))
+    assert not acc.selectivity("conv1").any()  # one frame: nothing varies
+    a1[0, 0, 0, 0] = 0.1 * size
+    acc.add(_readout(a1, torch.zeros(1, 3, 3, 3), [1]), np.zeros((1, 1, 8, 8), np.uint8), 0, np.arange(1))
+    # channel 0: 0.3 and 0.1, mean 0.2, std 0.1 (times size); channel 1 never fires
+    np.testing.assert_allclose(acc.selectivity("conv1"), [[1, 0], [-1, 0]], rtol=1e-5)
+
+
+def test_a_relevance_place_on_the_top_row_and_of_little_mass_is_kept():
+    _, layers = _tiny_layers()
+    acc = SummaryAccumulator(1, layers)
+    acc.sums["conv1.relevance_where_sum"][0, 0] = [0.0, 0.5 * 5, 0.5]  # (0, 5) with relevance 0.5
+    acc.sums["conv1.relevance_where_sum"][0, 1] = [0.25 * 6, 0.0, 0.25]  # (6, 0)
+    np.testing.assert_allclose(acc.relevance_where("conv1"), [[0, 5], [6, 0]])
