@@ -654,11 +654,11 @@ def test_a_move_never_chosen_and_a_channel_never_firing_read_as_zeros_not_nan():
     _, layers = _tiny_layers()
     acc = SummaryAccumulator(3, layers)
     a1 = torch.zeros(2, 2, 4, 4)
-    a1[0, 0, 0, 0], a1[1, 0, 3, 3] = 1.0, 3.0  # channel 0 fires on both frames; channel 1 never
+    a1[0, 0, 0, 0], a1[1, 0, 3, 3] = 0.5, 3.0  # channel 0 fires on both frames; channel 1 never
     acc.add(_readout(a1, torch.zeros(2, 3, 3, 3), [0, 1]), np.zeros((2, 1, 8, 8), np.uint8), 0, np.arange(2))
     assert acc.frames().tolist() == [1, 1, 0]
-    assert acc.mean_activation("conv1").tolist() == [[1, 0], [3, 0], [0, 0]]
-    np.testing.assert_allclose(acc.selectivity("conv1"), [[-1, 0], [1, 0], [0, 0]])  # mean 2, std 1; move 2: 0
+    assert acc.mean_activation("conv1").tolist() == [[0.5, 0], [3, 0], [0, 0]]
+    np.testing.assert_allclose(acc.selectivity("conv1"), [[-1, 0], [1, 0], [0, 0]])  # mean 1.75, std 1.25; move 2: 0
     assert acc.summit_frequency("conv1").tolist() == [[1, 0], [1, 0], [0, 0]]
     np.testing.assert_allclose(acc.where("conv1")[:2, 0], [[0.5, 0.5], [6.5, 6.5]])  # cell centres y * 2 + 0.5
     assert not acc.where("conv1")[:, 1].any() and not acc.peak_regions("conv1")[:, 1].any()
