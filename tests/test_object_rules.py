@@ -211,6 +211,7 @@ def test_dilation_grows_a_pixel_into_a_square_of_side_2d_plus_1() -> None:
     for d, side in ((0, 1), (1, 3), (2, 5)):
         (o,) = find_objects(obs, bg, None, dilate=d)
         assert o.box == (6 - d, 6 - d, 7 + d, 7 + d) and o.masks.sum() == side * side
+        assert o.masks.dtype == bool  # masks index frames: obs[o.masks]
 
 
 @pytest.mark.parametrize("dy, dx", [(1, 0), (-1, 0), (0, 1), (0, -1)])
@@ -228,14 +229,17 @@ def test_a_piece_joins_the_nearest_of_two_tracks_it_touches() -> None:
     bg = np.zeros((40, 40), np.uint8)
     for axis in (0, 1):
         obs = np.zeros((2, 40, 40), np.uint8)
-        near, far, moved = (10, 11), (18, 19), (13, 14)  # rows (axis 0) or columns (axis 1)
+        near, far, moved = (16, 17), (7, 8), (13, 14)  # rows (axis 0) or columns (axis 1); both within 5 px
         for t, span in ((0, near), (0, far), (1, moved)):
             sl = [slice(20, 22), slice(20, 22)]
             sl[axis] = slice(span[0], span[1] + 1)
             obs[(t, *sl)] = 255
-        first, second = find_objects(obs, bg, None, dilate=0, link=5)
-        assert first.masks[0].any() and first.masks[1].any(), axis  # the near track (numbered first) got it
-        assert second.masks[1].sum() == 0, axis
+        objects = find_objects(obs, bg, None, dilate=0, link=5)
+        assert len(objects) == 2
+        (joined,) = [o for o in objects if o.masks[0].take(near[0], axis=axis).any()]  # the near track
+        assert joined.masks[1].sum() == 4, axis  # it continues with the moved piece
+        (other,) = [o for o in objects if o is not joined]
+        assert other.masks[1].sum() == 0, axis
 
 
 def test_two_pieces_of_one_frame_never_share_a_track() -> None:
@@ -258,6 +262,27 @@ def test_unnamed_objects_are_numbered_by_their_top_row_then_left_column() -> Non
     objects = find_objects(obs, bg, None, dilate=0)
     assert [(o.name, o.box) for o in objects] == [("object 1", (3, 10, 5, 12)), ("object 2", (3, 25, 5, 27)),
                                                    ("object 3", (20, 2, 22, 4))]
+    assert all(o.masks.dtype == bool for o in objects)
+
+
+def test_an_object_is_numbered_by_the_highest_place_it_reaches_in_any_frame() -> None:
+    bg = np.zeros((30, 30), np.uint8)
+    obs = np.zeros((2, 30, 30), np.uint8)
+    obs[:, 10:12, 20:22] = 255  # still, at row 10
+    obs[0, 12:14, 2:4] = 255  # a piece moving up from row 12 to row 9: above the still one in frame 2 only
+    obs[1, 9:11, 2:4] = 255
+    objects = find_objects(obs, bg, None, dilate=0, link=3)
+    assert [(o.name, o.box) for o in objects] == [("object 1", (9, 2, 14, 4)), ("object 2", (10, 20, 12, 22))]
+
+
+def test_a_pixel_two_objects_cover_goes_to_the_smaller_one_whatever_their_order() -> None:
+    big = np.zeros((1, 10, 10), bool)
+    big[0, 2:8, 2:8] = True
+    small = np.zeros((1, 10, 10), bool)
+    small[0, 4:6, 4:6] = True
+    labels = label_image([SceneObject("small", small), SceneObject("big", big)], (10, 10))
+    assert (labels[4:6, 4:6] == 1).all() and (labels == 2).sum() == 36 - 4 and (labels == 0).sum() == 100 - 36
+    assert labels.dtype.kind == "i"
 
 
 def test_the_box_of_an_object_is_its_footprint_over_all_frames() -> None:
