@@ -27,20 +27,13 @@ from rlviz.util.errors import RlvizError
 BALL_ROWS, BALL_COLS = slice(38, 44), slice(26, 44)  # the only pixels the policy reads
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def case():
     obs, bg, _ = _pong_scene()
     agent = _one_region_agent(BALL_ROWS, BALL_COLS)
     ball = find_objects(obs, bg, "Pong")[0]
     frames = np.stack([obs, remove_object(obs, ball, bg), np.repeat(bg[None], 4, axis=0)])
     return agent, frames, bg
-
-
-@pytest.fixture(scope="module")
-def report(case):
-    """The report of today's panel and gradient x input on the three frames, AOPC included."""
-    agent, frames, bg = case
-    return object_report(agent, obs=frames, bg=bg, methods=[CURRENT_PANEL, "gradient-x-input"], progress=False)
 
 
 def _weights(agent) -> np.ndarray:
@@ -80,9 +73,10 @@ def test_background_deletion_is_the_mean_drop_of_the_greedy_logit_as_regions_tur
     assert background_deletion(agent, bg[None, None].repeat(4, axis=1), {"m": m}, bg)["m"] == pytest.approx([0.0], abs=1e-7)
 
 
-def test_object_report_averages_every_frame_and_counts_an_absent_object_as_zero(case, report) -> None:
+def test_object_report_averages_every_frame_and_counts_an_absent_object_as_zero(case) -> None:
     agent, frames, bg = case
-    methods, r = [CURRENT_PANEL, "gradient-x-input"], report
+    methods = [CURRENT_PANEL, "gradient-x-input"]
+    r = object_report(agent, obs=frames, bg=bg, methods=methods, aopc=False, progress=False)
     names = ["ball", "opponent's paddle", "agent's paddle"]
     assert (r["game"], r["agent"], r["frames"], r["seed"], r["spacing"]) == ("Pong", agent.name, 3, 1, 8)
     assert r["objects"] == names
@@ -110,9 +104,10 @@ def test_object_report_averages_every_frame_and_counts_an_absent_object_as_zero(
         assert 0 < r["methods"][m]["share_on_objects"]
 
 
-def test_object_report_aopc_figures_are_the_deletion_tests_and_their_paired_intervals(case, report) -> None:
+def test_object_report_aopc_figures_are_the_deletion_tests_and_their_paired_intervals(case) -> None:
     agent, frames, bg = case
-    methods, r = [CURRENT_PANEL, "gradient-x-input"], report
+    methods = [CURRENT_PANEL, "gradient-x-input"]
+    r = object_report(agent, obs=frames, bg=bg, methods=methods, progress=False)
     maps = {m: method_maps(agent, frames, m, bg) for m in methods}
     blur = pixel_flipping(agent, frames, methods=["random"], maps=maps)
     removed = background_deletion(agent, frames, maps, bg)
