@@ -365,3 +365,35 @@ def test_mean_shares_weigh_each_frame_the_same_and_count_a_missing_object_as_zer
     assert list(m.by_object) == ["ball", "paddle", "score"]  # in order of first appearance
     assert m.by_object == pytest.approx({"ball": 0.4 / 3, "paddle": 0.7 / 3, "score": 0.3 / 3})
     assert mean_shares([]) == Shares(0.0, {})
+
+
+def test_a_piece_as_near_to_two_tracks_continues_the_one_found_first() -> None:
+    bg = np.zeros((30, 30), np.uint8)
+    obs = np.zeros((2, 30, 30), np.uint8)
+    obs[0, 10:12, 10:12] = 255  # track A (scanned first)
+    obs[0, 10:12, 18:20] = 255  # track B, as far on the other side
+    obs[1, 10:12, 14:16] = 255
+    first, second = find_objects(obs, bg, None, dilate=0, link=5)
+    assert first.masks[1].sum() == 4 and second.masks[1].sum() == 0
+
+
+def test_a_new_track_does_not_keep_an_older_one_from_continuing() -> None:
+    bg = np.zeros((30, 30), np.uint8)
+    obs = np.zeros((2, 30, 30), np.uint8)
+    obs[0, 20:22, 2:4] = 255  # track A
+    obs[0, 20:22, 25:27] = 255  # track B
+    obs[1, 2:4, 12:14] = 255  # frame 2, scanned first: far from both, a new track
+    obs[1, 21:23, 25:27] = 255  # B moved down one row: still B
+    obs[1, 20:22, 2:4] = 255  # A still there
+    objects = find_objects(obs, bg, None, dilate=0, link=3)
+    assert len(objects) == 3 and all(o.masks[1].sum() == 4 for o in objects)
+
+
+def test_the_threshold_given_is_the_one_used() -> None:
+    bg = np.full((20, 20), 100, np.uint8)
+    obs = np.full((1, 20, 20), 100, np.uint8)
+    obs[0, 2:4, 2:4] = 130  # 30 levels brighter
+    obs[0, 10:12, 10:12] = 200  # 100 levels brighter
+    assert len(find_objects(obs, bg, None)) == 2
+    (strong,) = find_objects(obs, bg, None, threshold=50, dilate=0)
+    assert strong.box == (10, 10, 12, 12)
