@@ -397,3 +397,12 @@ def test_the_threshold_given_is_the_one_used() -> None:
     assert len(find_objects(obs, bg, None)) == 2
     (strong,) = find_objects(obs, bg, None, threshold=50, dilate=0)
     assert strong.box == (10, 10, 12, 12)
+
+
+def test_all_pieces_with_one_name_in_a_frame_form_one_object() -> None:
+    bg = np.zeros((100, 100), np.uint8)
+    obs = np.zeros((2, 100, 100), np.uint8)
+    obs[:, 40:44, 10:18] = 200  # two invaders apart in each frame: one object "invaders"
+    obs[:, 40:44, 60:68] = 200
+    (invaders,) = find_objects(obs, bg, "SpaceInvaders", dilate=0)
+    assert invaders.name == "invaders" and invaders.masks.sum() == 2 * 2 * 32
