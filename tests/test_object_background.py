@@ -114,6 +114,7 @@ def test_the_cached_background_has_a_note_and_is_recomputed_when_asked_or_unread
     calls = []
 
     def fake(agent, *, steps, seed, progress):
+        assert agent is pong_agent and progress is False
         calls.append((steps, seed))
         return np.full((84, 84), 7 + len(calls), np.uint8)
 
@@ -134,6 +135,7 @@ def test_the_cached_background_has_a_note_and_is_recomputed_when_asked_or_unread
     cv2.imwrite(str(png), np.zeros((10, 10), np.uint8))  # a cache file of another size is not used
     assert (background(pong_agent, seed=3, cache_dir=tmp_path, progress=False) == 10).all() and len(calls) == 3
     assert (background(pong_agent, seed=3, cache_dir=None, progress=False) == 11).all()  # no cache: computed, not written
+    assert calls[-1] == (9, 3)
     assert len(list(tmp_path.iterdir())) == 2
     assert (background(pong_agent, steps=4, seed=3, cache_dir=tmp_path, progress=False) == 12).all()
     assert calls[-1] == (4, 3)
@@ -215,3 +217,9 @@ def test_remove_accepts_numbered_objects_in_any_game_and_refuses_other_names_in_
     with pytest.raises(RlvizError, match=r"^unknown object 'Ball' for Pong; its objects: ball, opponent's paddle, "
                                          r"agent's paddle, agent's score, opponent's score$"):
         object_removal("Ball", bg, "Pong")
+
+
+def test_a_background_computed_without_a_cache_shows_its_progress_by_default(pong_agent, scripted, capsys) -> None:
+    scripted([5])
+    assert (background(pong_agent, steps=2, cache_dir=None) == 5).all()
+    assert "background Pong" in capsys.readouterr().err

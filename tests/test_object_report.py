@@ -133,6 +133,11 @@ def test_without_todays_panel_or_aopc_the_report_has_no_intervals_and_the_record
     r = object_report(agent, obs=frames[:2], bg=bg, methods=["gradient-x-input"], progress=False)
     d = r["methods"]["gradient-x-input"]
     assert d["aopc_tolerance"] is None and d["aopc_tolerance_background"] == 0.0
+    r = object_report(agent, obs=frames[:2], bg=bg, methods=[CURRENT_PANEL, "gradient-x-input"], progress=False)
+    removed = background_deletion(agent, frames[:2], {m: method_maps(agent, frames[:2], m, bg) for m in (CURRENT_PANEL, "gradient-x-input")}, bg)
+    diff = removed["gradient-x-input"] - removed[CURRENT_PANEL]
+    assert diff[0] != diff[1]  # two frames are enough for an interval
+    assert r["methods"]["gradient-x-input"]["aopc_tolerance_background"] == pytest.approx(1.96 * abs(diff[0] - diff[1]) / 2)
     r = object_report(agent, obs=frames[:1], bg=bg, methods=[CURRENT_PANEL], aopc=False, progress=False)
     assert "random" not in r and set(r["methods"][CURRENT_PANEL]) == {"share_on_objects", "by_object"}
     assert r["video_default"] == VIDEO_DEFAULT
