@@ -6,6 +6,7 @@ real games are played in test_whatif.py and test_whatif_objects.py)."""
 from __future__ import annotations
 
 import json
+import warnings
 import math
 from dataclasses import dataclass
 
@@ -306,3 +307,61 @@ def test_to_dict_carries_the_stats_verdict_and_the_summary():
     assert d["stats"]["ci_excludes_zero"] is True and d["stats"]["n"] == 3
     assert d["summary"] == r.summary() and d["seeds"] == [3, 4, 5]
     assert math.isclose(d["stats"]["diff_mean"], r.stats.diff_mean)
+
+
+def test_progress_shows_one_bar_per_side_counting_episodes_and_clears_it(play, capsys):
+    env = lambda: ScriptedEnv(lambda s: 2, lambda s, k: 0, lambda s, a: 0.0)  # noqa: E731
+    play(env(), env(), FakeEdit(), episodes=2, saliency_frames=0, progress=True)
+    err = capsys.readouterr().err
+    assert "unedited:" in err and "\redited:" in err and "episode/s" in err
+    assert err.endswith("\r") and "100%" not in err  # each bar is removed when its side is done
+    play(env(), env(), FakeEdit(), episodes=2, saliency_frames=0, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_mask_share_of_a_faint_map_is_still_its_share_and_a_blank_map_warns_nothing():
+    maps = np.zeros((2, 84, 84))
+    maps[0, 0, 0], maps[0, 9, 9] = 0.1, 0.3  # total 0.4 < 1: a quarter inside
+    mask = np.zeros((84, 84), bool)
+    mask[0, 0] = True
+    assert _mask_share(maps, mask) == pytest.approx(0.25 / 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 on the way to the 0 share of a blank frame
+        assert _mask_share(np.zeros((1, 84, 84)), mask) == 0.0
+
+
+def test_summary_of_two_episodes_says_episodes_and_gives_the_interval():
+    lines = _result([1.0, 2.0], [3.0, 5.0]).summary().splitlines()
+    assert lines[1].startswith("Over 2 episodes (seeds 3-4), the mean score")
+    assert lines[2].startswith("Paired difference +2.5 (95% CI ")
+
+
+def _shares(methods, frames=4):
+    return {m: {"frames": frames, "without": {"ball": 0.5}, "with": {"ball": 0.25},
+                "on_objects_without": 0.5, "on_objects_with": 0.25} for m in methods}
+
+
+def test_summary_says_on_which_frames_the_object_shares_were_measured():
+    game = _result([1.0], [0.0], object_shares=_shares(("saliency-actor", "saliency-critic"), frames=7))
+    lines = game.summary().splitlines()
+    assert lines[0].startswith("Edit: ") and lines[-3:] == [
+        "Share of each map on the objects, without -> with the edit (mean over 7 frames: the frames of each game at the same steps):",
+        "  actor saliency: ball 50% -> 25% (all objects 50% -> 25%)",
+        "  critic saliency: ball 50% -> 25% (all objects 50% -> 25%)"]
+    view = _result([1.0], [0.0], kind="view", object_shares=_shares(("saliency-actor", "saliency-critic")))
+    assert ("Share of each map on the objects, without -> with the edit (mean over 4 frames: the same observations, "
+            "objects found on the unedited view):") in view.summary().splitlines()
+
+
+def test_one_method_of_its_own_is_named_as_it_is_called():
+    r = _result([1.0], [0.0], object_shares=_shares(("my-method",), frames=2))
+    assert r.summary().splitlines()[-1] == ("Share of its my-method on the objects, without -> with the edit (2 frames): "
+                                            "ball 50% -> 25% (all objects 50% -> 25%).")
+
+
+def test_headline_words_and_the_json_layout():
+    sure = _result([18.0, 19.0, 20.0], [-18.0, -17.0, -19.5])
+    assert sure.headline() == ("Mean score +19.0 without the edit, -18.2 with it "
+                               "(the 95% confidence interval of the paired difference excludes 0).")
+    text = sure.to_json()
+    assert text.startswith('{\n "agent": "a",\n "game": "Pong",\n')  # one key a line, indented by one space
