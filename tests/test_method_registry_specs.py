@@ -21,7 +21,7 @@ from rlviz.explain.registry import MethodSpec, attribute, get_spec, method_names
 from rlviz.explain.targets import Contrast
 from rlviz.util.errors import RlvizError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "README.md").exists())  # (mutmut runs tests in a subfolder)
 # the function behind each method (README: "Explanation methods"; sarfa reads perturbation_saliency's options)
 FUNCTIONS = {
     "saliency-actor": ("rlviz.explain.perturbation", "perturbation_saliency"),
