@@ -18,6 +18,7 @@ from rlviz.agents.agent import Agent
 from rlviz.explain.deeplift import deeplift
 from rlviz.explain.targets import Contrast
 from rlviz.play.envs import EnvSpec
+from rlviz.util.errors import RlvizError
 
 U = torch.tensor([2.0, -3.0, 0.5])  # u_a: the unit's weight in each logit
 V = -1.5  # the unit's weight in the value
@@ -115,19 +116,25 @@ def test_each_observation_is_compared_with_its_own_reference_in_any_batch_size()
 
 def test_targets_action_contrast_and_index_weight_the_unit_by_their_logits():
     agent = _agent(nn.ReLU())
-    x = torch.stack([_obs({(0, 0, 0): 0.9}), _obs({(0, 0, 0): 0.2, (0, 0, 1): 0.6})])
-    # z = 0.9 (greedy: u = 2 > 0.5 > -3 -> A) and z = -0.4 (h = 0: logits 0.1, 0.2, 0.3 -> C)
+    x = torch.stack([_obs({(0, 0, 0): 0.9}), _obs({(0, 0, 0): 0.1})])
+    # h = 0.9: logits 1.9, -2.5, 0.75 (greedy A); h = 0.1: logits 0.3, -0.1, 0.35 (greedy C); m = 1 for both
     ref = torch.zeros(4, 84, 84)
     one = deeplift(agent, x, "action")
-    m = [1.0, 0.0]  # (0.9 - 0) / 0.9, and g(z) = g(z~) = 0 for the second
-    assert np.allclose(one[0], _expected(x[0], ref, m[0], float(U[0])), atol=1e-6)
-    assert np.allclose(one[1], 0.0)
+    assert np.allclose(one[0], _expected(x[0], ref, 1.0, float(U[0])), atol=1e-6)
+    assert np.allclose(one[1], _expected(x[1], ref, 1.0, float(U[2])), atol=1e-6)
     contrast = deeplift(agent, x, "contrast")
-    weight = float(U[0] - (U[1] + U[2]) / 2)
-    assert np.allclose(contrast[0], _expected(x[0], ref, 1.0, weight), atol=1e-6)
-    assert np.allclose(deeplift(agent, x, Contrast(np.array([0, 0]))), contrast, atol=1e-7)
-    per = deeplift(agent, x, np.array([1, 2]))
+    assert np.allclose(contrast[0], _expected(x[0], ref, 1.0, float(U[0] - (U[1] + U[2]) / 2)), atol=1e-6)
+    assert np.allclose(contrast[1], _expected(x[1], ref, 1.0, float(U[2] - (U[0] + U[1]) / 2)), atol=1e-6)
+    assert np.allclose(deeplift(agent, x, Contrast(np.array([0, 2]))), contrast, atol=1e-7)
+    per = deeplift(agent, x, np.array([1, 0]))
     assert np.allclose(per[0], _expected(x[0], ref, 1.0, float(U[1])), atol=1e-6)
+    assert np.allclose(per[1], _expected(x[1], ref, 1.0, float(U[0])), atol=1e-6)
+    # one observation a batch: each keeps its own action
+    for target, whole in (("action", one), ("contrast", contrast), (np.array([1, 0]), per)):
+        assert np.allclose(deeplift(agent, x, target, batch_size=1), whole, atol=1e-7)
+    assert np.array_equal(deeplift(agent, x), one)  # "action" is the default
+    with pytest.raises(RlvizError, match="target must be"):
+        deeplift(agent, x, "policy")
 
 
 class Constant(nn.Module):
