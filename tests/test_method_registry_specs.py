@@ -155,9 +155,16 @@ def test_one_observation_becomes_a_batch_of_one_whatever_the_method_returns(fake
     assert attribute(AGENT, torch.zeros(4, 84, 84), "gradcam").shape == (1, 84, 84)
     assert recorders["gradcam"].calls[0][1] == (1, 4, 84, 84)
     assert attribute(AGENT, torch.zeros(2, 4, 84, 84), "gradcam").shape == (2, 84, 84)
+    assert attribute(AGENT, np.zeros((2, 4, 84, 84), np.uint8).tolist(), "gradient").shape == (2, 4, 84, 84)  # a list of them
     recorders["deeplift"].drop_batch = recorders["gradcam"].drop_batch = True  # a function that drops the batch axis
     assert attribute(AGENT, np.zeros((1, 4, 84, 84)), "deeplift").shape == (1, 4, 84, 84)
     assert attribute(AGENT, np.zeros((1, 4, 84, 84)), "gradcam").shape == (1, 84, 84)
+
+
+def test_the_default_method_is_gradient_x_input_of_the_greedy_action(fakes):
+    _, recorders = fakes
+    assert np.all(attribute(AGENT, np.zeros((2, 4, 84, 84), np.uint8)) == recorders["gradient-x-input"].mark)
+    assert recorders["gradient-x-input"].calls == [(AGENT, (2, 4, 84, 84), "action", {})]
 
 
 def test_which_targets_each_method_takes(fakes):
