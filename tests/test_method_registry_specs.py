@@ -235,3 +235,12 @@ def test_methods_table_prints_each_methods_shape_ranking_targets_summary_and_opt
 def test_a_spec_without_options_or_targets_has_neither():
     spec = MethodSpec("x", lambda *a: None, "map", "value", (), "s")
     assert spec.options == {} and spec.free_options is False and spec.uses_target is False
+
+
+def test_a_method_without_targets_has_no_contrastive_variant_and_says_so():
+    from rlviz.assess.faithfulness import get_method
+
+    for name in ("saliency-actor", "saliency-critic"):
+        with pytest.raises(RlvizError, match=rf"^method '{name}' has no contrastive variant; it takes: no target$"):
+            get_method(f"{name}@contrast")
+    assert get_method("saliency-critic").targets == ()
