@@ -93,20 +93,36 @@ class FakeEdit:
 def play(monkeypatch):
     """what_if with these two envs in place of the real ones; the saliency maps are the frames'
     own newest frame (so a mask share can be worked out from the pixels)."""
-    calls = {"maps": []}
+    calls = {"maps": [], "envs": [], "shares": []}
 
-    def run(before: ScriptedEnv, after: ScriptedEnv, edit: FakeEdit, **kw):
-        monkeypatch.setattr(whatif, "original_env", lambda agent, render_mode: before)
-        monkeypatch.setattr(whatif, "edited_env", lambda agent, parsed, render_mode: after)
+    def run(before: ScriptedEnv, after: ScriptedEnv, edit, agent: Agent | None = None, **kw):
+        agent = agent or _agent()
+
+        def original_env(a, render_mode="rgb_array"):
+            calls["envs"].append(("original", a is agent, render_mode))
+            return before
+
+        def edited_env(a, parsed, render_mode="rgb_array"):
+            calls["envs"].append(("edited", a is agent, parsed, render_mode))
+            return after
+
+        def object_share_shift(a, ref, edited, background, *, same_observations, methods, maps):
+            calls["shares"].append((a is agent, len(ref), background, same_observations, methods))
+            return {"m": "shares"}
+
+        monkeypatch.setattr(whatif, "original_env", original_env)
+        monkeypatch.setattr(whatif, "edited_env", edited_env)
+        monkeypatch.setattr(whatif, "object_share_shift", object_share_shift)
 
         def maps_by_method(agent, obs, background, methods):
             calls["maps"].append((np.array(obs), methods))
-            return {"saliency-actor": obs[:, -1].astype(np.float64) - 50.0}
+            return {m: obs[:, -1].astype(np.float64) - 50.0 for m in methods}
 
         monkeypatch.setattr(whatif, "maps_by_method", maps_by_method)
-        kw.setdefault("progress", False)
-        kw.setdefault("objects", False)
-        return what_if(_agent(), edit, **kw)
+        if not kw.pop("defaults", False):
+            kw.setdefault("progress", False)
+            kw.setdefault("objects", False)
+        return what_if(agent, edit, **kw)
 
     run.calls = calls
     return run
@@ -121,6 +137,8 @@ def test_each_seed_is_played_once_per_side_and_its_returns_are_paired(play):
     assert r.edited_lengths == [5, 5, 5] and r.edited_returns == [40.0, 50.0, 60.0]
     assert r.stats == paired_difference([7, 8, 9], [40, 50, 60])
     assert before.closed and after.closed
+    edit = play.calls["envs"][1][2]
+    assert play.calls["envs"] == [("original", True, None), ("edited", True, edit, None)] and isinstance(edit, FakeEdit)
     assert (r.agent, r.game, r.edit, r.kind, r.says, r.focus) == (
         "pixel-reader", "Pong", "fake-edit", "game", "something changes", "the top row")
 
@@ -177,11 +195,11 @@ def test_saliency_frames_are_every_eighth_step_of_episode_one_and_the_focus_shar
     mask = np.zeros((84, 84), bool)
     mask[0, :2] = True  # pixels (0, 0) and (0, 1): the moves 0 and 1
     before = ScriptedEnv(lambda s: 30, lambda s, k: 0, lambda s, a: 0.0)
-    after = ScriptedEnv(lambda s: 20, lambda s, k: 2, lambda s, a: 0.0)
+    after = ScriptedEnv(lambda s: 30, lambda s, k: 2, lambda s, a: 0.0)
     r = play(before, after, FakeEdit(mask=mask), episodes=2, saliency_frames=3)
     (ref, methods), (edited, _) = play.calls["maps"]
     assert methods == ("saliency-actor",)
-    # before keeps steps 0, 8, 16 (3 frames); after has 20 steps: 0, 8, 16; marks 10 * seed + step
+    # each side keeps steps 0, 8, 16 of its 30 (3 frames); marks 10 * seed + step
     assert [int(o[0, 5, 0]) for o in ref] == [0, 8, 16] and [int(o[0, 5, 0]) for o in edited] == [0, 8, 16]
     assert r.saliency_frames == 3
     # maps = newest frame - 50, clipped at 0: the move pixel (150) and the mark row (max(mark - 50, 0))
@@ -365,3 +383,26 @@ def test_headline_words_and_the_json_layout():
                                "(the 95% confidence interval of the paired difference excludes 0).")
     text = sure.to_json()
     assert text.startswith('{\n "agent": "a",\n "game": "Pong",\n')  # one key a line, indented by one space
+
+
+def test_the_defaults_are_three_episodes_from_seed_0_16_frames_object_shares_and_progress_bars(play, capsys):
+    env = lambda: ScriptedEnv(lambda s: 200, lambda s, k: 0, lambda s, a: 0.0)  # noqa: E731
+    background = np.zeros((84, 84), np.uint8)
+    r = play(env(), env(), FakeEdit(mask=np.ones((84, 84), bool)), background=background, defaults=True)
+    assert r.seeds == [0, 1, 2] and r.saliency_frames == 16
+    assert play.calls["shares"] == [(True, 16, background, False, whatif.SHARE_METHODS)]
+    assert r.object_shares == {"m": "shares"}
+    assert "unedited:" in capsys.readouterr().err
+
+
+def test_an_edit_given_by_name_is_parsed_for_this_agent_with_the_background_given(play, monkeypatch):
+    agent, background, seen = _agent(), np.full((84, 84), 3, np.uint8), []
+
+    def parse(text, a, bg):
+        seen.append((text, a is agent, bg))
+        return FakeEdit(text=text)
+
+    monkeypatch.setattr(whatif, "parse_whatif_edit", parse)
+    env = lambda: ScriptedEnv(lambda s: 2, lambda s, k: 0, lambda s, a: 0.0)  # noqa: E731
+    r = play(env(), env(), "remove:ball", agent=agent, background=background, episodes=1, saliency_frames=0)
+    assert seen == [("remove:ball", True, background)] and r.edit == "remove:ball"
