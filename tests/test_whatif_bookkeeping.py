@@ -85,7 +85,8 @@ class FakeEdit:
     focus_says: str = "the top row"
     mask: np.ndarray | None = None
 
-    def focus_mask(self, size: int = 84, n_actions: int = 1):
+    def focus_mask(self, size, n_actions):
+        assert (size, n_actions) == (84, 3)  # the agent's screen and its actions
         return self.mask
 
 
@@ -145,10 +146,10 @@ def test_each_seed_is_played_once_per_side_and_its_returns_are_paired(play):
 
 def test_max_steps_cuts_every_episode_and_the_reward_follows_the_move_played(play):
     before = ScriptedEnv(lambda s: 100, lambda s, k: k % 3, lambda s, a: float(a))  # moves 0, 1, 2, 0, ...
-    after = ScriptedEnv(lambda s: 2, lambda s, k: 2, lambda s, a: float(a))
+    after = ScriptedEnv(lambda s: 100 if s else 2, lambda s, k: 2, lambda s, a: float(a))
     r = play(before, after, FakeEdit(), episodes=2, max_steps=4, saliency_frames=0)
     assert r.original_lengths == [4, 4] and r.original_returns == [0 + 1 + 2 + 0] * 2
-    assert r.edited_lengths == [2, 2] and r.edited_returns == [4.0, 4.0]  # ended before the cap
+    assert r.edited_lengths == [2, 4] and r.edited_returns == [4.0, 8.0]  # the first ended before the cap
     assert r.max_steps == 4
 
 
