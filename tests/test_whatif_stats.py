@@ -12,6 +12,15 @@ from rlviz.assess.paired import incomplete_beta, paired_difference, t_cdf, t_qua
 from rlviz.util.errors import RlvizError
 
 
+@pytest.fixture(autouse=True)
+def cold_quantiles():
+    """t_quantile is cached: clear it so every test computes its quantiles (and a mutant of the
+    functions below it is seen by every test that reaches them)."""
+    t_quantile.cache_clear()
+    yield
+    t_quantile.cache_clear()
+
+
 @pytest.mark.parametrize("p", [0.6, 0.9, 0.975, 0.995, 0.2])
 def test_t_quantile_matches_the_closed_forms_for_1_2_and_4_degrees_of_freedom(p):
     assert t_quantile(p, 1) == pytest.approx(math.tan(math.pi * (p - 0.5)), rel=1e-9)  # Cauchy
@@ -84,3 +93,57 @@ def test_one_pair_has_no_interval_and_bad_input_is_refused():
         paired_difference([], [])
     with pytest.raises(RlvizError):
         t_quantile(1.0, 3)
+
+
+def test_incomplete_beta_is_0_and_1_at_the_ends_and_refuses_x_outside():
+    for a, b in ((2.0, 3.0), (0.5, 7.0)):
+        assert incomplete_beta(a, b, 0.0) == 0.0 and incomplete_beta(a, b, 1.0) == 1.0
+    for x in (-0.25, 1.5):
+        with pytest.raises(RlvizError, match=rf"^incomplete beta needs 0 <= x <= 1, got {x}$"):
+            incomplete_beta(2.0, 3.0, x)
+
+
+@pytest.mark.parametrize("x", [1e-2, 1e-4, 0.3, 0.999, 0.999999])
+@pytest.mark.parametrize("s", [0.5, 1.0, 2.0, 500.0])
+def test_incomplete_beta_keeps_its_precision_near_both_ends(x, s):
+    # I_x(1, s) = 1 - (1 - x)^s and I_x(s, 1) = x^s, written so neither loses digits
+    assert incomplete_beta(1.0, s, x) == pytest.approx(-math.expm1(s * math.log1p(-x)), rel=1e-12, abs=1e-15)
+    assert incomplete_beta(s, 1.0, x) == pytest.approx(x**s, rel=1e-12, abs=1e-15)
+
+
+def test_t_cdf_refuses_zero_or_negative_degrees_of_freedom():
+    for df in (0, -2.5):
+        with pytest.raises(RlvizError, match=rf"^degrees of freedom must be positive, got {df}$"):
+            t_cdf(1.0, df)
+    assert t_cdf(0.0, 3) == pytest.approx(0.5, abs=1e-15)
+
+
+def test_two_pairs_get_the_cauchy_interval_and_another_confidence_its_own_quantile():
+    s = paired_difference([0.0, 0.0], [1.0, 3.0])  # d = 1, 3: mean 2, sd sqrt(2), df 1
+    half = math.tan(math.pi * 0.475) * math.sqrt(2) / math.sqrt(2)
+    assert (s.n, s.diff_sd, s.ci_low, s.ci_high) == (2, pytest.approx(math.sqrt(2)), pytest.approx(2 - half),
+                                                     pytest.approx(2 + half))
+    s90 = paired_difference([20, 21, 19], [21, 23, 22], confidence=0.9)  # t_{0.95, 2} in closed form
+    half90 = (2 * 0.95 - 1) / math.sqrt(2 * 0.95 * 0.05) / math.sqrt(3)
+    assert (s90.ci_low, s90.ci_high, s90.confidence) == (pytest.approx(2 - half90), pytest.approx(2 + half90), 0.9)
+    assert paired_difference([1, 2], [2, 2]).confidence == 0.95
+
+
+def test_paired_stats_report_each_sides_mean_and_spread_and_their_dict_says_the_verdict():
+    s = paired_difference([1.0, 5.0], [20.0, 10.0])  # d = 19, 5
+    assert (s.original_mean, s.original_std, s.edited_mean, s.edited_std) == (3.0, 2.0, 15.0, 5.0)
+    d = s.to_dict()
+    assert d == {"n": 2, "original_mean": 3.0, "original_std": 2.0, "edited_mean": 15.0, "edited_std": 5.0,
+                 "diff_mean": 12.0, "diff_sd": pytest.approx(14 / math.sqrt(2)), "ci_low": s.ci_low, "ci_high": s.ci_high,
+                 "confidence": 0.95, "ci_excludes_zero": s.ci_excludes_zero}
+    assert d["ci_excludes_zero"] is False  # half-width 12.7 * 9.9 / sqrt(2) = 89 > 12
+
+
+def test_bad_pairs_and_confidences_are_refused_with_what_was_given():
+    with pytest.raises(RlvizError, match=r"^paired returns need two equally long, non-empty lists; got 2 and 1$"):
+        paired_difference([1, 2], [1])
+    with pytest.raises(RlvizError, match=r"got 4 and 4$"):
+        paired_difference([[1, 2], [3, 4]], [[1, 2], [3, 4]])  # not one list of returns
+    for c in (0.0, 1.0, 1.5):
+        with pytest.raises(RlvizError, match=rf"^confidence must be between 0 and 1, got {c}$"):
+            paired_difference([1, 2], [2, 3], confidence=c)
