@@ -16,7 +16,6 @@ from rlviz.assess.objects import (
     CURRENT_PANEL,
     METHODS,
     VIDEO_DEFAULT,
-    background_deletion,
     choose_video_default,
     method_maps,
     object_report,
@@ -25,6 +24,12 @@ from rlviz.explain.objects import find_objects, object_saliency, object_shares, 
 from rlviz.util.errors import RlvizError
 
 BALL_ROWS, BALL_COLS = slice(38, 44), slice(26, 44)  # the only pixels the policy reads
+
+
+def background_deletion(agent, obs, maps, bg) -> dict[str, np.ndarray]:
+    """Per-frame deletion AOPC with regions painted with the background (rlviz faithfulness --replace background)."""
+    report = pixel_flipping(agent, obs, methods=[], maps=maps, replacement="background", background=bg)
+    return report.aopc_per_frame("deletion")
 
 
 @pytest.fixture
@@ -124,7 +129,11 @@ def test_object_report_aopc_figures_are_the_deletion_tests_and_their_paired_inte
     assert r["methods"][CURRENT_PANEL]["aopc_tolerance"] == 0.0 == r["methods"][CURRENT_PANEL]["aopc_tolerance_background"]
     assert r["random"]["aopc_deletion"] == pytest.approx(blur.aopc["random"])
     assert r["random"]["aopc_insertion"] == pytest.approx(blur.insertion_aopc["random"])
-    assert set(r["random"]) == {"aopc_deletion", "aopc_insertion", "aopc_deletion_background"}
+    assert set(r["random"]) == {"aopc_deletion", "aopc_insertion", "aopc_deletion_background", "aopc_insertion_background"}
+    inserted = pixel_flipping(agent, frames, methods=["random"], maps=maps, replacement="background", background=bg)
+    for m in methods:
+        assert r["methods"][m]["aopc_insertion_background"] == pytest.approx(inserted.insertion_aopc[m])
+    assert r["random"]["aopc_deletion_background"] == pytest.approx(inserted.aopc["random"])
     assert r["video_default"] == choose_video_default(r["methods"])
 
 
