@@ -557,3 +557,57 @@ def test_composite_parameters_reach_their_rules():
         "Epsilon(epsilon=0.1)", "Epsilon(epsilon=0.1)")
     assert {repr(r) for r in vars(make_composite("epsilon", epsilon=0.1)).values() if not isinstance(r, str)} == {
         "Epsilon(epsilon=0.1)"}
+
+
+def _folded_linear(lin: nn.Linear, norm: nn.BatchNorm1d) -> nn.Linear:
+    """The Linear that computes norm(lin(x)) in eval mode, folded by hand."""
+    folded = nn.Linear(lin.in_features, lin.out_features).to(DT)
+    gamma = norm.weight if norm.affine else torch.ones_like(norm.running_var)
+    beta = norm.bias if norm.affine else torch.zeros_like(norm.running_mean)
+    bias = lin.bias if lin.bias is not None else torch.zeros_like(norm.running_mean)
+    with torch.no_grad():
+        scale = gamma / torch.sqrt(norm.running_var + norm.eps)
+        folded.weight.copy_(lin.weight * scale[:, None])
+        folded.bias.copy_((bias - norm.running_mean) * scale + beta)
+    return folded
+
+
+@pytest.mark.parametrize("bias, affine", [(False, True), (True, False)], ids=["no-layer-bias", "no-affine"])
+def test_batchnorm1d_without_a_layer_bias_or_its_own_scale_is_folded_into_the_linear_before(bias: bool, affine: bool):
+    """A Linear + BatchNorm1d (eps 0.5, so that eps shows) gives the maps of the one Linear
+    that computes both: the missing bias counts as 0, the missing gamma and beta as 1 and 0."""
+    torch.manual_seed(12)
+    lin, norm, head = nn.Linear(8, 5, bias=bias).to(DT), nn.BatchNorm1d(5, eps=0.5, affine=affine).to(DT), nn.Linear(5, 3)
+    with torch.no_grad():
+        norm.running_mean.uniform_(-0.3, 0.3)
+        norm.running_var.uniform_(0.5, 2.0)
+        if affine:
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.2, 0.2)
+    head = head.to(DT)
+    with_norm = nn.Sequential(nn.Flatten(), lin, norm, nn.ReLU(), head).eval()
+    plain = nn.Sequential(nn.Flatten(), _folded_linear(lin, norm), nn.ReLU(), head)
+    x = _obs(n=4, shape=(2, 2, 2))
+    for composite in COMPOSITES:
+        want = lrp(plain, x, composite=composite)
+        assert np.abs(want).sum() > 0
+        np.testing.assert_allclose(lrp(with_norm, x, composite=composite), want, rtol=1e-6, atol=1e-9)
+
+
+def test_batchnorm_lrp_cannot_fold_is_refused_with_what_to_do() -> None:
+    def message(net: nn.Module) -> str:
+        with pytest.raises(RlvizError) as info:
+            lrp(net, _obs(n=1, shape=(2, 2, 2)))
+        assert _hooks(net) == []
+        return str(info.value)
+
+    def net(norm: nn.Module, *, after_relu: bool = False) -> nn.Module:
+        layers = [nn.Flatten(), nn.Linear(8, 5), nn.ReLU(), norm] if after_relu else [nn.Flatten(), nn.Linear(8, 5), norm]
+        return nn.Sequential(*layers, nn.Linear(5, 3)).to(DT)
+
+    assert message(net(nn.BatchNorm1d(5).to(DT).train())) == (
+        "LRP needs the network in eval mode (BatchNorm is in training mode); call net.eval() first")
+    assert message(net(nn.BatchNorm1d(5, track_running_stats=False).to(DT).eval())) == (
+        "LRP can fold BatchNorm only with running statistics (track_running_stats=True)")
+    assert message(net(nn.BatchNorm1d(5).to(DT).eval(), after_relu=True)) == (
+        "BatchNorm '3' does not directly follow a Linear/Conv2d in an nn.Sequential; LRP can only fold it there")
