@@ -448,3 +448,16 @@ def test_convolutions_lrp_cannot_decompose_are_refused_with_what_to_do() -> None
     with pytest.raises(RlvizError) as info:
         _lrp_one_layer(reflect, Zero(), x, torch.ones(1, 4, 8, 8, dtype=DT))
     assert str(info.value) == "LRP supports Conv2d with zero padding only, got padding_mode='reflect'"
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_a_linear_along_the_last_axis_explains_each_row_as_a_batch_of_rows(name: str) -> None:
+    """nn.Linear may read the last axis of a (N, rows, features) input; each row is then an
+    independent sample of the same layer (kills products and splits along axis 1 instead of -1)."""
+    layer = _linear()
+    x = _input(layer, -0.5, 1.5, n=6).reshape(2, 3, 6)
+    with torch.no_grad():
+        r_out = torch.randn_like(layer(x))
+    want = _lrp_one_layer(layer, RULES[name], x.reshape(6, 6), r_out.reshape(6, 5)).reshape(2, 3, 6)
+    torch.testing.assert_close(_lrp_one_layer(layer, RULES[name], x, r_out), want, rtol=1e-12, atol=1e-14)
+
