@@ -585,8 +585,13 @@ def test_batchnorm1d_without_a_layer_bias_or_its_own_scale_is_folded_into_the_li
             norm.weight.uniform_(0.5, 1.5)
             norm.bias.uniform_(-0.2, 0.2)
     head = head.to(DT)
-    with_norm = nn.Sequential(nn.Flatten(), lin, norm, nn.ReLU(), head).eval()
-    plain = nn.Sequential(nn.Flatten(), _folded_linear(lin, norm), nn.ReLU(), head)
+    lin2, norm2 = nn.Linear(5, 5, bias=bias).to(DT), nn.BatchNorm1d(5, eps=0.5, affine=affine).to(DT)
+    with torch.no_grad():  # a second pair: each BatchNorm is folded into its own layer
+        norm2.running_mean.uniform_(-0.3, 0.3)
+        norm2.running_var.uniform_(0.5, 2.0)
+    with_norm = nn.Sequential(nn.Flatten(), lin, norm, nn.ReLU(), lin2, norm2, nn.ReLU(), head).eval()
+    plain = nn.Sequential(
+        nn.Flatten(), _folded_linear(lin, norm), nn.ReLU(), _folded_linear(lin2, norm2), nn.ReLU(), head)
     x = _obs(n=4, shape=(2, 2, 2))
     for composite in COMPOSITES:
         want = lrp(plain, x, composite=composite)
@@ -635,13 +640,20 @@ class _OwnWeight(nn.Module):
 
 
 class _NormOffTheSide(nn.Module):
-    """A Linear + BatchNorm1d pair in a Sequential, but the BatchNorm is fed something else."""
+    """A Linear + BatchNorm1d pair in a Sequential, but the BatchNorm is fed something else:
+    the Linear's output after a ReLU, another layer's output, or its own output again."""
 
-    def __init__(self) -> None:
+    def __init__(self, layer_runs: bool = True, twice: bool = False) -> None:
         super().__init__()
+        self.layer_runs, self.twice = layer_runs, twice
         self.pair = nn.Sequential(nn.Linear(2 * 16 * 16, 3), nn.BatchNorm1d(3)).to(DT).eval()
+        self.other = nn.Linear(2 * 16 * 16, 3).to(DT)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.twice:
+            return self.pair[1](self.pair(x.flatten(1)))
+        if not self.layer_runs:
+            return self.pair[1](self.other(x.flatten(1)))
         return self.pair[1](torch.relu(self.pair[0](x.flatten(1))))
 
 
@@ -658,6 +670,13 @@ def test_layers_lrp_cannot_explain_are_refused_word_for_word() -> None:
         "module 'mid' (Conv2d) runs twice in one forward pass; LRP needs every layer to run once: give each use its own module")
     assert _refusal(_NormOffTheSide()) == (
         "BatchNorm 'pair.1' does not take the output of the layer before it; LRP cannot fold it")
+    assert _refusal(_NormOffTheSide(layer_runs=False)) == (
+        "BatchNorm 'pair.1' does not take the output of the layer before it; LRP cannot fold it")
+    assert _refusal(_NormOffTheSide(layer_runs=False).train()) == (
+        "LRP needs the network in eval mode (BatchNorm is in training mode); call net.eval() first")
+    assert _refusal(_NormOffTheSide(twice=True)) == (
+        "module 'pair.1' (BatchNorm1d) runs twice in one forward pass; LRP needs every layer to run once: "
+        "give each use its own module")
     dropout = nn.Sequential(nn.Flatten(), nn.Linear(2 * 16 * 16, 5), nn.ReLU(), nn.Dropout(0.5), nn.Linear(5, 3)).to(DT)
     assert _refusal(dropout) == "LRP needs the network in eval mode (Dropout '3' is training); call net.eval() first"
     without = nn.Sequential(dropout[0], dropout[1], dropout[2], dropout[4])
