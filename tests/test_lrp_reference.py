@@ -140,3 +140,10 @@ def test_a_reference_given_as_uint8_or_as_floats_in_any_container_is_the_same_re
     assert not np.allclose(want, explain(0.0), rtol=1e-3)  # the reference matters
     for reference in (bg, torch.from_numpy(bg), bg.astype(np.float64) / 255, (bg / 255).tolist()):
         np.testing.assert_allclose(explain(reference), want, rtol=1e-5, atol=1e-7)
+
+
+def test_make_composite_without_a_name_is_the_default_epsilon_gamma_box() -> None:
+    default, named = make_composite(), make_composite("epsilon-gamma-box")
+    assert default.name == "epsilon-gamma-box"
+    assert [repr(getattr(default, k)) for k in ("first", "conv", "dense", "pool")] == [
+        repr(getattr(named, k)) for k in ("first", "conv", "dense", "pool")]
