@@ -7,6 +7,8 @@ contribution matrix C[k, j] of input j to output k: R_j = sum_k C[k, j] / den_k 
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -55,7 +57,7 @@ def _nature_conv() -> nn.Module:
 
 def _grouped_conv() -> nn.Module:
     torch.manual_seed(8)
-    return nn.Conv2d(3, 6, kernel_size=4, stride=2, padding=1, groups=3).to(DT)  # 11x11 -> 5x5, each output sees one channel
+    return nn.Conv2d(4, 6, kernel_size=4, stride=2, padding=1, groups=2).to(DT)  # 11x11 -> 5x5, two channel groups
 
 
 def _dilated_conv() -> nn.Module:
@@ -70,7 +72,7 @@ def _oblong_conv() -> nn.Module:
 
 INPUT_SIZE = {(3, 3): (7, 7), (4, 4): (11, 11), (8, 8): (18, 18), (4, 6): (11, 17)}  # by kernel size
 LAYERS = [_linear, _conv, _blocked_conv, _nature_conv, _grouped_conv, _dilated_conv, _oblong_conv]
-LAYER_IDS = ["linear", "conv-k3-s2-p1", "conv-k4-s2-p1", "conv-k8-s4", "conv-k4-s2-p1-groups3", "conv-k4-s2-d2",
+LAYER_IDS = ["linear", "conv-k3-s2-p1", "conv-k4-s2-p1", "conv-k8-s4", "conv-k4-s2-p1-groups2", "conv-k4-s2-d2",
              "conv-k4x6-s2x3-p1x0"]
 
 
@@ -80,7 +82,7 @@ def _input(layer: nn.Module, low: float, high: float, n: int = 2) -> torch.Tenso
         shape: tuple = (n, 6)
     else:
         size = (13, 13) if layer.dilation != (1, 1) else INPUT_SIZE[layer.kernel_size]
-        shape = (n, 3, *size)
+        shape = (n, layer.in_channels, *size)
     return low + (high - low) * torch.rand(shape, dtype=DT)
 
 
@@ -248,12 +250,14 @@ def test_a_weightless_layer_refusal_names_the_rule_and_its_parameters(rule: Rule
     assert str(info.value) == f"the {shown} rule needs a layer with weights; use epsilon for pool layers"
 
 
+@pytest.mark.parametrize("make_layer", [_linear, _conv], ids=["linear", "conv"])
 @pytest.mark.parametrize("name", list(RULES))
-def test_a_layer_without_bias_is_a_layer_with_zero_bias(name: str) -> None:
-    """Every rule gives the same relevance on Linear(bias=False) as on the same weights with a
-    zero bias (kills a rule that reads the bias without checking it exists)."""
-    with_bias = _linear()
-    without = nn.Linear(6, 5, bias=False).to(DT)
+def test_a_layer_without_bias_is_a_layer_with_zero_bias(name: str, make_layer) -> None:
+    """Every rule gives the same relevance on Linear / Conv2d(bias=False) as on the same weights
+    with a zero bias (kills a rule or a layer that reads the bias without checking it exists)."""
+    with_bias = make_layer()
+    without = copy.deepcopy(with_bias)
+    without.bias = None
     with torch.no_grad():
         with_bias.bias.zero_()
         without.weight.copy_(with_bias.weight)
