@@ -747,3 +747,12 @@ def test_a_value_head_shaped_n_by_1_explains_the_same_value() -> None:
 
     net = _small()
     np.testing.assert_array_equal(lrp(Column(net), _obs(), target="value"), lrp(net, _obs(), target="value"))
+
+
+def test_a_network_without_parameters_is_explained_on_the_cpu() -> None:
+    """A fixed average pool has no parameter to take the device from: LRP runs on the CPU and
+    the greedy output's relevance sums to that output (epsilon 1e-12 on the pool)."""
+    net = nn.Sequential(nn.AvgPool2d(4), nn.Flatten())
+    x = _obs(n=2)
+    r = lrp(net, x, composite="epsilon", epsilon=1e-12)
+    np.testing.assert_allclose(r.sum((1, 2, 3)), net(x).max(1).values.numpy(), rtol=1e-6)
