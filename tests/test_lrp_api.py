@@ -557,3 +557,202 @@ def test_composite_parameters_reach_their_rules():
         "Epsilon(epsilon=0.1)", "Epsilon(epsilon=0.1)")
     assert {repr(r) for r in vars(make_composite("epsilon", epsilon=0.1)).values() if not isinstance(r, str)} == {
         "Epsilon(epsilon=0.1)"}
+
+
+def _folded_linear(lin: nn.Linear, norm: nn.BatchNorm1d) -> nn.Linear:
+    """The Linear that computes norm(lin(x)) in eval mode, folded by hand."""
+    folded = nn.Linear(lin.in_features, lin.out_features).to(DT)
+    gamma = norm.weight if norm.affine else torch.ones_like(norm.running_var)
+    beta = norm.bias if norm.affine else torch.zeros_like(norm.running_mean)
+    bias = lin.bias if lin.bias is not None else torch.zeros_like(norm.running_mean)
+    with torch.no_grad():
+        scale = gamma / torch.sqrt(norm.running_var + norm.eps)
+        folded.weight.copy_(lin.weight * scale[:, None])
+        folded.bias.copy_((bias - norm.running_mean) * scale + beta)
+    return folded
+
+
+@pytest.mark.parametrize("bias, affine", [(False, True), (True, False)], ids=["no-layer-bias", "no-affine"])
+def test_batchnorm1d_without_a_layer_bias_or_its_own_scale_is_folded_into_the_linear_before(bias: bool, affine: bool):
+    """A Linear + BatchNorm1d (eps 0.5, so that eps shows) gives the maps of the one Linear
+    that computes both: the missing bias counts as 0, the missing gamma and beta as 1 and 0."""
+    torch.manual_seed(12)
+    lin, norm, head = nn.Linear(8, 5, bias=bias).to(DT), nn.BatchNorm1d(5, eps=0.5, affine=affine).to(DT), nn.Linear(5, 3)
+    with torch.no_grad():
+        norm.running_mean.uniform_(-0.3, 0.3)
+        norm.running_var.uniform_(0.5, 2.0)
+        if affine:
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.2, 0.2)
+    head = head.to(DT)
+    lin2, norm2 = nn.Linear(5, 5, bias=bias).to(DT), nn.BatchNorm1d(5, eps=0.5, affine=affine).to(DT)
+    with torch.no_grad():  # a second pair: each BatchNorm is folded into its own layer
+        norm2.running_mean.uniform_(-0.3, 0.3)
+        norm2.running_var.uniform_(0.5, 2.0)
+    with_norm = nn.Sequential(nn.Flatten(), lin, norm, nn.ReLU(), lin2, norm2, nn.ReLU(), head).eval()
+    plain = nn.Sequential(
+        nn.Flatten(), _folded_linear(lin, norm), nn.ReLU(), _folded_linear(lin2, norm2), nn.ReLU(), head)
+    x = _obs(n=4, shape=(2, 2, 2))
+    for composite in COMPOSITES:
+        want = lrp(plain, x, composite=composite)
+        assert np.abs(want).sum() > 0
+        np.testing.assert_allclose(lrp(with_norm, x, composite=composite), want, rtol=1e-6, atol=1e-9)
+
+
+def test_batchnorm_lrp_cannot_fold_is_refused_with_what_to_do() -> None:
+    def message(net: nn.Module) -> str:
+        with pytest.raises(RlvizError) as info:
+            lrp(net, _obs(n=1, shape=(2, 2, 2)))
+        assert _hooks(net) == []
+        return str(info.value)
+
+    def net(norm: nn.Module, *, after_relu: bool = False) -> nn.Module:
+        layers = [nn.Flatten(), nn.Linear(8, 5), nn.ReLU(), norm] if after_relu else [nn.Flatten(), nn.Linear(8, 5), norm]
+        return nn.Sequential(*layers, nn.Linear(5, 3)).to(DT)
+
+    assert message(net(nn.BatchNorm1d(5).to(DT).train())) == (
+        "LRP needs the network in eval mode (BatchNorm is in training mode); call net.eval() first")
+    assert message(net(nn.BatchNorm1d(5, track_running_stats=False).to(DT).eval())) == (
+        "LRP can fold BatchNorm only with running statistics (track_running_stats=True)")
+    assert message(net(nn.BatchNorm1d(5).to(DT).eval(), after_relu=True)) == (
+        "BatchNorm '3' does not directly follow a Linear/Conv2d in an nn.Sequential; LRP can only fold it there")
+
+
+def _refusal(net: nn.Module, obs=None, **kwargs) -> str:
+    """The whole message lrp refuses this request with; no hook may stay behind."""
+    with pytest.raises(RlvizError) as info:
+        lrp(net, _obs() if obs is None else obs, **kwargs)
+    if isinstance(net, nn.Module):
+        assert _hooks(net) == []
+    return str(info.value)
+
+
+class _OwnWeight(nn.Module):
+    """A layer LRP has no rule for: its own parameter next to a supported child."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(2 * 16 * 16, 3).to(DT)
+        self.scale = nn.Parameter(torch.ones(3, dtype=DT))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.flatten(1)) * self.scale
+
+
+class _NormOffTheSide(nn.Module):
+    """A Linear + BatchNorm1d pair in a Sequential, but the BatchNorm is fed something else:
+    the Linear's output after a ReLU, another layer's output, or its own output again."""
+
+    def __init__(self, layer_runs: bool = True, twice: bool = False) -> None:
+        super().__init__()
+        self.layer_runs, self.twice = layer_runs, twice
+        self.pair = nn.Sequential(nn.Linear(2 * 16 * 16, 3), nn.BatchNorm1d(3)).to(DT).eval()
+        self.other = nn.Linear(2 * 16 * 16, 3).to(DT)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.twice:
+            return self.pair[1](self.pair(x.flatten(1)))
+        if not self.layer_runs:
+            return self.pair[1](self.other(x.flatten(1)))
+        return self.pair[1](torch.relu(self.pair[0](x.flatten(1))))
+
+
+def test_layers_lrp_cannot_explain_are_refused_word_for_word() -> None:
+    """What users read when their network does not fit LRP: the layer, why, and what to do."""
+    supported = "Linear, Conv2d, BatchNorm after a Linear/Conv2d, ReLU, LeakyReLU, Flatten, max/average pooling, Dropout"
+    sigmoid = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.Sigmoid(), nn.Flatten(), nn.Linear(4 * 16 * 16, 2)).to(DT)
+    assert _refusal(sigmoid) == (
+        f"LRP does not support layer '1' (Sigmoid); supported: {supported}. Use perturbation saliency for this network")
+    assert _refusal(_OwnWeight()) == (  # the network itself is the unsupported module: named by its class
+        f"LRP does not support layer '_OwnWeight' (_OwnWeight); supported: {supported}. "
+        "Use perturbation saliency for this network")
+    assert _refusal(_Reused().to(DT)) == (
+        "module 'mid' (Conv2d) runs twice in one forward pass; LRP needs every layer to run once: give each use its own module")
+    assert _refusal(_NormOffTheSide()) == (
+        "BatchNorm 'pair.1' does not take the output of the layer before it; LRP cannot fold it")
+    assert _refusal(_NormOffTheSide(layer_runs=False)) == (
+        "BatchNorm 'pair.1' does not take the output of the layer before it; LRP cannot fold it")
+    assert _refusal(_NormOffTheSide(layer_runs=False).train()) == (
+        "LRP needs the network in eval mode (BatchNorm is in training mode); call net.eval() first")
+    assert _refusal(_NormOffTheSide(twice=True)) == (
+        "module 'pair.1' (BatchNorm1d) runs twice in one forward pass; LRP needs every layer to run once: "
+        "give each use its own module")
+    dropout = nn.Sequential(nn.Flatten(), nn.Linear(2 * 16 * 16, 5), nn.ReLU(), nn.Dropout(0.5), nn.Linear(5, 3)).to(DT)
+    assert _refusal(dropout) == "LRP needs the network in eval mode (Dropout '3' is training); call net.eval() first"
+    without = nn.Sequential(dropout[0], dropout[1], dropout[2], dropout[4])
+    np.testing.assert_array_equal(lrp(dropout.eval(), _obs()), lrp(without, _obs()))  # in eval mode it is the identity
+
+
+def test_requests_lrp_cannot_serve_are_refused_word_for_word() -> None:
+    net = _small()
+    assert _refusal("my-net") == "LRP explains an rlviz Agent or a torch nn.Module, got str"  # type: ignore[arg-type]
+    assert _refusal(net, target="policy") == (
+        "LRP target must be 'action', 'value', 'contrast' or an action index, got 'policy'")
+    assert _refusal(net, target=[0, 1]) == "got 2 target actions for 3 observations; give one or one per observation"
+    assert _refusal(net, target=3) == "target action out of range for a network with 3 actions"
+    assert _refusal(net, target=-1) == "target action out of range for a network with 3 actions"
+    assert _refusal(net, batch_size=0) == "batch_size must be at least 1, got 0"
+    flat_q = nn.Sequential(nn.Flatten(0), nn.Linear(3 * 2 * 16 * 16, 4)).to(DT)  # one output vector for the batch
+    assert _refusal(flat_q, composite="epsilon") == "LRP expects logits of shape (N, actions), got (4,)"
+
+
+def test_small_batches_one_target_for_all_and_float32_frames_give_the_same_maps() -> None:
+    """batch_size only splits the work; one target means that action for every frame; frames
+    are cast to the network's float64; an empty batch gives an empty float32 stack."""
+    net, x = _small(), _obs(n=5)
+    whole = lrp(net, x, target=2)
+    np.testing.assert_allclose(lrp(net, x, target=2, batch_size=2), whole, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(lrp(net, x, target=[2] * 5), whole)
+    np.testing.assert_allclose(lrp(net, x.float(), target=2), whole, rtol=1e-4, atol=1e-6 * np.abs(whole).max())
+    empty = lrp(net, x[:0])
+    assert empty.shape == (0, 2, 16, 16) and empty.dtype == np.float32
+
+
+def test_contrast_target_is_the_chosen_map_minus_the_mean_map_of_the_other_actions() -> None:
+    """R starts from f * (onehot(a) - (1 - onehot(a)) / (A - 1)), and LRP is linear in its
+    starting relevance: the contrastive map is the greedy action's map minus the mean of the others'."""
+    net, x = _small(), _obs()
+    greedy = net(x)[0].argmax(1).numpy()
+    maps = {a: lrp(net, x, target=a) for a in range(3)}
+    want = np.stack([maps[g][i] - sum(maps[b][i] for b in range(3) if b != g) / 2 for i, g in enumerate(greedy)])
+    np.testing.assert_allclose(lrp(net, x, target="contrast"), want, rtol=1e-5, atol=1e-6 * np.abs(want).max())
+
+
+class _Constant(nn.Module):
+    """Q-values that do not depend on the observation at all."""
+
+    def __init__(self, trained: bool) -> None:
+        super().__init__()
+        self.fc = nn.Linear(1, 3).to(DT).requires_grad_(trained)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.ones(x.shape[0], 1, dtype=x.dtype))
+
+
+@pytest.mark.parametrize("trained", [True, False], ids=["output-with-grad", "output-without-grad"])
+def test_an_output_that_ignores_the_observation_gives_a_zero_map(trained: bool) -> None:
+    r = lrp(_Constant(trained), _obs())
+    assert r.shape == (3, 2, 16, 16) and np.all(r == 0)
+
+
+def test_a_value_head_shaped_n_by_1_explains_the_same_value() -> None:
+    class Column(nn.Module):
+        def __init__(self, net: SmallActorCritic) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            logits, value = self.net(x)
+            return logits, value[:, None]
+
+    net = _small()
+    np.testing.assert_array_equal(lrp(Column(net), _obs(), target="value"), lrp(net, _obs(), target="value"))
+
+
+def test_a_network_without_parameters_is_explained_on_the_cpu() -> None:
+    """A fixed average pool has no parameter to take the device from: LRP runs on the CPU and
+    the greedy output's relevance sums to that output (epsilon 1e-12 on the pool)."""
+    net = nn.Sequential(nn.AvgPool2d(4), nn.Flatten())
+    x = _obs(n=2)
+    r = lrp(net, x, composite="epsilon", epsilon=1e-12)
+    np.testing.assert_allclose(r.sum((1, 2, 3)), net(x).max(1).values.numpy(), rtol=1e-6)

@@ -102,6 +102,48 @@ def test_uint8_background_frame_is_a_reference_on_the_input_scale() -> None:
 
 
 def test_reference_composite_without_a_reference_is_refused() -> None:
-    with pytest.raises(RlvizError, match="needs reference="):
+    with pytest.raises(RlvizError) as info:
         make_composite("epsilon-gamma-reference")
+    assert str(info.value) == (
+        "composite 'epsilon-gamma-reference' needs reference=<background>, e.g. "
+        "reference=rlviz.background(agent) (a uint8 frame or stack, or floats in [0, 1])")
     assert type(make_composite("epsilon-gamma-reference", reference=0.5).first).__name__ == "Reference"
+
+
+def test_reference_composite_puts_the_reference_first_gamma_on_convs_and_epsilon_on_dense() -> None:
+    """Like epsilon-gamma-box (composites.py's table) with the pixel layer relative to x~; its
+    parameters reach their rules."""
+    background = np.zeros((2, 4, 4), np.float32)
+    c = make_composite("epsilon-gamma-reference", reference=background)
+    assert c.name == "epsilon-gamma-reference"
+    assert (repr(c.first), repr(c.conv), repr(c.dense), repr(c.pool)) == (
+        "Reference(reference=(2, 4, 4), stabilizer=1e-06)", "Gamma(gamma=0.25, stabilizer=1e-06)",
+        "Epsilon(epsilon=1e-06)", "Epsilon(epsilon=1e-06)")
+    c = make_composite("epsilon-gamma-reference", reference=background, gamma=0.5, epsilon=0.1, stabilizer=0.01)
+    assert (repr(c.first), repr(c.conv), repr(c.dense), repr(c.pool)) == (
+        "Reference(reference=(2, 4, 4), stabilizer=0.01)", "Gamma(gamma=0.5, stabilizer=0.01)",
+        "Epsilon(epsilon=0.1)", "Epsilon(epsilon=0.1)")
+
+
+def test_a_reference_given_as_uint8_or_as_floats_in_any_container_is_the_same_reference() -> None:
+    """uint8 backgrounds (NumPy or torch) are divided by 255 like observations; floats (NumPy
+    float64, torch float32, nested lists) are taken as they are."""
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Conv2d(4, 2, 4, stride=2), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 3 * 3, 3))
+    bg = np.random.default_rng(0).integers(0, 256, (4, 8, 8), dtype=np.uint8)
+    obs = np.random.default_rng(1).integers(0, 256, (1, 4, 8, 8), dtype=np.uint8)
+
+    def explain(reference) -> np.ndarray:
+        return lrp(net, obs, composite="epsilon-gamma-reference", reference=reference)
+
+    want = explain(torch.from_numpy(bg.astype(np.float32) / 255))
+    assert not np.allclose(want, explain(0.0), rtol=1e-3)  # the reference matters
+    for reference in (bg, torch.from_numpy(bg), bg.astype(np.float64) / 255, (bg / 255).tolist()):
+        np.testing.assert_allclose(explain(reference), want, rtol=1e-5, atol=1e-7)
+
+
+def test_make_composite_without_a_name_is_the_default_epsilon_gamma_box() -> None:
+    default, named = make_composite(), make_composite("epsilon-gamma-box")
+    assert default.name == "epsilon-gamma-box"
+    assert [repr(getattr(default, k)) for k in ("first", "conv", "dense", "pool")] == [
+        repr(getattr(named, k)) for k in ("first", "conv", "dense", "pool")]

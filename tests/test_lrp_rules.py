@@ -7,6 +7,8 @@ contribution matrix C[k, j] of input j to output k: R_j = sum_k C[k, j] / den_k 
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -53,9 +55,25 @@ def _nature_conv() -> nn.Module:
     return nn.Conv2d(3, 2, kernel_size=8, stride=4).to(DT)  # 18x18 -> 3x3, two rows unread; like the Nature CNN conv1
 
 
-INPUT_SIZE = {3: 7, 4: 11, 8: 18}  # by kernel size
-LAYERS = [_linear, _conv, _blocked_conv, _nature_conv]
-LAYER_IDS = ["linear", "conv-k3-s2-p1", "conv-k4-s2-p1", "conv-k8-s4"]
+def _grouped_conv() -> nn.Module:
+    torch.manual_seed(8)
+    return nn.Conv2d(4, 6, kernel_size=4, stride=2, padding=1, groups=2).to(DT)  # 11x11 -> 5x5, two channel groups
+
+
+def _dilated_conv() -> nn.Module:
+    torch.manual_seed(9)
+    return nn.Conv2d(3, 4, kernel_size=4, stride=2, dilation=2).to(DT)  # 13x13 -> 4x4, taps two pixels apart
+
+
+def _oblong_conv() -> nn.Module:
+    torch.manual_seed(10)
+    return nn.Conv2d(3, 4, kernel_size=(4, 6), stride=(2, 3), padding=(1, 0)).to(DT)  # 11x17 -> 5x4, rows and columns unread
+
+
+INPUT_SIZE = {(3, 3): (7, 7), (4, 4): (11, 11), (8, 8): (18, 18), (4, 6): (11, 17)}  # by kernel size
+LAYERS = [_linear, _conv, _blocked_conv, _nature_conv, _grouped_conv, _dilated_conv, _oblong_conv]
+LAYER_IDS = ["linear", "conv-k3-s2-p1", "conv-k4-s2-p1", "conv-k8-s4", "conv-k4-s2-p1-groups2", "conv-k4-s2-d2",
+             "conv-k4x6-s2x3-p1x0"]
 
 
 def _input(layer: nn.Module, low: float, high: float, n: int = 2) -> torch.Tensor:
@@ -63,8 +81,8 @@ def _input(layer: nn.Module, low: float, high: float, n: int = 2) -> torch.Tenso
     if isinstance(layer, nn.Linear):
         shape: tuple = (n, 6)
     else:
-        size = INPUT_SIZE[layer.kernel_size[0]]
-        shape = (n, 3, size, size)
+        size = (13, 13) if layer.dilation != (1, 1) else INPUT_SIZE[layer.kernel_size]
+        shape = (n, layer.in_channels, *size)
     return low + (high - low) * torch.rand(shape, dtype=DT)
 
 
@@ -77,7 +95,7 @@ def _matrix(layer: nn.Module, in_shape: tuple, weight: torch.Tensor | None = Non
         if isinstance(layer, nn.Linear):
             out = torch.nn.functional.linear(basis, w)
         else:
-            out = torch.nn.functional.conv2d(basis, w, None, layer.stride, layer.padding)
+            out = torch.nn.functional.conv2d(basis, w, None, layer.stride, layer.padding, layer.dilation, layer.groups)
     return out.reshape(n_in, -1).T  # [out, in]
 
 
@@ -232,12 +250,14 @@ def test_a_weightless_layer_refusal_names_the_rule_and_its_parameters(rule: Rule
     assert str(info.value) == f"the {shown} rule needs a layer with weights; use epsilon for pool layers"
 
 
+@pytest.mark.parametrize("make_layer", [_linear, _conv], ids=["linear", "conv"])
 @pytest.mark.parametrize("name", list(RULES))
-def test_a_layer_without_bias_is_a_layer_with_zero_bias(name: str) -> None:
-    """Every rule gives the same relevance on Linear(bias=False) as on the same weights with a
-    zero bias (kills a rule that reads the bias without checking it exists)."""
-    with_bias = _linear()
-    without = nn.Linear(6, 5, bias=False).to(DT)
+def test_a_layer_without_bias_is_a_layer_with_zero_bias(name: str, make_layer) -> None:
+    """Every rule gives the same relevance on Linear / Conv2d(bias=False) as on the same weights
+    with a zero bias (kills a rule or a layer that reads the bias without checking it exists)."""
+    with_bias = make_layer()
+    without = copy.deepcopy(with_bias)
+    without.bias = None
     with torch.no_grad():
         with_bias.bias.zero_()
         without.weight.copy_(with_bias.weight)
@@ -403,3 +423,45 @@ def test_default_composite_is_zbox_first_gamma_on_convs_epsilon_on_dense() -> No
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6 * float(want.abs().max()))
     swapped = _chain_reference(net, x, ZBox(0.0, 1.0, 1e-6), Epsilon(1e-6), Gamma(0.25, 1e-6))
     assert (swapped - want).abs().max() > 0.05 * want.abs().max()  # the check can tell the orders apart
+
+
+def test_same_and_valid_padding_are_the_padding_they_stand_for() -> None:
+    """padding='same' (odd kernels: dilation * (k - 1) / 2 per side, here 3 rows and 1 column)
+    and 'valid' (none) give the maps of the same convolution with its padding written as numbers."""
+    torch.manual_seed(11)
+    x = torch.rand(2, 3, 9, 8, dtype=DT)
+    for named, numbers in [({"padding": "same", "dilation": (3, 1)}, {"padding": (3, 1), "dilation": (3, 1)}),
+                           ({"padding": "valid"}, {"padding": 0})]:  # fmt: skip
+        conv = nn.Conv2d(3, 4, kernel_size=3, **named).to(DT)
+        plain = nn.Conv2d(3, 4, kernel_size=3, **numbers).to(DT)
+        plain.load_state_dict(conv.state_dict())
+        with torch.no_grad():
+            r_out = torch.randn_like(plain(x))
+        for rule in (Zero(), ZBox(0.0, 1.0)):
+            torch.testing.assert_close(_lrp_one_layer(conv, rule, x, r_out), _lrp_one_layer(plain, rule, x, r_out))
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+def test_convolutions_lrp_cannot_decompose_are_refused_with_what_to_do() -> None:
+    x = torch.rand(1, 3, 8, 8, dtype=DT)
+    even = nn.Conv2d(3, 4, kernel_size=(3, 4), padding="same").to(DT)  # 3 rows but 4 columns: no symmetric padding
+    with pytest.raises(RlvizError) as info:
+        _lrp_one_layer(even, Zero(), x, torch.ones(1, 4, 8, 8, dtype=DT))
+    assert str(info.value) == "LRP supports padding='same' only for odd kernel sizes; give the padding as numbers"
+    reflect = nn.Conv2d(3, 4, kernel_size=3, padding=1, padding_mode="reflect").to(DT)
+    with pytest.raises(RlvizError) as info:
+        _lrp_one_layer(reflect, Zero(), x, torch.ones(1, 4, 8, 8, dtype=DT))
+    assert str(info.value) == "LRP supports Conv2d with zero padding only, got padding_mode='reflect'"
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_a_linear_along_the_last_axis_explains_each_row_as_a_batch_of_rows(name: str) -> None:
+    """nn.Linear may read the last axis of a (N, rows, features) input; each row is then an
+    independent sample of the same layer (kills products and splits along axis 1 instead of -1)."""
+    layer = _linear()
+    x = _input(layer, -0.5, 1.5, n=6).reshape(2, 3, 6)
+    with torch.no_grad():
+        r_out = torch.randn_like(layer(x))
+    want = _lrp_one_layer(layer, RULES[name], x.reshape(6, 6), r_out.reshape(6, 5)).reshape(2, 3, 6)
+    torch.testing.assert_close(_lrp_one_layer(layer, RULES[name], x, r_out), want, rtol=1e-12, atol=1e-14)
+
