@@ -38,22 +38,33 @@ declare -A TESTS_FOR=(
   [rlviz/explain/lrp/attribution.py]="tests/test_lrp_api.py tests/test_lrp_rules.py"
   [rlviz/explain/lrp/canonizers.py]="tests/test_lrp_api.py"
   [rlviz/present/moments.py]="tests/test_moments.py tests/test_episodes.py::test_a_reset_is_not_a_sudden_value_change"
-  [rlviz/assess/faithfulness.py]="tests/test_faithfulness.py"
+  [rlviz/assess/faithfulness.py]="tests/test_faithfulness.py tests/test_faithfulness_background.py"
   [rlviz/explain/interactions.py]="tests/test_interactions.py tests/test_interactions_synthetic.py"
   [rlviz/train/ppo.py]="tests/test_train.py"
-  [rlviz/agents/formats/sb3.py]="tests/test_formats_sb3.py"
+  [rlviz/agents/formats/checkpoint.py]="tests/test_checkpoint_bytes.py tests/test_find_state_dict.py tests/test_no_unpickling.py tests/test_import_by_structure.py"
+  [rlviz/agents/formats/sb3.py]="tests/test_formats_sb3_layout.py"  # test_formats_sb3.py saves real SB3 models: ~45 s a mutant
   [rlviz/agents/formats/cleanrl.py]="tests/test_formats_cleanrl.py"
   [rlviz/agents/model_card.py]="tests/test_evaluate.py"
-  [rlviz/play/envs.py]="tests/test_envs.py"
-  [rlviz/play/sb3_wrappers.py]="tests/test_sb3_pipeline.py"
+  [rlviz/play/envs.py]="tests/test_envs.py tests/test_sb3_wrappers.py::test_fire_on_reset_resets_again_when_fire_or_action_2_ends_the_episode"
+  [rlviz/play/sb3_wrappers.py]="tests/test_sb3_wrappers.py"  # test_sb3_pipeline.py adds the real emulator, ~1.5 s a test
+  [rlviz/play/spec.py]="tests/test_env_spec.py tests/test_envs.py::test_short_names_and_full_ids_are_accepted tests/test_envs.py::test_unknown_game_lists_closest_names tests/test_envs.py::test_env_spec_round_trips_and_rejects_unknown_fields"
+  [rlviz/assess/paired.py]="tests/test_whatif_stats.py"
+  [rlviz/explain/deeplift.py]="tests/test_deeplift_closed_forms.py"
+  [rlviz/explain/registry.py]="tests/test_method_registry_specs.py"
+  [rlviz/present/report/encode.py]="tests/test_report_encode.py"
+  [rlviz/assess/summary.py]="tests/test_summary.py"
 )
+OBJECT_TESTS="tests/test_object_rules.py tests/test_object_background.py tests/test_objects.py tests/test_whatif_objects.py --deselect tests/test_whatif_objects.py::test_whatif_measures_each_methods_object_shares_on_the_same_observations --deselect tests/test_objects.py::test_cli_objects_writes_the_json_schema_figure_and_boxes"
+for m in games segment shares saliency background view_edit; do TESTS_FOR[rlviz/explain/objects/$m.py]=$OBJECT_TESTS; done
+TESTS_FOR[rlviz/assess/objects.py]="tests/test_object_report.py tests/test_objects.py"
 # the core modules a plain run (no --module) looks at, in order of importance
 CORE=(rlviz/explain/perturbation.py rlviz/explain/lrp/rules.py rlviz/explain/lrp/composites.py
       rlviz/present/moments.py rlviz/assess/faithfulness.py rlviz/explain/interactions.py rlviz/train/ppo.py
       rlviz/agents/formats/sb3.py rlviz/agents/formats/cleanrl.py rlviz/play/envs.py rlviz/play/sb3_wrappers.py
       rlviz/explain/lrp/layers.py rlviz/explain/lrp/attribution.py rlviz/agents/model_card.py
       'rlviz/explain/objects/*.py' rlviz/assess/objects.py rlviz/assess/whatif.py rlviz/assess/paired.py
-      rlviz/present/assessment_reports.py)  # globs allowed
+      rlviz/present/assessment_reports.py rlviz/play/spec.py rlviz/agents/formats/checkpoint.py
+      rlviz/explain/deeplift.py rlviz/explain/registry.py rlviz/present/report/encode.py rlviz/assess/summary.py)  # globs allowed
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 2; }
 
