@@ -214,7 +214,8 @@ def test_faithfulness_report_plays_the_agent_and_writes_json_and_png(pong_agent,
     assert np.array_equal(png, draw_flipping_curves(reports, title="untrained-pong: pixel flipping"))
     for m, colour in method_colours(["gradient", "random"]).items():
         hits = np.all(png[44:314] == colour, axis=-1)
-        assert hits[:, :430].sum() > 5 and hits[:, 430:860].sum() > 5, m  # overlapping curves hide most of one
+        # overlapping curves can hide all but a few pixels of one (4 with OpenCV 5.1's lines): any pixel counts
+        assert hits[:, :430].any() and hits[:, 430:860].any(), m
 
 
 def test_prob_curves_are_the_softmax_over_actions_of_the_logit_curves():
