@@ -118,7 +118,10 @@ def test_actor_critic_probabilities_and_values_equal_sb3(models, obs, name):
     logits, values = agent(obs)
     probs, ref_values = _sb3_actor_critic(model, obs)
     torch.testing.assert_close(torch.softmax(logits, -1), probs, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(values, ref_values, atol=1e-5, rtol=1e-5)
+    # float32 sums of thousands of terms: rlviz folds x255 into the first conv's weights, SB3 scales
+    # the pixels, so values of order 10 differ in the 5th digit (1.1e-5 relative measured); a
+    # missing x255 on one trunk moves the value by about 15
+    torch.testing.assert_close(values, ref_values, atol=1e-5, rtol=1e-4)
     expected_arch = "nature-actor-critic-separate" if "separate" in name else "nature-actor-critic"
     assert agent.architecture["name"] == expected_arch
 
