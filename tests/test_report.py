@@ -73,6 +73,15 @@ def test_report_frames_and_actions_are_the_recorded_rollout():
             np.testing.assert_array_equal(case.obs[k][i], expected)
 
 
+def _same_levels(got: np.ndarray, want: np.ndarray) -> bool:
+    """Equal within one level, or on the two sides of the cut at encode.FAINT (levels under it
+    are stored as 0): the report explains all steps in one batch and the test three, so a
+    saliency a float rounding from the cut may fall on either side of it."""
+    g, w = got.astype(int), want.astype(int)
+    at_cut = (np.minimum(g, w) == 0) & (np.maximum(g, w) <= encode.FAINT)
+    return bool(np.all((np.abs(g - w) <= 1) | at_cut))
+
+
 def test_report_maps_are_the_explainers_maps_at_the_rollout_scale():
     case = small_report()
     layers = {ly["key"]: ly for ly in case.data["layers"]}
@@ -90,7 +99,7 @@ def test_report_maps_are_the_explainers_maps_at_the_rollout_scale():
         assert np.abs(got.astype(int) - want).max() <= 1
         _, got = tile(case.folder, "sal-actor", k, 84, 84)
         want = encode.saliency_levels(sal[k], layers["sal-actor"]["scale"]).astype(int)
-        assert np.abs(got.astype(int) - want).max() <= 1
+        assert _same_levels(got, want)
 
 
 def test_objects_layer_has_each_steps_boxes_and_each_maps_top_shares():
