@@ -26,7 +26,6 @@ import torch
 from torch import nn
 
 from rlviz.agents.agent import Agent, to_float_obs
-from rlviz.explain.heads import distributional_lrp
 from rlviz.explain.lrp.canonizers import (
     NORMS,
     apply_batchnorm,
@@ -344,6 +343,10 @@ def lrp(
             if isinstance(chosen, torch.Tensor) and ((chosen < 0) | (chosen >= y.shape[1])).any():
                 raise RlvizError(f"target action out of range for a network with {y.shape[1]} actions")
             return start_weights(y.detach(), chosen.cpu().numpy() if isinstance(chosen, torch.Tensor) else chosen)
+
+        # imported here: rlviz.explain.heads uses lrp.rules, so a top-level import would make
+        # "import rlviz.explain.heads" before the lrp package fail half-way (an import cycle)
+        from rlviz.explain.heads import distributional_lrp
 
         heads = distributional_lrp(net, None if isinstance(chosen, str) else chosen)  # C51 / QR-DQN (issue #24)
         if heads is not None:  # start at the atoms with relevance that sums to Q_a (rlviz.explain.heads)
