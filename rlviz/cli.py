@@ -304,13 +304,13 @@ def cmd_faithfulness(args: argparse.Namespace) -> int:
 
 def _print_ranking(agent, report, cascade, invariance, out) -> None:
     """The faithfulness command's last word: the methods ranked, with their flags (ranking.png)."""
-    from rlviz.assess.faithfulness import REPLACEMENTS
+    from rlviz.assess.faithfulness import replacement_kind
     from rlviz.assess.ranking import ranking_table
-    from rlviz.present.assessment_reports import ranking_report
+    from rlviz.present.assessment_reports import PAINTED, ranking_report
 
     rows = ranking_report(agent, report, cascade, invariance, out_dir=out)
     checked = "" if cascade is not None else " (sanity flags: run with --sanity)"
-    removal = "" if report.replacement == REPLACEMENTS["blur"] else ", regions painted with the empty playfield"
+    removal = "" if replacement_kind(report.replacement) == "blur" else f", {PAINTED}"
     print(f"\nWhich method to trust for {agent.name}: ranked by (deletion + insertion AOPC) / 2 of the {report.output}"
           f"{removal}{checked}")
     print(ranking_table(rows))

@@ -152,23 +152,36 @@ def _from_spec(spec: MethodSpec, contrast: bool = False) -> Method:
     return Method(name, fn, spec.rank_by == "value", spec.uses_target, summary, targets)
 
 
+def background_maps(agent: Agent, obs: Any, name: str, target: Any = "action", background: Any = None) -> np.ndarray:
+    """(N, H, W) maps of ``name`` (one of BACKGROUND_METHODS) relative to ``background``, a
+    uint8 (H, W) frame (default: the agent's cached background): its base method with that
+    reference, summed over the stacked frames."""
+    base, option = BACKGROUND_METHODS[name]
+    bg = agent_background(agent) if background is None else np.asarray(background)
+    if option == "reference":  # the LRP composite whose pixel layer decomposes relative to bg
+        from rlviz.explain.lrp import lrp
+
+        batch = _batch(obs)  # the reference as a whole stack: a first layer may read it flattened
+        ref = reference_observation(bg, batch.shape[1])
+        return lrp(agent, batch, target=target, composite="epsilon-gamma-reference", reference=ref).sum(axis=1)
+    return to_map(get_spec(base), attribute(agent, _batch(obs), base, target, **{option: bg}))
+
+
 def _against_background(name: str) -> Method:
-    """A method of BACKGROUND_METHODS: its base method with the agent's background as the reference."""
+    """A method of BACKGROUND_METHODS as the evaluation sees it (:func:`background_maps`)."""
     base, option = BACKGROUND_METHODS[name]
     spec = get_spec(base)
-
-    def fn(agent: Agent, obs: Any, target: Any) -> np.ndarray:
-        bg = agent_background(agent)
-        if option == "reference":  # the LRP composite whose pixel layer decomposes relative to bg
-            from rlviz.explain.lrp import lrp
-
-            return lrp(agent, _batch(obs), target=target, composite="epsilon-gamma-reference", reference=bg).sum(axis=1)
-        return to_map(spec, attribute(agent, _batch(obs), base, target, **{option: bg}))
-
     summary = f"{spec.summary}, relative to the agent's background (the empty playfield)"
     if option == "reference":
         summary = "LRP epsilon-gamma with the pixel layer relative to the agent's background (docs/objects.md)"
-    return Method(name, fn, True, True, summary, spec.targets)
+    return Method(name, lambda agent, obs, target: background_maps(agent, obs, name, target), True, True, summary,
+                  spec.targets)
+
+
+def replacement_kind(replacement: str) -> str:
+    """"blur" or "background": which removal a report's ``replacement`` words describe (reports
+    written before the background removal existed say blur)."""
+    return next((kind for kind, words in REPLACEMENTS.items() if words == replacement), "blur")
 
 
 def methods_registry() -> dict[str, Method]:

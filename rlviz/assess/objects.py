@@ -27,12 +27,12 @@ import numpy as np
 
 from rlviz.agents.agent import Agent
 from rlviz.assess.faithfulness import (
+    BACKGROUND_METHODS,
+    background_maps,
     collect_frames,
     compute_maps,
     pixel_flipping,
 )
-from rlviz.explain.deeplift import deeplift
-from rlviz.explain.lrp import lrp
 from rlviz.explain.objects import (
     background,
     find_objects,
@@ -40,7 +40,6 @@ from rlviz.explain.objects import (
     mean_shares,
     object_saliency,
     object_shares,
-    reference_observation,
 )
 from rlviz.explain.objects.games import rules_for
 from rlviz.util.errors import RlvizError
@@ -64,12 +63,10 @@ VIDEO_DEFAULT = BACKGROUND_DEEPLIFT
 
 
 def method_maps(agent: Agent, obs: np.ndarray, name: str, bg: np.ndarray) -> np.ndarray:
-    """(N, H, W) float32 maps of ``name`` for the greedy action; the reference LRP uses ``bg``."""
-    if name == REFERENCE_METHOD:
-        ref = reference_observation(bg, obs.shape[1])
-        return lrp(agent, obs, composite="epsilon-gamma-reference", reference=ref).sum(axis=1)
-    if name == BACKGROUND_DEEPLIFT:
-        return deeplift(agent, obs, "action", baseline=np.asarray(bg)).sum(axis=1)
+    """(N, H, W) float32 maps of ``name`` for the greedy action; the maps relative to the
+    background (faithfulness.BACKGROUND_METHODS) use ``bg``."""
+    if name in BACKGROUND_METHODS:
+        return background_maps(agent, obs, name, "action", bg)
     return compute_maps(agent, obs, name, "action")
 
 

@@ -16,6 +16,7 @@ from rlviz.assess.faithfulness import (
     FaithfulnessReport,
     collect_frames,
     pixel_flipping_outputs,
+    replacement_kind,
 )
 from rlviz.assess.ranking import RankedMethod, rank_methods, ranking_dict
 from rlviz.assess.sanity import (
@@ -33,6 +34,7 @@ from rlviz.present.faithfulness_figures import (
 from rlviz.present.ranking_figure import draw_ranking
 from rlviz.util.safe_io import write_text_atomic
 
+PAINTED = "regions painted with the empty playfield"  # how the ranking names the background removal
 
 def faithfulness_report(
     agent: Agent,
@@ -127,7 +129,7 @@ def ranking_report(
                    "frames": report.n_frames, "replacement": report.replacement, "sanity_checked": cascade is not None,
                    "ranking": ranking_dict(rows)}
         write_text_atomic(out / "ranking.json", json.dumps(payload, indent=1))
-        removal = "" if "blur" in report.replacement else "; regions painted with the empty playfield"
+        removal = "" if replacement_kind(report.replacement) == "blur" else f"; {PAINTED}"
         note = (f"{report.n_frames} frames, explained output: {report.output}{removal}"
                 "; whiskers: 95% CI over frames; frames/s measured on this machine")
         save_png(out / "ranking.png", draw_ranking(rows, title=f"{agent.name}: which explanation method to trust", note=note))

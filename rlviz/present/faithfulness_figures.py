@@ -26,6 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from rlviz.assess.faithfulness import replacement_kind
 from rlviz.util.errors import RlvizError
 from rlviz.util.safe_io import write_bytes_atomic
 
@@ -226,7 +227,7 @@ def draw_flipping_summary(outputs: Mapping[str, Mapping[str, Any]], *, title: st
     plot_w, plot_h, legend_w, head = 430, max(270, 70 + 18 * n_methods), 420, 44  # room for every legend line
     img = np.full((head + plot_h * len(rows) + 40, 2 * plot_w + legend_w, 3), PAPER, np.uint8)
     first = rows[0][1]
-    blurred = "blur" in first.get("replacement", "blur")  # reports written before the background removal: blur
+    blurred = replacement_kind(first.get("replacement", "")) == "blur"
     _text(img, title, (12, 26), 0.62, INK, 2)
     methods = list(dict.fromkeys(m for _, d in rows for m in d["aopc"]))
     styles = method_styles(methods)
