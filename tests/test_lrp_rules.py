@@ -70,10 +70,15 @@ def _oblong_conv() -> nn.Module:
     return nn.Conv2d(3, 4, kernel_size=(4, 6), stride=(2, 3), padding=(1, 0)).to(DT)  # 11x17 -> 5x4, rows and columns unread
 
 
-INPUT_SIZE = {(3, 3): (7, 7), (4, 4): (11, 11), (8, 8): (18, 18), (4, 6): (11, 17)}  # by kernel size
-LAYERS = [_linear, _conv, _blocked_conv, _nature_conv, _grouped_conv, _dilated_conv, _oblong_conv]
+def _tall_conv() -> nn.Module:
+    torch.manual_seed(11)
+    return nn.Conv2d(2, 3, kernel_size=(6, 4), stride=(3, 2)).to(DT)  # 17x11 -> 4x4, taller than wide, no padding to crop
+
+
+INPUT_SIZE = {(3, 3): (7, 7), (4, 4): (11, 11), (8, 8): (18, 18), (4, 6): (11, 17), (6, 4): (17, 11)}  # by kernel size
+LAYERS = [_linear, _conv, _blocked_conv, _nature_conv, _grouped_conv, _dilated_conv, _oblong_conv, _tall_conv]
 LAYER_IDS = ["linear", "conv-k3-s2-p1", "conv-k4-s2-p1", "conv-k8-s4", "conv-k4-s2-p1-groups2", "conv-k4-s2-d2",
-             "conv-k4x6-s2x3-p1x0"]
+             "conv-k4x6-s2x3-p1x0", "conv-k6x4-s3x2"]
 
 
 def _input(layer: nn.Module, low: float, high: float, n: int = 2) -> torch.Tensor:

@@ -93,6 +93,22 @@ def test_the_progress_bar_names_the_game_and_is_silent_when_asked(pong_agent, sc
     assert capsys.readouterr().err == ""
     compute_background(pong_agent, steps=2, progress=True)
     assert "background Pong" in capsys.readouterr().err
+    compute_background(pong_agent, steps=2)  # shown by default, counting steps to the total
+    err = capsys.readouterr().err
+    assert "background Pong" in err and "2/2 [" in err and "step/s]" in err
+
+
+def test_background_play_starts_at_seed_0_and_plays_as_many_episodes_as_the_steps_need(pong_agent, scripted) -> None:
+    envs = scripted([5], length=1)  # one step per episode: 70 steps are 70 episodes
+    compute_background(pong_agent, steps=70, progress=False)
+    assert envs[0].seeds == list(range(70))
+
+
+def test_the_cache_folder_is_made_with_its_parents(pong_agent, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(bg_module, "compute_background", lambda agent, **kw: np.full((84, 84), 3, np.uint8))
+    deep = tmp_path / "runs" / "cache" / "backgrounds"
+    assert (background(pong_agent, steps=3, cache_dir=deep, progress=False) == 3).all()
+    assert (deep / f"{background_key(pong_agent, steps=3)}.png").is_file()
 
 
 def test_background_steps_come_from_the_environment_variable(monkeypatch) -> None:

@@ -103,7 +103,7 @@ class _Node:
         if not self.rule.direct:
             return out
         if self.to_root:  # relevance of the observation itself: collected, not a gradient
-            self.pass_.deposits.append(out)
+            self.pass_.deposits.append(out.reshape(self.pass_.root.shape))
             return None
         return divide(out, self.a)  # as a gradient (relevance on zero activations is lost)
 
@@ -119,6 +119,19 @@ class _Relevance(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor | None, None]:
         return ctx.node.backward(g), None
+
+
+def _is_the_observation(a: torch.Tensor, root: torch.Tensor) -> bool:
+    """Whether a layer's input is the observation itself or the same memory reshaped (Flatten,
+    view): then relevance that a rule gives the input directly (z^B, flat) is deposited on the
+    observation. Any other input (x / 255, a permutation) gets it back as a gradient, through
+    which an input of exactly 0 keeps none (x * gradient)."""
+    if a is root:
+        return True
+    return (
+        a._base is root and a.numel() == root.numel() and a.data_ptr() == root.data_ptr()
+        and a.is_contiguous() and root.is_contiguous()
+    )
 
 
 def _layer_hook(pass_: _Pass, name: str, norm: nn.Module | None) -> Callable:
@@ -140,9 +153,10 @@ def _layer_hook(pass_: _Pass, name: str, norm: nn.Module | None) -> Callable:
                 else:
                     layer = Conv(module, weight, bias, a.shape)
                 pass_.n_layers += 1
-            rule = pass_.composite.rule_for(layer.kind, first=layer.kind != "pool" and (a is pass_.root or pass_.n_layers == 1))
+            reads_root = _is_the_observation(a, pass_.root)
+            rule = pass_.composite.rule_for(layer.kind, first=layer.kind != "pool" and (reads_root or pass_.n_layers == 1))
             state = rule.prepare(layer, a.detach(), z)
-        out = _Relevance.apply(a, _Node(name, layer, rule, state, a.detach(), z, pass_, a is pass_.root))
+        out = _Relevance.apply(a, _Node(name, layer, rule, state, a.detach(), z, pass_, reads_root))
         if norm is not None:
             pass_.norm_inputs[id(norm)] = out
         return out
@@ -340,8 +354,7 @@ def lrp(
                 return torch.ones_like(y)
             if y.ndim != 2:
                 raise RlvizError(f"LRP expects logits of shape (N, actions), got {tuple(y.shape)}")
-            if isinstance(chosen, torch.Tensor) and ((chosen < 0) | (chosen >= y.shape[1])).any():
-                raise RlvizError(f"target action out of range for a network with {y.shape[1]} actions")
+            # start_weights refuses an action outside the network's range
             return start_weights(y.detach(), chosen.cpu().numpy() if isinstance(chosen, torch.Tensor) else chosen)
 
         # imported here: rlviz.explain.heads uses lrp.rules, so a top-level import would make

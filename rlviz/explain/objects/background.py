@@ -53,7 +53,8 @@ def compute_background(agent: Agent, *, steps: int = STEPS, seed: int = 0, progr
     frames = []
     try:
         bar = tqdm(total=steps, desc=f"background {agent.env_spec.game}", unit="step", disable=not progress)
-        for step in play(agent, env, seed=seed, max_steps=steps, episodes=10**6):
+        # every episode gives at least one step, so the step count is the only limit
+        for step in play(agent, env, seed=seed, max_steps=steps, episodes=steps):
             frames.append(step.obs[-1])
             bar.update(1)
         bar.close()
