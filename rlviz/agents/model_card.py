@@ -63,7 +63,10 @@ def write_model_card(
     write_text_atomic(folder / "agent.json", json.dumps(doc, indent=2) + "\n")  # replaces a link, never writes through it
     prov = doc.get("provenance", {})
     spec = doc["env"]
-    hours = prov.get("wall_time_s", 0) / 3600
+    # an imported agent has no training record: say so, rather than "0 steps" and "0.00 h"
+    steps = (f"{prov['steps']:,} agent steps ({prov.get('frames', 0):,} emulator frames)"
+             if "steps" in prov else "not recorded")
+    wall = f"{prov['wall_time_s'] / 3600:.2f} h" if "wall_time_s" in prov else "not recorded"
     lines = [
         f"# {folder.name}",
         "",
@@ -73,8 +76,8 @@ def write_model_card(
         "|---|---|",
         f"| game | {spec['game']} (pipeline `{spec['pipeline']}`, frame skip {spec['frame_skip']}, stack {spec['frame_stack']}, sticky actions {spec['sticky_action_prob']}, up to {spec['noop_max']} no-op starts) |",
         f"| algorithm | {prov.get('algorithm', 'unknown')} |",
-        f"| training steps | {prov.get('steps', 0):,} agent steps ({prov.get('frames', 0):,} emulator frames) |",
-        f"| wall time | {hours:.2f} h |",
+        f"| training steps | {steps} |",
+        f"| wall time | {wall} |",
         f"| hardware | {prov.get('hardware', 'unknown')} |",
         f"| evaluation | **{ours.mean:+.2f} ± {ours.std:.2f}** (mean ± std of {episodes} greedy episodes, seeds {seed}..{seed + episodes - 1}) |",
         *([f"| sampled policy | {drawn.mean:+.2f} ± {drawn.std:.2f} (each move drawn from the policy, generator seeded per episode; "
