@@ -427,7 +427,9 @@ class SummaryAccumulator:
 
     @property
     def screen(self) -> tuple[int, int]:
-        """(height, width) of the observation, from the first layer's geometry."""
+        """(height, width) of the part of the observation the first layer's windows cover: the
+        whole observation unless the stride skips its last rows or columns (84 x 84 for the Nature
+        CNN). Relevance places lie inside it, so it bounds them."""
         g = self.layers[0]
         side = lambda n: g.jump * (n - 1) + g.receptive_field
         return side(g.grid[0]), side(g.grid[1])
