@@ -94,7 +94,7 @@ class FakeEdit:
 def play(monkeypatch):
     """what_if with these two envs in place of the real ones; the saliency maps are the frames'
     own newest frame (so a mask share can be worked out from the pixels)."""
-    calls = {"maps": [], "envs": [], "shares": []}
+    calls = {"maps": [], "envs": [], "shares": [], "map_backgrounds": [], "map_results": [], "share_maps": []}
 
     def run(before: ScriptedEnv, after: ScriptedEnv, edit, agent: Agent | None = None, **kw):
         agent = agent or _agent()
@@ -109,6 +109,7 @@ def play(monkeypatch):
 
         def object_share_shift(a, ref, edited, background, *, same_observations, methods, maps):
             calls["shares"].append((a is agent, len(ref), background, same_observations, methods))
+            calls["share_maps"].append(maps)
             return {"m": "shares"}
 
         monkeypatch.setattr(whatif, "original_env", original_env)
@@ -117,7 +118,9 @@ def play(monkeypatch):
 
         def maps_by_method(agent, obs, background, methods):
             calls["maps"].append((np.array(obs), methods))
-            return {m: obs[:, -1].astype(np.float64) - 50.0 for m in methods}
+            calls["map_backgrounds"].append(background)
+            calls["map_results"].append({m: obs[:, -1].astype(np.float64) - 50.0 for m in methods})
+            return calls["map_results"][-1]
 
         monkeypatch.setattr(whatif, "maps_by_method", maps_by_method)
         if not kw.pop("defaults", False):
@@ -407,3 +410,25 @@ def test_an_edit_given_by_name_is_parsed_for_this_agent_with_the_background_give
     env = lambda: ScriptedEnv(lambda s: 2, lambda s, k: 0, lambda s, a: 0.0)  # noqa: E731
     r = play(env(), env(), "remove:ball", agent=agent, background=background, episodes=1, saliency_frames=0)
     assert seen == [("remove:ball", True, background)] and r.edit == "remove:ball"
+
+
+def test_object_shares_use_the_agents_cached_background_on_both_sides_when_none_is_given(play, monkeypatch):
+    """objects=True without a background: what_if asks rlviz.explain.objects.background for the
+    agent's (cached) one, with the progress setting, and hands that same background and the
+    two sides' maps to the object shares."""
+    import rlviz.explain.objects as objects_package
+
+    agent, cached, asked = _agent(), np.full((84, 84), 6, np.uint8), []
+
+    def background(a, *, progress):
+        asked.append((a is agent, progress))
+        return cached
+
+    monkeypatch.setattr(objects_package, "background", background)
+    env = lambda: ScriptedEnv(lambda s: 200, lambda s, k: 0, lambda s, a: 0.0)  # noqa: E731
+    play(env(), env(), FakeEdit(mask=None), agent=agent, objects=True, episodes=1, saliency_frames=2)
+    assert asked == [(True, False)]
+    assert len(play.calls["map_backgrounds"]) == 2 and all(b is cached for b in play.calls["map_backgrounds"])
+    assert play.calls["shares"][0][2] is cached
+    (maps,) = play.calls["share_maps"]
+    assert len(maps) == 2 and maps[0] is play.calls["map_results"][0] and maps[1] is play.calls["map_results"][1]
