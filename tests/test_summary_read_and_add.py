@@ -156,6 +156,12 @@ def test_a_peak_goes_to_its_third_and_near_peaks_share_it_equally() -> None:
     want[0, 0, 2] = 5.0
     want[0, 1, 4] = want[0, 1, 6] = 2.0
     np.testing.assert_allclose(regions.numpy(), want, rtol=1e-6)
+    net = nn.Module()  # a 2x2 screen has cells in four thirds only: still nine columns, in place
+    net.features = nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU())
+    (small,) = conv_geometry(conv_trunk(net), (1, 2, 2))
+    act = torch.tensor([[[[0.0, 0.0], [0.0, 2.0]]]])
+    got = SummaryAccumulator._peak_regions(small, act, act.amax(dim=(2, 3)))
+    assert got.shape == (1, 1, 9) and got[0, 0].tolist() == [0, 0, 0, 0, 2.0, 0, 0, 0, 0]  # bottom-right cell: centre third
 
 
 def test_nbytes_counts_the_sums_and_each_kept_examples_frame() -> None:
