@@ -116,3 +116,20 @@ def test_cli_interactions_on_an_imported_foreign_q_network(tmp_path):
     assert main(["import", str(src), "--game", "Pong", "--out", str(tmp_path / "a")]) == 0
     agent = load_agent(tmp_path / "a")
     assert policy_interaction_matrix(agent).shape == (49, 49)
+
+
+@pytest.mark.parametrize("name", ["c51", "qr"])
+def test_lrp_of_a_distributional_net_starts_at_the_atoms_of_the_explained_action(name):
+    """lrp() on a C51 / QR-DQN agent equals relevance() started at the atoms by
+    distributional_lrp, for the greedy action and for chosen ones that are not greedy."""
+    agent = _agent(NETS[name]())
+    x = torch.rand(3, 4, 84, 84, generator=torch.Generator().manual_seed(1))
+    rules = make_composite("epsilon-gamma-box")
+    greedy = agent.forward(x)[0].argmax(1)
+    others = (greedy + 1) % 6
+    for target, actions in (("action", None), (others.tolist(), others)):
+        forward, start = distributional_lrp(agent.net, actions)
+        want = relevance(agent.net, forward, x, start, rules).detach().numpy()
+        got = lrp(agent, x, target=target)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6 * np.abs(want).max())
+    assert not np.allclose(lrp(agent, x, target=others.tolist()), lrp(agent, x))  # the target matters

@@ -182,3 +182,33 @@ def test_an_output_whose_gradient_never_reaches_the_frame_gives_a_zero_map() -> 
     composite = Composite("custom", ZBox(), Epsilon(), Epsilon(), Epsilon())
     got = lrp(net, x, composite=composite)
     assert got.shape == (2, 2, 4, 4) and np.all(got == 0)
+
+
+class _PixelWise(nn.Module):
+    """Q = sum over pixels of a Linear on each pixel's channels: the first layer reads the frame
+    permuted to (N, H, W, C), a view of the observation that is not its memory in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(6)
+        self.fc = nn.Linear(2, 3).to(DT)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.permute(0, 2, 3, 1)).sum(dim=(1, 2))
+
+
+def test_a_first_layer_reading_a_permuted_view_gets_its_relevance_back_in_place() -> None:
+    """Relevance of a permuted view goes back through the permutation (as a gradient), not
+    poured into the observation in the view's order. Frames without zeros: none is lost."""
+    net = _PixelWise()
+    x = torch.rand((2, 2, 4, 4), generator=torch.Generator().manual_seed(7), dtype=DT) * 0.9 + 0.05
+    q = net(x).detach()
+    onehot = torch.nn.functional.one_hot(q.argmax(1), 3).to(DT)  # [N, 3]
+    w, b = net.fc.weight.detach(), net.fc.bias.detach()
+    pixels = x.permute(0, 2, 3, 1)  # [N, H, W, C]
+    z = pixels @ w.T + b  # [N, H, W, 3]
+    num = pixels[..., None, :] * w - w.clamp(max=0)  # [N, H, W, 3, C]
+    per_pixel = (num * (z * onehot[:, None, None, :] / num.sum(-1))[..., None]).sum(-2)  # [N, H, W, C]
+    want = per_pixel.permute(0, 3, 1, 2).numpy()
+    got = lrp(net, x, composite="epsilon-gamma-box", stabilizer=1e-12)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
