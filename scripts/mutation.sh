@@ -35,7 +35,6 @@ declare -A TESTS_FOR=(
   [rlviz/explain/lrp/rules.py]="tests/test_lrp_rules.py tests/test_lrp_api.py"
   [rlviz/explain/lrp/composites.py]="tests/test_lrp_rules.py tests/test_lrp_api.py"
   [rlviz/explain/lrp/layers.py]="tests/test_lrp_rules.py tests/test_lrp_api.py"
-  [rlviz/explain/lrp/attribution.py]="tests/test_lrp_api.py tests/test_lrp_rules.py"
   [rlviz/explain/lrp/canonizers.py]="tests/test_lrp_api.py"
   [rlviz/present/moments.py]="tests/test_moments.py tests/test_episodes.py::test_a_reset_is_not_a_sudden_value_change"
   [rlviz/assess/faithfulness.py]="tests/test_faithfulness.py tests/test_faithfulness_background.py"
@@ -52,8 +51,24 @@ declare -A TESTS_FOR=(
   [rlviz/explain/deeplift.py]="tests/test_deeplift_closed_forms.py"
   [rlviz/explain/registry.py]="tests/test_method_registry_specs.py"
   [rlviz/present/report/encode.py]="tests/test_report_encode.py"
-  [rlviz/assess/summary.py]="tests/test_summary.py"
+  [rlviz/assess/summary.py]="tests/test_summary.py tests/test_summary_read_and_add.py"
+  [rlviz/present/assessment_reports.py]="tests/test_faithfulness.py tests/test_sanity_checks.py tests/test_safety_outputs.py"
 )
+# attribution.py: named tests (with the whole of test_lrp_api.py mutmut's first, statistics run fails)
+A=tests/test_lrp_api.py
+TESTS_FOR[rlviz/explain/lrp/attribution.py]="tests/test_lrp_attribution_paths.py $(printf "$A::%s " \
+  test_every_composite_conserves_relevance_layer_by_layer test_lrp0_equals_gradient_times_input \
+  test_no_hooks_remain_and_parameters_and_grads_unchanged test_observation_transformed_inside_the_net_keeps_its_relevance \
+  test_batchnorm_is_folded_into_the_layer_before test_batchnorm1d_without_a_layer_bias_or_its_own_scale_is_folded_into_the_linear_before \
+  test_batchnorm_lrp_cannot_fold_is_refused_with_what_to_do test_works_inside_no_grad_and_inference_mode \
+  test_per_frame_targets_and_overrides_are_used test_repeated_calls_do_not_keep_activations_alive \
+  test_every_layer_that_reads_the_observation_gets_the_first_layer_rule test_layers_lrp_cannot_explain_are_refused_word_for_word \
+  test_requests_lrp_cannot_serve_are_refused_word_for_word test_small_batches_one_target_for_all_and_float32_frames_give_the_same_maps \
+  test_contrast_target_is_the_chosen_map_minus_the_mean_map_of_the_other_actions test_an_output_that_ignores_the_observation_gives_a_zero_map \
+  test_a_value_head_shaped_n_by_1_explains_the_same_value test_a_network_without_parameters_is_explained_on_the_cpu)\
+$(printf "tests/test_lrp_rules.py::%s " test_default_composite_is_zbox_first_gamma_on_convs_epsilon_on_dense \
+  test_average_pool_uses_epsilon_normalisation test_max_pool_gives_all_relevance_to_the_winner)\
+tests/test_heads_by_role.py::test_lrp_of_a_distributional_net_starts_at_the_atoms_of_the_explained_action"
 OBJECT_TESTS="tests/test_object_rules.py tests/test_object_background.py tests/test_objects.py tests/test_whatif_objects.py --deselect tests/test_whatif_objects.py::test_whatif_measures_each_methods_object_shares_on_the_same_observations --deselect tests/test_objects.py::test_cli_objects_writes_the_json_schema_figure_and_boxes"
 for m in games segment shares saliency background view_edit; do TESTS_FOR[rlviz/explain/objects/$m.py]=$OBJECT_TESTS; done
 TESTS_FOR[rlviz/assess/objects.py]="tests/test_object_report.py tests/test_objects.py"
