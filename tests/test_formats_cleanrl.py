@@ -287,3 +287,26 @@ def test_read_state_dict_names_the_member_when_its_bytes_are_damaged():
     with pytest.raises(RlvizError) as err:
         read_state_dict(b"this is not a model", "model.zip:policy.pth")
     assert str(err.value).startswith("model.zip:policy.pth is corrupt")
+
+
+def test_a_named_architecture_that_does_not_fit_is_refused_not_ignored(tmp_path):
+    """arch= is passed on to shape recognition: a PPO file named a Q-network is refused."""
+    _saved(CleanRLAgent(6), tmp_path / "ppo.cleanrl_model")
+    with pytest.raises(RlvizError, match="nature-q"):
+        load_cleanrl(tmp_path / "ppo.cleanrl_model", game="Pong", arch="nature-q")
+
+
+def test_cleanrl_names_without_a_head_go_to_shape_recognition(tmp_path):
+    """network.0 without actor/critic or network.9 is not read as CleanRL's own layout: shape
+    recognition answers (and names the file)."""
+    state = {k: v for k, v in CleanRLAgent(6).state_dict().items() if not k.startswith(("actor", "critic"))}
+    message = _load_error(tmp_path, state)
+    assert message.startswith("PATH: its tensors do not form an architecture rlviz knows")
+
+
+def test_a_corrupt_file_is_refused_by_its_path(tmp_path):
+    path = tmp_path / "broken.cleanrl_model"
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(RlvizError) as err:
+        load_cleanrl(path, game="Pong")
+    assert str(err.value).startswith(str(path))

@@ -38,7 +38,7 @@ from rlviz.agents.formats.checks import (
     check_head,
 )
 from rlviz.agents.networks import NatureActorCritic, NatureQNetwork
-from rlviz.play.envs import PIPELINES, EnvSpec, action_names, canonical_game, make_env
+from rlviz.play.envs import EnvSpec, action_names, canonical_game, make_env
 from rlviz.util.errors import RlvizError
 from rlviz.util.safe_io import read_limited
 
@@ -169,22 +169,15 @@ def load_cleanrl(
         from rlviz.agents.formats.raw import load_raw_state
 
         return load_raw_state(state, str(p), game, env_spec_for=atari_env_spec, arch=arch, wrapper=wrapper, device=device)
+    # here the first conv and a head are there: the test above sent anything else to recognition
     if "actor.weight" in state:
         kind, layers, head = "ppo_atari", PPO_LAYERS, "actor.weight"
-    elif "network.9.weight" in state:
-        kind, layers, head = "dqn_atari", DQN_LAYERS, "network.9.weight"
     else:
-        raise RlvizError(
-            f"{p} is not a CleanRL ppo_atari or dqn_atari state dict (keys: {_listing(sorted(state))}); "
-            "expected network.0/2/4/7 with actor/critic, or network.0/2/4/7/9"
-        )
-    if "network.0.weight" not in state:
-        raise RlvizError(f"{p} lacks weights for network.0.weight")
+        kind, layers, head = "dqn_atari", DQN_LAYERS, "network.9.weight"
     n_actions = _shape(state, head, 2, str(p))[0]
     in_channels = _shape(state, "network.0.weight", 4, str(p))[1]
     check_head(n_actions, in_channels, str(p))
-    pipeline = "cleanrl" if "cleanrl" in PIPELINES else "sb3"
-    spec, names = atari_env_spec(game, n_actions, in_channels, pipeline)
+    spec, names = atari_env_spec(game, n_actions, in_channels, "cleanrl")
     if kind == "ppo_atari":
         net: nn.Module = NatureActorCritic(n_actions, in_channels)
         arch_name = "nature-actor-critic"
