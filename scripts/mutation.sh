@@ -52,7 +52,7 @@ declare -A TESTS_FOR=(
   [rlviz/explain/registry.py]="tests/test_method_registry_specs.py tests/test_methods_reference.py"
   [rlviz/present/report/encode.py]="tests/test_report_encode.py"
   [rlviz/assess/summary.py]="tests/test_summary.py tests/test_summary_read_and_add.py"
-  [rlviz/present/assessment_reports.py]="tests/test_faithfulness.py tests/test_sanity_checks.py tests/test_safety_outputs.py"
+  [rlviz/present/assessment_reports.py]="tests/test_assessment_reports_wiring.py tests/test_faithfulness.py tests/test_sanity_checks.py tests/test_safety_outputs.py"
 )
 # attribution.py: named tests (with the whole of test_lrp_api.py mutmut's first, statistics run fails)
 A=tests/test_lrp_api.py
