@@ -71,7 +71,7 @@ $(printf "tests/test_lrp_rules.py::%s " test_default_composite_is_zbox_first_gam
 tests/test_heads_by_role.py::test_lrp_of_a_distributional_net_starts_at_the_atoms_of_the_explained_action"
 OBJECT_TESTS="tests/test_object_rules.py tests/test_object_background.py tests/test_objects.py tests/test_whatif_objects.py --deselect tests/test_whatif_objects.py::test_whatif_measures_each_methods_object_shares_on_the_same_observations --deselect tests/test_objects.py::test_cli_objects_writes_the_json_schema_figure_and_boxes"
 for m in games segment shares saliency background view_edit; do TESTS_FOR[rlviz/explain/objects/$m.py]=$OBJECT_TESTS; done
-TESTS_FOR[rlviz/assess/objects.py]="tests/test_object_report.py tests/test_objects.py"
+TESTS_FOR[rlviz/assess/objects.py]="tests/test_object_report_wiring.py tests/test_object_report.py tests/test_objects.py"
 # the core modules a plain run (no --module) looks at, in order of importance
 CORE=(rlviz/explain/perturbation.py rlviz/explain/lrp/rules.py rlviz/explain/lrp/composites.py
       rlviz/present/moments.py rlviz/assess/faithfulness.py rlviz/explain/interactions.py rlviz/train/ppo.py

@@ -113,6 +113,8 @@ def object_report(
     game = agent.env_spec.game
     bg = background(agent, progress=progress) if bg is None else np.asarray(bg)
     obs = collect_frames(agent, frames=frames, seed=seed, spacing=spacing) if obs is None else np.asarray(obs)
+    if obs.shape[0] == 0:
+        raise RlvizError("an object report needs at least one frame; pass frames >= 1 or non-empty observations")
     scene = [find_objects(o, bg, game) for o in obs]
     names = _names_in_order(scene, game)
     maps = {m: method_maps(agent, obs, m, bg) for m in methods}
@@ -150,7 +152,7 @@ def object_report(
         "seed": seed,
         "spacing": spacing,
         "objects": names,
-        "object_area": float(np.mean(area)) if area else 0.0,
+        "object_area": float(np.mean(area)),
         "area_by_object": area_by,
         "present": {n: float(np.mean([n in f["objects"] for f in per_frame])) for n in names},
         "methods": result,
