@@ -220,7 +220,7 @@ def test_a_full_model_card_reads_as_documented(pong_agent, tmp_path, monkeypatch
 
 
 def test_an_imported_agent_without_training_record_gets_a_plain_card(pong_agent, tmp_path, monkeypatch):
-    """No provenance: unknown algorithm and hardware, zero steps and hours, an empty
+    """No provenance: unknown algorithm and hardware, steps and hours not recorded, an empty
     configuration; the origin line names the imported file; ``sticky_actions=None`` leaves the
     sticky-action rows and ``sampled=False`` the sampled rows out."""
     from rlviz.agents import model_card
@@ -324,3 +324,16 @@ def test_a_card_by_default_plays_10_greedy_episodes_from_seed_0_with_and_without
     assert calls == [(0.0, "greedy", 10, 0, True), (0.25, "greedy", 10, 0, True), (0.0, "random", 10, 0)]
     card = (folder / "README.md").read_text()
     assert "(mean ± std of 10 greedy episodes, seeds 0..9)" in card and "--episodes 10 --seed 0\n" in card
+
+
+def test_a_card_gives_emulator_frames_only_when_they_were_recorded(pong_agent, tmp_path, monkeypatch):
+    from rlviz.agents import model_card
+
+    folder = pong_agent.save(tmp_path / "steps-only")
+    doc = json.loads((folder / "agent.json").read_text())
+    doc["provenance"] = {"algorithm": "PPO", "steps": 5000}
+    (folder / "agent.json").write_text(json.dumps(doc))
+    _scripted_evaluations(monkeypatch, [])
+    model_card.write_model_card(pong_agent, folder, episodes=2, seed=0, progress=False, sticky_actions=None)
+    card = (folder / "README.md").read_text().splitlines()
+    assert "| training steps | 5,000 agent steps |" in card and "| wall time | not recorded |" in card

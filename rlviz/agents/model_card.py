@@ -64,8 +64,8 @@ def write_model_card(
     prov = doc.get("provenance", {})
     spec = doc["env"]
     # an imported agent has no training record: say so, rather than "0 steps" and "0.00 h"
-    steps = (f"{prov['steps']:,} agent steps ({prov.get('frames', 0):,} emulator frames)"
-             if "steps" in prov else "not recorded")
+    frames = f" ({prov['frames']:,} emulator frames)" if "frames" in prov else ""
+    steps = f"{prov['steps']:,} agent steps{frames}" if "steps" in prov else "not recorded"
     wall = f"{prov['wall_time_s'] / 3600:.2f} h" if "wall_time_s" in prov else "not recorded"
     lines = [
         f"# {folder.name}",
