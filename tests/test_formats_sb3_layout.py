@@ -332,3 +332,76 @@ def test_a_torch_save_archive_named_zip_is_read_as_a_cleanrl_state_dict(tmp_path
     torch.save(state, tmp_path / "cleanrl.zip")
     agent = load_sb3(tmp_path / "cleanrl.zip", game="Pong")
     assert agent.metadata["source"]["format"] == "cleanrl" and agent.kind == "q"
+
+
+def _two_channel_state(layout: str) -> dict:
+    """SB3 keys of a two-frame-stack network of each layout."""
+    torch.manual_seed(0)
+    if layout == "dqn":
+        net = NatureQNetwork(6, 2)
+        return {**_sb3_trunk(net.features, "q_net.features_extractor"),
+                **{f"q_net.q_net.0.{k}": v for k, v in net.q.state_dict().items()}}
+    if layout == "separate":
+        net = NatureActorCriticSeparate(6, 2)
+        return {**_sb3_trunk(net.features, "pi_features_extractor"), **_sb3_trunk(net.features, "features_extractor"),
+                **_sb3_trunk(net.critic_features, "vf_features_extractor"),
+                **{f"action_net.{k}": v for k, v in net.actor.state_dict().items()},
+                **{f"value_net.{k}": v for k, v in net.critic.state_dict().items()}}
+    return _ppo_state(NatureActorCritic(6, 2))
+
+
+@pytest.mark.parametrize("layout", ["dqn", "separate", "shared"])
+def test_a_two_frame_stack_builds_a_network_with_two_input_channels(tmp_path, layout):
+    data = {"observation_space": {":type:": "<class 'gymnasium.spaces.box.Box'>", "_shape": [2, 84, 84]}}  # channel first
+    agent = load_sb3(_zip(tmp_path / "two.zip", _two_channel_state(layout), data), game="Pong")
+    assert agent.architecture["in_channels"] == 2 and agent.env_spec.frame_stack == 2
+
+
+def test_the_file_is_named_in_refusals_of_its_weights(tmp_path):
+    state = _ppo_state(_net(NatureActorCritic, 6))
+    state["value_net.weight"] = torch.zeros(1, 256)
+    assert _refusal(tmp_path, state).startswith("PATH:policy.pth: value_net.weight has shape (1, 256)")
+    state = _ppo_state(_net(NatureActorCritic, 6))
+    state["action_net.weight"], state["action_net.bias"] = torch.zeros(19, 512), torch.zeros(19)
+    assert _refusal(tmp_path, state) == "PATH:policy.pth: the policy head has 19 outputs; Atari agents have 1 to 18 actions"
+    path = tmp_path / "broken.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data", "{}")
+        archive.writestr("policy.pth", b"not a torch file")
+    assert _load_error(path).startswith(str(path))
+
+
+def test_a_missing_or_undecodable_version_member_still_loads(tmp_path):
+    state = _ppo_state(_net(NatureActorCritic, 6))
+    odd = load_sb3(_zip(tmp_path / "odd.zip", state, version=b"2.\xff\n"), game="Pong")
+    assert odd.metadata["source"]["sb3_version"] == "2.\ufffd"
+    path = tmp_path / "none.zip"
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data", "{}")
+        archive.writestr("policy.pth", buffer.getvalue())
+    assert load_sb3(path, game="Pong").metadata["source"]["sb3_version"] == ""
+
+
+def test_a_torch_archive_is_recognised_by_a_data_pkl_at_its_root_too(tmp_path):
+    from rlviz.agents.formats.sb3 import _read_zip
+
+    path = tmp_path / "flat.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data.pkl", b"x")
+    assert list(_read_zip(path)) == ["torch"]
+
+
+def test_a_zip_that_cannot_be_read_says_why_in_one_line(tmp_path, monkeypatch):
+    """An OSError while reading the archive (a permission error for a normal user, an I/O
+    error): the path and the system's reason."""
+    import rlviz.agents.formats.sb3 as sb3
+
+    path = _zip(tmp_path / "locked.zip", _ppo_state(_net(NatureActorCritic, 6)))
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(sb3.zipfile, "ZipFile", refuse)
+    assert _load_error(path) == f"cannot read {path} (Permission denied); check the path"
