@@ -355,6 +355,7 @@ def test_a_two_frame_stack_builds_a_network_with_two_input_channels(tmp_path, la
     data = {"observation_space": {":type:": "<class 'gymnasium.spaces.box.Box'>", "_shape": [2, 84, 84]}}  # channel first
     agent = load_sb3(_zip(tmp_path / "two.zip", _two_channel_state(layout), data), game="Pong")
     assert agent.architecture["in_channels"] == 2 and agent.env_spec.frame_stack == 2
+    assert agent.action_names == ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]  # Pong's minimal set
 
 
 def test_the_file_is_named_in_refusals_of_its_weights(tmp_path):

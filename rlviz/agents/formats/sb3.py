@@ -162,7 +162,7 @@ def load_sb3(path: str | Path, game: str | None = None, *, device: str | torch.d
     source = f"{p}:policy.pth"
     state = read_state_dict(members["policy.pth"], source)
     data = _plain_data(members.get("data"), p)
-    kwargs = data.get("policy_kwargs") if isinstance(data.get("policy_kwargs"), dict) else {}
+    kwargs = data.get("policy_kwargs")  # read through _plain, which takes only a dict's plain items
     extractor = _plain(kwargs, "features_extractor_class")
     if isinstance(extractor, str) and "NatureCNN" not in extractor:
         raise RlvizError(f"{p} uses features extractor {extractor}; rlviz reads SB3's default NatureCNN CnnPolicy only")
@@ -173,7 +173,7 @@ def load_sb3(path: str | Path, game: str | None = None, *, device: str | torch.d
     if is_dqn:
         state = {k: v for k, v in state.items() if not k.startswith("q_net_target.")}
         layers = {**_trunk("q_net.features_extractor", "features"), "q_net.q_net.0": "q"}
-        first, head, separate = "q_net.features_extractor.cnn.0.weight", "q_net.q_net.0.weight", False
+        first, head = "q_net.features_extractor.cnn.0.weight", "q_net.q_net.0.weight"
     elif "action_net.weight" in state:
         layers, state, separate = _actor_critic_layers(state, _plain(kwargs, "share_features_extractor"))
         trunk = "pi_features_extractor" if separate or "features_extractor.cnn.0.weight" not in state else "features_extractor"
