@@ -169,7 +169,7 @@ def load_cleanrl(
         from rlviz.agents.formats.raw import load_raw_state
 
         return load_raw_state(state, str(p), game, env_spec_for=atari_env_spec, arch=arch, wrapper=wrapper, device=device)
-    # here the first conv and a head are there: the test above sent anything else to recognition
+    # past the test above the file holds network.0 and a head; anything else went to shape recognition
     if "actor.weight" in state:
         kind, layers, head = "ppo_atari", PPO_LAYERS, "actor.weight"
     else:
