@@ -275,14 +275,17 @@ def test_an_object_is_numbered_by_the_highest_place_it_reaches_in_any_frame() ->
     assert [(o.name, o.box) for o in objects] == [("object 1", (9, 2, 14, 4)), ("object 2", (10, 20, 12, 22))]
 
 
-def test_a_pixel_two_objects_cover_goes_to_the_smaller_one_whatever_their_order() -> None:
+@pytest.mark.parametrize("small_first", [True, False], ids=["small-first", "big-first"])
+def test_a_pixel_two_objects_cover_goes_to_the_smaller_one_whatever_their_order(small_first: bool) -> None:
     big = np.zeros((1, 10, 10), bool)
     big[0, 2:8, 2:8] = True
     small = np.zeros((1, 10, 10), bool)
     small[0, 4:6, 4:6] = True
-    labels = label_image([SceneObject("small", small), SceneObject("big", big)], (10, 10))
-    assert (labels[4:6, 4:6] == 1).all() and (labels == 2).sum() == 36 - 4 and (labels == 0).sum() == 100 - 36
-    assert labels.dtype.kind == "i"
+    objects = [SceneObject("small", small), SceneObject("big", big)]
+    labels = label_image(objects if small_first else objects[::-1], (10, 10))
+    small_label, big_label = (1, 2) if small_first else (2, 1)
+    assert (labels[4:6, 4:6] == small_label).all() and (labels == big_label).sum() == 36 - 4
+    assert (labels == 0).sum() == 100 - 36 and labels.dtype.kind == "i"
 
 
 def test_the_box_of_an_object_is_its_footprint_over_all_frames() -> None:

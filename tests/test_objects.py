@@ -26,7 +26,6 @@ from rlviz.explain.objects.background import (
     background_key,
     reference_observation,
 )
-from rlviz.explain.objects.segment import SceneObject
 from rlviz.play.envs import EnvSpec
 from rlviz.util.errors import RlvizError
 
@@ -114,14 +113,6 @@ def test_shares_of_a_map_are_its_mass_on_each_object() -> None:
     assert top_objects(values, objects, k=3) == [("ball", pytest.approx(3 / 8)), ("agent's paddle", pytest.approx(1 / 8))]
     assert object_shares(np.zeros((84, 84)), objects).on_objects == 0.0  # no mass: no division by zero
 
-
-def test_a_pixel_two_objects_cover_goes_to_the_smaller_one() -> None:
-    big = np.zeros((1, 10, 10), bool)
-    big[0, 2:8, 2:8] = True
-    small = np.zeros((1, 10, 10), bool)
-    small[0, 4:6, 4:6] = True
-    labels = label_image([SceneObject("big", big), SceneObject("small", small)], (10, 10))
-    assert (labels[4:6, 4:6] == 2).all() and (labels == 1).sum() == 36 - 4
 
 
 def _one_region_agent(rows: slice, cols: slice) -> Agent:
